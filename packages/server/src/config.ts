@@ -1,0 +1,114 @@
+// Configuration from environment variables, validated once at startup. A bad value stops
+// startup with a message naming the variable.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { DatabaseTarget } from './db/database.ts';
+
+const DEFAULT_CATALOG_DIR = fileURLToPath(new URL('../catalog', import.meta.url));
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { error: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+    );
+
+/** Every environment variable Atelier reads, with its default. */
+export const envSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(4000),
+  ATELIER_HOME: z.string().min(1).default('./.atelier'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  STORAGE_URL: url(['file:']).optional(),
+  CATALOG_DIR: z.string().min(1).default(DEFAULT_CATALOG_DIR),
+  UPLOAD_MAX_FILE_BYTES: int(1).default(25 * 1024 * 1024),
+  UPLOAD_MAX_FILES: int(1, 100).default(4),
+  UPLOAD_MAX_PIXELS: int(1).default(64_000_000),
+  IMAGE_MAX_EDGE: int(64, 16384).default(2048),
+  THUMBNAIL_EDGE: int(16, 1024).default(256),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  NODE_ENV: z.string().default('development'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  host: string;
+  port: number;
+  home: string;
+  database: DatabaseTarget;
+  mediaDir: string;
+  catalogDir: string;
+  uploads: {
+    maxFileBytes: number;
+    maxFiles: number;
+    maxPixels: number;
+    maxEdge: number;
+    thumbnailEdge: number;
+  };
+  logLevel: Env['LOG_LEVEL'];
+  production: boolean;
+}
+
+/** Thrown for an invalid environment; the message names each bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration from an environment (usually process.env). */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset", as in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in envSchema.shape && value !== ''),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '?'),
+        message: issue.message,
+      })),
+    );
+  }
+  const e = parsed.data;
+  const home = path.resolve(e.ATELIER_HOME);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    home,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL }
+      : { kind: 'pglite', dataDir: path.join(home, 'db') },
+    mediaDir: e.STORAGE_URL ? fileURLToPath(e.STORAGE_URL) : path.join(home, 'media'),
+    catalogDir: path.resolve(e.CATALOG_DIR),
+    uploads: {
+      maxFileBytes: e.UPLOAD_MAX_FILE_BYTES,
+      maxFiles: e.UPLOAD_MAX_FILES,
+      maxPixels: e.UPLOAD_MAX_PIXELS,
+      maxEdge: e.IMAGE_MAX_EDGE,
+      thumbnailEdge: e.THUMBNAIL_EDGE,
+    },
+    logLevel: e.LOG_LEVEL,
+    production: e.NODE_ENV === 'production',
+  };
+}

@@ -1,0 +1,78 @@
+// Drives Prisma's schema engine (WebAssembly build) over an in-memory PGlite, so migrations
+// can be diffed without the native schema-engine binary (which cannot be downloaded here).
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import { SchemaEngine } from '@prisma/schema-engine-wasm';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { MIGRATIONS_DIR, SCHEMA_PATH } from './paths.ts';
+
+type DiffTarget = Parameters<SchemaEngine['diff']>[0]['from'];
+
+async function schemaFiles() {
+  return [{ path: SCHEMA_PATH, content: await readFile(SCHEMA_PATH, 'utf8') }];
+}
+
+async function migrationList(): Promise<DiffTarget> {
+  const names = await listMigrationNames();
+  const migrationDirectories = await Promise.all(
+    names.map(async (name) => ({
+      path: name,
+      migrationFile: {
+        path: 'migration.sql',
+        content: {
+          tag: 'ok' as const,
+          value: await readFile(path.join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8'),
+        },
+      },
+    })),
+  );
+  const lockPath = path.join(MIGRATIONS_DIR, 'migration_lock.toml');
+  const lockContent = await readFile(lockPath, 'utf8').catch(() => null);
+  return {
+    tag: 'migrations',
+    baseDir: MIGRATIONS_DIR,
+    lockfile: { path: 'migration_lock.toml', content: lockContent },
+    shadowDbInitScript: '',
+    migrationDirectories,
+  };
+}
+
+/** Migration folder names in the order they apply (lexical, as Prisma does). */
+export async function listMigrationNames(): Promise<string[]> {
+  const entries = await readdir(MIGRATIONS_DIR, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
+
+/**
+ * SQL that takes a database built from the committed migrations to the state described by
+ * prisma/schema.prisma. Empty when the migrations are up to date.
+ */
+export async function diffMigrationsToSchema(): Promise<string> {
+  const files = await schemaFiles();
+  const pglite = new PGlite();
+  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPGlite(pglite));
+  const engine = await SchemaEngine.new(
+    { datamodels: files.map((f) => [f.path, f.content]) },
+    () => {},
+    adapter,
+  );
+  try {
+    const result = await engine.diff({
+      from: await migrationList(),
+      to: { tag: 'schemaDatamodel', files },
+      script: true,
+      exitCode: null,
+      filters: { externalTables: [], externalEnums: [] },
+    });
+    const script = (result.stdout ?? '').trim();
+    return script === '-- This is an empty migration.' ? '' : script;
+  } finally {
+    engine.free();
+    await pglite.close();
+  }
+}

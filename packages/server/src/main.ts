@@ -1,0 +1,60 @@
+// The `atelier` command line: `atelier serve` (default) and `atelier migrate`.
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+
+const USAGE = `Usage: atelier <command>
+
+Commands:
+  serve     start the API server (migrates the database first)
+  migrate   apply pending database migrations and exit
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] ?? 'serve';
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const config = loadConfig(process.env);
+  if (command === 'migrate') {
+    const db = await openDatabase(config.database);
+    try {
+      const applied = await db.migrate();
+      console.log(applied.length ? `Applied ${applied.join(', ')}` : 'Database is up to date.');
+    } finally {
+      await db.close();
+    }
+    return 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`);
+    return 2;
+  }
+  const app = await createApp(config);
+  await app.start();
+  app.log.info(`Atelier listening on ${app.url} (GraphQL at ${app.url}/graphql)`, {
+    database: config.database.kind,
+    home: config.home,
+  });
+  const shutdown = async (signal: string) => {
+    app.log.info(`received ${signal}, shutting down`);
+    await app.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  return -1;
+}
+
+try {
+  const code = await main(process.argv.slice(2));
+  if (code >= 0) process.exitCode = code;
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`atelier: ${(error as Error).stack ?? String(error)}\n`);
+  }
+  process.exitCode = 1;
+}

@@ -1,0 +1,1 @@
+// PLACEHOLDER: Media type, uploadMedia, media, gallery, deleteMedia come with the media work.

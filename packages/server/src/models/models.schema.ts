@@ -1,0 +1,1 @@
+// PLACEHOLDER: Model type and queries come with the catalog work.

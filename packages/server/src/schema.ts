@@ -1,0 +1,9 @@
+// Builds the GraphQL schema from the domain schema files; nothing else.
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './errors.ts';
+import './models/models.schema.ts';
+import './styles/styles.schema.ts';
+import './media/media.schema.ts';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

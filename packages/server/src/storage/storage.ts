@@ -1,0 +1,17 @@
+// Where media bytes live. Keys are opaque strings made by Atelier (never user input).
+import type { Readable } from 'node:stream';
+
+export interface StoredObject {
+  size: number;
+}
+
+export interface Storage {
+  /** Writes an object, replacing any previous one with the same key. */
+  put(key: string, data: Buffer): Promise<void>;
+  /** Size of an object, or null when it does not exist. */
+  stat(key: string): Promise<StoredObject | null>;
+  /** Streams an object, optionally a byte range (inclusive `end`). */
+  read(key: string, range?: { start: number; end: number }): Readable;
+  /** Removes an object; removing a missing one is not an error. */
+  delete(key: string): Promise<void>;
+}

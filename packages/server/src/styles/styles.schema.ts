@@ -1,0 +1,1 @@
+// PLACEHOLDER: Style type and query come with the catalog work.

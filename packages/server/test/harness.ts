@@ -1,0 +1,93 @@
+// Test harness: a real Atelier server on a free loopback port, with its own database
+// (in-memory PGlite, or a fresh PostgreSQL database when the suite runs on PostgreSQL)
+// and its own ATELIER_HOME in a temp folder.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type App, createApp } from '../src/app.ts';
+import { type Config, loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+
+/** Which database this test run uses: set per Vitest project (see vitest.config.ts). */
+export const TEST_DB: 'pglite' | 'postgres' =
+  process.env.ATELIER_TEST_DB === 'postgres' ? 'postgres' : 'pglite';
+
+/** Creates an empty PostgreSQL database for one test file; returns its URL and a dropper. */
+export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = process.env.TEST_DATABASE_URL;
+  if (!base) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `atelier_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  config: Config;
+  /** POSTs a GraphQL operation as JSON; fails loudly with the query and body on HTTP errors. */
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ data?: T; errors?: { message: string; extensions?: unknown }[] }>;
+  stop(): Promise<void>;
+}
+
+/** Starts a server with its own home folder and database; env entries override defaults. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const home = await mkdtemp(path.join(tmpdir(), 'atelier-test-'));
+  const postgres = TEST_DB === 'postgres' ? await createPostgresDatabase() : null;
+  const base = loadConfig({ ATELIER_HOME: home, PORT: '0', LOG_LEVEL: 'warn', ...env });
+  const config: Config = {
+    ...base,
+    database: postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'pglite', dataDir: null },
+  };
+  let app: App;
+  try {
+    app = await createApp(config, { log: createLogger(config.logLevel) });
+    await app.start();
+  } catch (error) {
+    await postgres?.drop();
+    await rm(home, { recursive: true, force: true });
+    throw error;
+  }
+  const url = app.url;
+  return {
+    app,
+    url,
+    config,
+    async gql(query, variables) {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      const text = await res.text();
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new Error(`GraphQL request failed (${res.status}):\n${query}\n${text}`);
+      }
+    },
+    async stop() {
+      await app.stop();
+      await postgres?.drop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}

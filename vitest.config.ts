@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// The suite runs once on embedded PGlite and, when TEST_DATABASE_URL is set, once more on
+// PostgreSQL (each test file creates and drops its own database there).
+const postgres = process.env.TEST_DATABASE_URL;
+if (!postgres) {
+  console.warn(
+    '\n*** TEST_DATABASE_URL is not set: the PostgreSQL half of the suite is SKIPPED (PGlite only). ***\n',
+  );
+}
+
+const shared = {
+  include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+};
+
+export default defineConfig({
+  test: {
+    execArgv: ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning'],
+    projects: [
+      { test: { ...shared, name: 'pglite', env: { ATELIER_TEST_DB: 'pglite' } } },
+      ...(postgres
+        ? [{ test: { ...shared, name: 'postgres', env: { ATELIER_TEST_DB: 'postgres' } } }]
+        : []),
+    ],
+  },
+});
