@@ -58,7 +58,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       error: (...args) => log.error(args.map(String).join(' ')),
     },
     plugins: [createUploadPlugin(config.uploads)],
-    context: () => ({
+    context: ({ request }) => ({
+      origin: new URL(request.url).origin,
       prisma: db.prisma,
       services,
       config,

@@ -13,6 +13,8 @@ export interface Context {
   services: Services;
   config: Config;
   viewer: Viewer;
+  /** Origin the client used (e.g. http://127.0.0.1:4000), for absolute media URLs. */
+  origin: string;
 }
 
 /** Id of the built-in account that owns everything while authentication is off. */

@@ -37,3 +37,23 @@ builder.objectType(ValidationError, {
     field: t.exposeString('field', { description: 'Path of the offending argument.' }),
   }),
 });
+
+/** The successful result of a deletion. */
+export class Deleted {
+  constructor(readonly id: string) {}
+}
+
+builder.objectType(Deleted, {
+  name: 'DeleteSuccess',
+  description: 'The object was deleted.',
+  isTypeOf: (value) => value instanceof Deleted,
+  fields: (t) => ({
+    deletedId: t.exposeID('id', { description: 'Global id of the deleted object.' }),
+  }),
+});
+
+/** Result of deleteMedia and deleteRun; resolvers return `Deleted` or a `NotFoundError`. */
+export const DeleteResult = builder.unionType('DeleteResult', {
+  description: 'Result of a deletion: success, or the object was not found.',
+  types: [Deleted, NotFoundError],
+});
