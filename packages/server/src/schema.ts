@@ -2,6 +2,7 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './errors.ts';
+import './enums.ts';
 import './models/models.schema.ts';
 import './styles/styles.schema.ts';
 import './media/media.schema.ts';

@@ -1,0 +1,59 @@
+// GraphQL enums shared across domains, built from the Prisma enums so the two never drift.
+import { builder } from './builder.ts';
+import {
+  GenerationMode as GenerationModeValues,
+  MediaKind as MediaKindValues,
+  MediaPurpose as MediaPurposeValues,
+  OutputBackground as OutputBackgroundValues,
+  OutputFormat as OutputFormatValues,
+  RunInputRole as RunInputRoleValues,
+  RunStatus as RunStatusValues,
+  StageKind as StageKindValues,
+  StageStatus as StageStatusValues,
+} from './generated/prisma/enums.ts';
+
+export const GenerationMode = builder.enumType(GenerationModeValues, {
+  name: 'GenerationMode',
+  description: 'What a run generates from what.',
+});
+
+export const MediaKind = builder.enumType(MediaKindValues, {
+  name: 'MediaKind',
+  description: 'Kind of media file.',
+});
+
+export const MediaPurpose = builder.enumType(MediaPurposeValues, {
+  name: 'MediaPurpose',
+  description:
+    'Why a file was uploaded (or OUTPUT when a run made it). MASK keeps the alpha channel.',
+});
+
+export const RunStatus = builder.enumType(RunStatusValues, {
+  name: 'RunStatus',
+  description: 'Lifecycle of a run.',
+});
+
+export const StageKind = builder.enumType(StageKindValues, {
+  name: 'StageKind',
+  description: 'The four stages of every run, in order.',
+});
+
+export const StageStatus = builder.enumType(StageStatusValues, {
+  name: 'StageStatus',
+  description: 'Lifecycle of a stage.',
+});
+
+export const RunInputRole = builder.enumType(RunInputRoleValues, {
+  name: 'RunInputRole',
+  description: 'How a run uses an input media item.',
+});
+
+export const OutputFormat = builder.enumType(OutputFormatValues, {
+  name: 'OutputFormat',
+  description: 'File format for image outputs.',
+});
+
+export const OutputBackground = builder.enumType(OutputBackgroundValues, {
+  name: 'OutputBackground',
+  description: 'Background handling for image outputs; TRANSPARENT removes it on the worker.',
+});
