@@ -16,12 +16,23 @@ const shared = {
 };
 
 export default defineConfig({
+  // graphql 16 has no "exports": Node loads its CommonJS build for packages that are not
+  // bundled, while Vite would pick the ES build for ours — two copies. Use the one Node uses.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
-    execArgv: ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning'],
+    reporters: ['default', './scripts/summary-reporter.ts'],
     projects: [
-      { test: { ...shared, name: 'pglite', env: { ATELIER_TEST_DB: 'pglite' } } },
+      {
+        extends: true as const,
+        test: { ...shared, name: 'pglite', env: { ATELIER_TEST_DB: 'pglite' } },
+      },
       ...(postgres
-        ? [{ test: { ...shared, name: 'postgres', env: { ATELIER_TEST_DB: 'postgres' } } }]
+        ? [
+            {
+              extends: true as const,
+              test: { ...shared, name: 'postgres', env: { ATELIER_TEST_DB: 'postgres' } },
+            },
+          ]
         : []),
     ],
   },

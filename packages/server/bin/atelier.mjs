@@ -1,14 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry point through tsx, with WebAssembly modules enabled for the
-// migration tooling.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The `atelier` command: registers tsx so the TypeScript sources run as they are, then
+// hands over to src/main.ts.
+import { register } from 'tsx/esm/api';
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const child = spawn(
-  process.execPath,
-  ['--experimental-wasm-modules', '--no-warnings=ExperimentalWarning', '--import', 'tsx', main, ...process.argv.slice(2)],
-  { stdio: 'inherit' },
-);
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+register();
+await import('../src/main.ts');

@@ -15,18 +15,16 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .max(max, { error: `must be at most ${max}` });
 
 const url = (protocols: string[]) =>
-  z
-    .string()
-    .refine(
-      (value) => {
-        try {
-          return protocols.includes(new URL(value).protocol);
-        } catch {
-          return false;
-        }
-      },
-      { error: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
-    );
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
 
 /** Every environment variable Atelier reads, with its default. */
 export const envSchema = z.object({

@@ -1,7 +1,7 @@
 // The GraphQL side of domain errors: the `Error` interface and a helper that exposes a
 // domain error class as an object type implementing it.
 import { builder } from './builder.ts';
-import { AtelierError, NotFoundError, ValidationError } from './domain-errors.ts';
+import { type AtelierError, NotFoundError, ValidationError } from './domain-errors.ts';
 
 export const ErrorInterface = builder.interfaceRef<AtelierError>('Error').implement({
   description: 'An expected failure, returned as a typed result instead of thrown.',

@@ -12,10 +12,11 @@ const ORDER = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
 export function createLogger(level: Config['logLevel']): Logger {
   const min = ORDER.indexOf(level);
-  const write = (lvl: (typeof ORDER)[number]) => (message: string, data?: Record<string, unknown>) => {
-    if (ORDER.indexOf(lvl) < min) return;
-    const extra = data && Object.keys(data).length ? ` ${JSON.stringify(data)}` : '';
-    process.stderr.write(`${new Date().toISOString()} ${lvl.toUpperCase()} ${message}${extra}\n`);
-  };
+  const write =
+    (lvl: (typeof ORDER)[number]) => (message: string, data?: Record<string, unknown>) => {
+      if (ORDER.indexOf(lvl) < min) return;
+      const extra = data && Object.keys(data).length ? ` ${JSON.stringify(data)}` : '';
+      process.stderr.write(`${new Date().toISOString()} ${lvl.toUpperCase()} ${message}${extra}\n`);
+    };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

@@ -55,7 +55,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const base = loadConfig({ ATELIER_HOME: home, PORT: '0', LOG_LEVEL: 'warn', ...env });
   const config: Config = {
     ...base,
-    database: postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'pglite', dataDir: null },
+    database: postgres
+      ? { kind: 'postgres', url: postgres.url }
+      : { kind: 'pglite', dataDir: null },
   };
   let app: App;
   try {
@@ -74,7 +76,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     async gql(query, variables) {
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json',
+        },
         body: JSON.stringify({ query, variables }),
       });
       const text = await res.text();

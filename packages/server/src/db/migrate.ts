@@ -48,7 +48,7 @@ export async function applyMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Prom
     );
     const applied = new Map(rows.map((r) => [r.migration_name, r.checksum]));
     const done: string[] = [];
-    for (const name of await listMigrationNames()) {
+    for (const name of await listMigrationNames(dir)) {
       const sql = await readFile(path.join(dir, name, 'migration.sql'), 'utf8');
       const checksum = createHash('sha256').update(sql).digest('hex');
       const previous = applied.get(name);

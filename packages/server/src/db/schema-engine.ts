@@ -1,14 +1,36 @@
 // Drives Prisma's schema engine (WebAssembly build) over an in-memory PGlite, so migrations
 // can be diffed without the native schema-engine binary (which cannot be downloaded here).
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
-import { SchemaEngine } from '@prisma/schema-engine-wasm';
+import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { MIGRATIONS_DIR, SCHEMA_PATH } from './paths.ts';
 
+type SchemaEngine = engineGlue.SchemaEngine;
 type DiffTarget = Parameters<SchemaEngine['diff']>[0]['from'];
+
+let engineReady: Promise<typeof engineGlue.SchemaEngine> | undefined;
+
+/**
+ * Instantiates the engine's WebAssembly module by hand (the package's own entry imports the
+ * .wasm file as an ES module, which needs --experimental-wasm-modules on Node 20).
+ */
+function loadEngine(): Promise<typeof engineGlue.SchemaEngine> {
+  engineReady ??= (async () => {
+    const entry = createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm');
+    const bytes = await readFile(path.join(path.dirname(entry), 'schema_engine_bg.wasm'));
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      './schema_engine_bg.js': engineGlue as unknown as WebAssembly.ModuleImports,
+    });
+    engineGlue.__wbg_set_wasm(instance.exports);
+    (instance.exports.__wbindgen_start as () => void)();
+    return engineGlue.SchemaEngine;
+  })();
+  return engineReady;
+}
 
 async function schemaFiles() {
   return [{ path: SCHEMA_PATH, content: await readFile(SCHEMA_PATH, 'utf8') }];
@@ -40,8 +62,8 @@ async function migrationList(): Promise<DiffTarget> {
 }
 
 /** Migration folder names in the order they apply (lexical, as Prisma does). */
-export async function listMigrationNames(): Promise<string[]> {
-  const entries = await readdir(MIGRATIONS_DIR, { withFileTypes: true }).catch(() => []);
+export async function listMigrationNames(dir = MIGRATIONS_DIR): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   return entries
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
@@ -56,7 +78,8 @@ export async function diffMigrationsToSchema(): Promise<string> {
   const files = await schemaFiles();
   const pglite = new PGlite();
   const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPGlite(pglite));
-  const engine = await SchemaEngine.new(
+  const SchemaEngineClass = await loadEngine();
+  const engine = await SchemaEngineClass.new(
     { datamodels: files.map((f) => [f.path, f.content]) },
     () => {},
     adapter,

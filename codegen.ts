@@ -1,0 +1,27 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+// The SDK's types and typed documents come from the committed schema.graphql only, so
+// the SDK never imports server code.
+const config: CodegenConfig = {
+  schema: 'schema.graphql',
+  documents: ['packages/sdk/src/**/*.ts', '!packages/sdk/src/generated/**'],
+  ignoreNoDocuments: true,
+  generates: {
+    'packages/sdk/src/generated/': {
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        strictScalars: true,
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: {
+          DateTime: 'string',
+          JSON: 'unknown',
+          Upload: 'File | Blob',
+        },
+      },
+    },
+  },
+};
+
+export default config;

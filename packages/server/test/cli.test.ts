@@ -1,0 +1,91 @@
+// The README's quick start, exactly: `npm start` with the embedded defaults, then curl.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../src/db/paths.ts';
+import { createPostgresDatabase, TEST_DB } from './harness.ts';
+
+const exec = promisify(execFile);
+
+/** Resolves with the first line matching `pattern`, or rejects when the process exits first. */
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`timed out; output:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ${pattern}; output:\n${output}`));
+    });
+  });
+}
+
+describe('atelier CLI', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('`npm start` serves GraphQL that curl can query for models', async () => {
+    const home = await mkdtemp(path.join(tmpdir(), 'atelier-cli-'));
+    cleanups.push(() => rm(home, { recursive: true, force: true }));
+    const env: Record<string, string> = { ...process.env, ATELIER_HOME: home, PORT: '0' } as never;
+    delete env.DATABASE_URL;
+    if (TEST_DB === 'postgres') {
+      const database = await createPostgresDatabase();
+      cleanups.push(() => database.drop());
+      env.DATABASE_URL = database.url;
+    }
+    const child = spawn('npm', ['start'], { cwd: REPO_ROOT, env, detached: true });
+    cleanups.push(async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        process.kill(-child.pid!, 'SIGTERM');
+        await exited;
+      }
+    });
+    const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, 60_000);
+    const { stdout } = await exec('curl', [
+      '-sS',
+      '-X',
+      'POST',
+      `${url}/graphql`,
+      '-H',
+      'content-type: application/json',
+      '-d',
+      '{"query":"{ models { key name modes } }"}',
+    ]);
+    const body = JSON.parse(stdout);
+    expect(body.errors).toBeUndefined();
+    expect(body.data.models.length).toBeGreaterThanOrEqual(10);
+    expect(body.data.models[0]).toEqual({
+      key: expect.any(String),
+      name: expect.any(String),
+      modes: expect.any(Array),
+    });
+  });
+
+  it('stops with a clear message naming a bad variable', async () => {
+    const result = await exec('node', ['packages/server/bin/atelier.mjs', 'serve'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PORT: 'not-a-port' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/PORT: must be a number/);
+  });
+});
