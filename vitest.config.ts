@@ -30,7 +30,13 @@ export default defineConfig({
         ? [
             {
               extends: true as const,
-              test: { ...shared, name: 'postgres', env: { ATELIER_TEST_DB: 'postgres' } },
+              test: {
+                ...shared,
+                // Only the server touches the database.
+                include: ['packages/server/src/**/*.test.ts', 'packages/server/test/**/*.test.ts'],
+                name: 'postgres',
+                env: { ATELIER_TEST_DB: 'postgres' },
+              },
             },
           ]
         : []),
