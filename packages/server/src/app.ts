@@ -11,6 +11,7 @@ import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin } from './media/upload.plugin.ts';
 import { schema } from './schema.ts';
 import { createServices, type Services } from './services.ts';
+import { attachGraphQLWebSocket } from './websocket.ts';
 
 export interface App {
   /** Base URL once started, e.g. http://127.0.0.1:4000 */
@@ -88,6 +89,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
   });
 
+  const closeWebSocket = attachGraphQLWebSocket(server, yoga, '/graphql');
+
   let port = config.port;
   return {
     get url() {
@@ -110,6 +113,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       port = (server.address() as AddressInfo).port;
     },
     async stop() {
+      await closeWebSocket();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
