@@ -22,7 +22,10 @@ describe('loadConfig', () => {
       PORT: '8080',
       IMAGE_MAX_EDGE: '1024',
     });
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgresql://localhost:5432/atelier' });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://localhost:5432/atelier',
+    });
     expect(config.port).toBe(8080);
     expect(config.uploads.maxEdge).toBe(1024);
   });

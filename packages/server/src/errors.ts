@@ -2,6 +2,7 @@
 // domain error class as an object type implementing it.
 import { builder } from './builder.ts';
 import { type AtelierError, NotFoundError, ValidationError } from './domain-errors.ts';
+import { MediaInUseError } from './media/media.errors.ts';
 
 export const ErrorInterface = builder.interfaceRef<AtelierError>('Error').implement({
   description: 'An expected failure, returned as a typed result instead of thrown.',
@@ -52,8 +53,14 @@ builder.objectType(Deleted, {
   }),
 });
 
-/** Result of deleteMedia and deleteRun; resolvers return `Deleted` or a `NotFoundError`. */
-export const DeleteResult = builder.unionType('DeleteResult', {
-  description: 'Result of a deletion: success, or the object was not found.',
-  types: [Deleted, NotFoundError],
+/**
+ * Result of deleteMedia and deleteRun; resolvers return `Deleted`, or return or throw a
+ * `NotFoundError` or (deleteMedia) a `MediaInUseError` (its object type is defined in
+ * media/media.schema.ts). An error union: graphql-js treats a plain union member that is
+ * an Error instance as a thrown error, the errors plugin's union resolves it as a member.
+ */
+export const DeleteResult = builder.errorUnion('DeleteResult', {
+  description:
+    'Result of a deletion: success, the object was not found, or (media) it is still a run input.',
+  types: [Deleted, NotFoundError, MediaInUseError],
 });

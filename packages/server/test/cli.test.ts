@@ -11,7 +11,11 @@ import { createPostgresDatabase, TEST_DB } from './harness.ts';
 const exec = promisify(execFile);
 
 /** Resolves with the first line matching `pattern`, or rejects when the process exits first. */
-function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs: number,
+): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`timed out; output:\n${output}`)), timeoutMs);

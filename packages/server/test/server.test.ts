@@ -45,8 +45,6 @@ describe('HTTP server', () => {
       );
     }
     expect(results.length).toBeGreaterThan(20);
-    expect(
-      mustFailures.map((r) => `${r.name}${'reason' in r ? `: ${r.reason}` : ''}`),
-    ).toEqual([]);
+    expect(mustFailures.map((r) => `${r.name}${'reason' in r ? `: ${r.reason}` : ''}`)).toEqual([]);
   });
 });

@@ -19,7 +19,10 @@ const runner = (pglite: PGlite): SqlRunner => ({
 describe.runIf(TEST_DB === 'pglite')('migrations', () => {
   it('the committed migrations build exactly the datamodel in prisma/schema.prisma', async () => {
     const drift = await diffMigrationsToSchema();
-    expect(drift, `schema.prisma differs from the migrations; run npm run db:migrate:new -- <name>:\n${drift}`).toBe('');
+    expect(
+      drift,
+      `schema.prisma differs from the migrations; run npm run db:migrate:new -- <name>:\n${drift}`,
+    ).toBe('');
   });
 
   describe('applyMigrations', () => {
@@ -48,7 +51,16 @@ describe.runIf(TEST_DB === 'pglite')('migrations', () => {
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
       );
       expect(tables.map((t) => t.table_name)).toEqual(
-        expect.arrayContaining(['Account', 'ApiKey', 'Media', 'Model', 'Run', 'RunInput', 'Stage', 'Style']),
+        expect.arrayContaining([
+          'Account',
+          'ApiKey',
+          'Media',
+          'Model',
+          'Run',
+          'RunInput',
+          'Stage',
+          'Style',
+        ]),
       );
     });
 
@@ -56,7 +68,9 @@ describe.runIf(TEST_DB === 'pglite')('migrations', () => {
       const [first] = await listMigrationNames();
       await mkdir(path.join(dir, first!), { recursive: true });
       await writeFile(path.join(dir, first!, 'migration.sql'), 'SELECT 1;');
-      await expect(applyMigrations(runner(pglite), dir)).rejects.toBeInstanceOf(MigrationChecksumError);
+      await expect(applyMigrations(runner(pglite), dir)).rejects.toBeInstanceOf(
+        MigrationChecksumError,
+      );
     });
   });
 });

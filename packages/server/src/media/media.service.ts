@@ -1,12 +1,252 @@
-// PLACEHOLDER until the media work lands.
+// Media logic: capped upload streaming, image normalization, per-owner dedup, storage,
+// lookups, the gallery and deletion. No GraphQL here.
+import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import { NotFoundError } from '../domain-errors.ts';
+import type {
+  Media,
+  MediaKind,
+  MediaPurpose,
+  Prisma,
+  PrismaClient,
+} from '../generated/prisma/client.ts';
+import type { Logger } from '../log.ts';
 import type { Storage } from '../storage/storage.ts';
+import { processImage } from './image.ts';
+import { MediaInUseError, MediaTooLargeError } from './media.errors.ts';
+
+/** A readable byte stream; busboy's file streams also say whether they were truncated. */
+export type UploadStream = NodeJS.ReadableStream & { truncated?: boolean };
+
+export interface UploadRequest {
+  stream: UploadStream;
+  purpose: MediaPurpose;
+  /** The client's file name; stored for display only, never used for paths. */
+  originalName?: string | null;
+  /** The client's claimed MIME type; informational only, the bytes decide. */
+  clientMime?: string | null;
+}
+
+/** Prisma selection the GraphQL layer passes through (Pothos' `query`). */
+export interface MediaQuery {
+  select?: Prisma.MediaSelect | null;
+  include?: Prisma.MediaInclude | null;
+}
+
+/** Page arguments for the gallery (Pothos' prismaConnection passes take/skip/cursor). */
+export interface GalleryPage extends MediaQuery {
+  take?: number;
+  skip?: number;
+  cursor?: Prisma.MediaWhereUniqueInput;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a canonical UUID string (ids are checked before they reach the database). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
 
 export class MediaService {
   constructor(
     readonly prisma: PrismaClient,
     readonly storage: Storage,
     readonly limits: Config['uploads'],
+    readonly log?: Logger,
   ) {}
+
+  /**
+   * Reads an upload (never more than maxFileBytes + 1 bytes in memory), validates and
+   * normalizes it, and stores it for `ownerId`. The same resulting bytes from the same
+   * owner return the existing Media. Nothing is stored when anything fails.
+   */
+  async upload(ownerId: string, request: UploadRequest): Promise<Media> {
+    const input = await readCapped(request.stream, this.limits.maxFileBytes);
+    const image = await processImage(input, {
+      maxPixels: this.limits.maxPixels,
+      maxEdge: this.limits.maxEdge,
+      thumbnailEdge: this.limits.thumbnailEdge,
+      keepAlpha: request.purpose === 'MASK',
+    });
+
+    const sha256 = createHash('sha256').update(image.data).digest('hex');
+    const dedupKey = `${ownerId}:${sha256}`;
+    const existing = await this.prisma.media.findUnique({ where: { dedupKey } });
+    if (existing) return existing;
+
+    // Keys are made here from a fresh UUID (the Media id), never from user input.
+    const id = randomUUID();
+    const storageKey = `media/${id}.${image.extension}`;
+    const thumbnailKey = `thumbs/${id}.webp`;
+    try {
+      await this.storage.put(storageKey, image.data);
+      await this.storage.put(thumbnailKey, image.thumbnail.data);
+      return await this.prisma.media.create({
+        data: {
+          id,
+          ownerId,
+          kind: 'IMAGE',
+          purpose: request.purpose,
+          mimeType: image.mimeType,
+          width: image.width,
+          height: image.height,
+          bytes: image.data.length,
+          sha256,
+          dedupKey,
+          hasAlpha: image.hasAlpha,
+          originalName: cleanFileName(request.originalName),
+          originalBytes: image.source.bytes,
+          originalWidth: image.source.width,
+          originalHeight: image.source.height,
+          storageKey,
+          thumbnailKey,
+          thumbnailMime: image.thumbnail.mimeType,
+          thumbnailBytes: image.thumbnail.data.length,
+        },
+      });
+    } catch (error) {
+      await this.removeFiles([storageKey, thumbnailKey]);
+      // A concurrent upload of the same bytes won the race for the dedup key: use its row.
+      if (prismaErrorCode(error) === 'P2002') {
+        const winner = await this.prisma.media.findUnique({ where: { dedupKey } });
+        if (winner) return winner;
+      }
+      throw error;
+    }
+  }
+
+  /** A media item of `ownerId`, or null when unknown, not theirs, or `id` is no UUID. */
+  async get(ownerId: string, id: string, query: MediaQuery = {}): Promise<Media | null> {
+    if (!isUuid(id)) return null;
+    return (await this.prisma.media.findFirst({
+      ...selection(query),
+      where: { id, ownerId },
+    })) as Media | null;
+  }
+
+  /** A page of `ownerId`'s media, newest first (id breaks ties), optionally of one kind. */
+  async gallery(ownerId: string, filter: { kind?: MediaKind | null }, page: GalleryPage) {
+    return (await this.prisma.media.findMany({
+      ...selection(page),
+      take: page.take,
+      skip: page.skip,
+      cursor: page.cursor,
+      where: { ownerId, ...(filter.kind ? { kind: filter.kind } : {}) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    })) as Media[];
+  }
+
+  /**
+   * Deletes a media item of `ownerId` and its files. Throws NotFoundError when unknown
+   * (or not theirs) and MediaInUseError while a run uses it as an input.
+   */
+  async delete(ownerId: string, id: string): Promise<void> {
+    const media = isUuid(id)
+      ? await this.prisma.media.findFirst({
+          where: { id, ownerId },
+          select: { id: true, storageKey: true, thumbnailKey: true },
+        })
+      : null;
+    if (!media) throw new NotFoundError('Media', id);
+
+    const inUse = () => this.prisma.run.count({ where: { inputs: { some: { mediaId: id } } } });
+    const runs = await inUse();
+    if (runs > 0) throw new MediaInUseError(id, runs);
+    try {
+      await this.prisma.media.delete({ where: { id } });
+    } catch (error) {
+      const code = prismaErrorCode(error);
+      // A run started using it (RunInput is onDelete: Restrict) or a concurrent delete won.
+      if (code === 'P2003') throw new MediaInUseError(id, Math.max(1, await inUse()));
+      if (code === 'P2025') throw new NotFoundError('Media', id);
+      throw error;
+    }
+    // Row first, files second: a failure here leaves an orphan file, never a dangling row.
+    await this.removeFiles([media.storageKey, media.thumbnailKey]);
+  }
+
+  private async removeFiles(keys: (string | null)[]) {
+    for (const key of keys) {
+      if (!key) continue;
+      try {
+        await this.storage.delete(key);
+      } catch (error) {
+        this.log?.warn('could not remove media file', { key, error: String(error) });
+      }
+    }
+  }
+}
+
+/**
+ * Collects a stream into one Buffer of at most `maxBytes`. Over the limit (or when busboy
+ * reports truncation) it throws MediaTooLargeError right away, drops what it collected
+ * and lets the rest of the stream drain, so the request body is still consumed.
+ */
+export function readCapped(stream: UploadStream, maxBytes: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    let chunks: Buffer[] = [];
+    let total = 0;
+    let settled = false;
+
+    const cleanup = () => {
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onError);
+      stream.removeListener('limit', onLimit);
+    };
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      chunks = [];
+      cleanup();
+      // Keep consuming (and discarding) so the multipart parser can finish the request.
+      stream.on('error', () => {});
+      stream.resume();
+      reject(error);
+    };
+    const tooLarge = () => fail(MediaTooLargeError.bytes(maxBytes));
+    const onData = (chunk: Buffer | string) => {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      total += buffer.length;
+      if (total > maxBytes) return tooLarge();
+      chunks.push(buffer);
+    };
+    const onLimit = () => tooLarge();
+    const onEnd = () => {
+      if (settled) return;
+      if (stream.truncated) return tooLarge();
+      settled = true;
+      cleanup();
+      resolve(Buffer.concat(chunks, total));
+    };
+    const onError = (error: Error) => fail(error);
+
+    stream.on('data', onData);
+    stream.on('limit', onLimit);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
+}
+
+function selection(query: MediaQuery): MediaQuery {
+  return {
+    ...(query.select ? { select: query.select } : {}),
+    ...(query.include ? { include: query.include } : {}),
+  };
+}
+
+function prismaErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Keeps the base name, drops control characters, caps the length. */
+function cleanFileName(name: string | null | undefined): string | null {
+  if (!name) return null;
+  const base = name.split(/[\\/]/).pop() ?? '';
+  const clean = base
+    .replace(/\p{Cc}/gu, '')
+    .trim()
+    .slice(0, 255);
+  return clean || null;
 }
