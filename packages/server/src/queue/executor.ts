@@ -1,0 +1,133 @@
+// The contract between the run engine and whatever executes workflows (the ComfyUI worker
+// pool in comfyui/). The engine binds the workflow; the executor picks a worker, uploads the
+// input images, submits, reports progress and previews, and returns every output file.
+import { AtelierError } from '../domain-errors.ts';
+import type { ApiGraph, ModelFile } from '../models/workflow.ts';
+
+/** An input image the executor uploads to the worker and writes into `graph[node].inputs[input]`. */
+export interface ExecutionImage {
+  node: string;
+  input: string;
+  /** Content hash of the bytes; the executor uploads a given hash to a worker once. */
+  sha256: string;
+  mimeType: string;
+  /** True for masks: sent through ComfyUI's /upload/mask rules where that matters. */
+  mask?: boolean;
+  read(): Promise<Buffer>;
+}
+
+export interface ExecutionJob {
+  runId: string;
+  /** This attempt's UUID (lowercase, canonical): the ComfyUI `prompt_id`. */
+  attemptId: string;
+  modelKey: string;
+  graph: ApiGraph;
+  images: ExecutionImage[];
+  /** Node classes and model files a worker must have to run the graph. */
+  requirements: { nodeClasses: string[]; modelFiles: ModelFile[] };
+  /**
+   * Set after a server restart for a run that was RUNNING: the worker it was submitted to.
+   * The executor reconciles by prompt id there first (finished: collect outputs; queued or
+   * running: resume tracking; unknown: submit again), never submitting twice blindly.
+   */
+  resumeOn?: string;
+}
+
+export type ExecutionEvent =
+  /** A worker accepted the job (also after a retry on another worker). */
+  | { type: 'submitted'; worker: string }
+  /** The worker started executing this prompt. */
+  | { type: 'started'; worker: string }
+  /**
+   * Progress as a full snapshot: the node executing, its sampler step if any, and the
+   * overall fraction 0..1 of the graph (node-count and step weighted).
+   */
+  | {
+      type: 'progress';
+      nodeId: string;
+      nodeType: string;
+      step: number | null;
+      maxSteps: number | null;
+      overall: number;
+    }
+  /** A preview image (latest only matters; the engine throttles). */
+  | { type: 'preview'; mimeType: string; data: Buffer; nodeId: string | null };
+
+export type OutputKind = 'IMAGE' | 'VIDEO' | 'AUDIO';
+
+export interface ExecutionOutput {
+  nodeId: string;
+  filename: string;
+  subfolder: string;
+  type: string;
+  /** Classified from the file's extension/bytes, not from the history key. */
+  kind: OutputKind;
+  mimeType: string;
+  data: Buffer;
+}
+
+export interface ExecutionResult {
+  worker: string;
+  outputs: ExecutionOutput[];
+}
+
+export type ExecutionErrorCode =
+  /** A node raised: bad input, missing file on the worker, etc. */
+  | 'NODE_ERROR'
+  /** The worker ran out of GPU memory. */
+  | 'OUT_OF_MEMORY'
+  /** The worker rejected the workflow (HTTP 400 from /prompt). */
+  | 'INVALID_WORKFLOW'
+  /** No connected worker has the node classes and model files the job needs. */
+  | 'MODEL_UNAVAILABLE'
+  /** Workers down, 5xx, lost sockets — after the bounded retries ran out. */
+  | 'WORKER_UNAVAILABLE'
+  /** Waited too long for a worker, or the worker stopped answering. */
+  | 'TIMED_OUT'
+  /** The signal aborted; the prompt was cancelled on its worker. */
+  | 'CANCELED';
+
+export class ExecutionError extends AtelierError {
+  constructor(
+    readonly code: ExecutionErrorCode,
+    message: string,
+    readonly details: { nodeId?: string; nodeType?: string; worker?: string } = {},
+  ) {
+    super(message);
+    this.name = 'ExecutionError';
+  }
+}
+
+export interface WorkerStatus {
+  url: string;
+  /** Connected and answering health checks. */
+  healthy: boolean;
+  /** True for the bundled sandbox (no real models). */
+  sandbox: boolean;
+  running: number;
+  queued: number;
+  /** Model keys / files this worker last loaded, for scheduling preference. */
+  loadedModels: string[];
+  lastError: string | null;
+}
+
+export interface Executor {
+  /** Connects to workers and starts health checks. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Runs one job to completion. Aborting `signal` cancels the prompt on its worker by
+   * prompt id (jobs cancel API, else targeted interrupt, else queue removal; never a global
+   * interrupt) and rejects with ExecutionError('CANCELED').
+   */
+  execute(
+    job: ExecutionJob,
+    onEvent: (event: ExecutionEvent) => void,
+    signal: AbortSignal,
+  ): Promise<ExecutionResult>;
+  /** How many jobs may be handed over at once (one running + one queued per healthy worker). */
+  capacity(): number;
+  /** Whether any healthy worker can run a job with these requirements. */
+  canRun(requirements: ExecutionJob['requirements']): boolean;
+  workers(): WorkerStatus[];
+}
