@@ -2,6 +2,8 @@
 // routes and health checks. `start()` listens (port 0 picks a free port), `stop()` closes all.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { type Sandbox, startSandbox } from '@atelier/comfyui-sandbox';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.ts';
 import { type Context, LOCAL_ACCOUNT_ID } from './context.ts';
@@ -20,6 +22,8 @@ export interface App {
   readonly db: Database;
   readonly services: Services;
   readonly log: Logger;
+  /** The bundled sandbox, when no COMFYUI_URLS were given. */
+  readonly sandbox: Sandbox | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -28,10 +32,33 @@ export interface AppOptions {
   log?: Logger;
 }
 
+/** Starts the bundled ComfyUI sandbox on a free loopback port (no COMFYUI_URLS given). */
+async function startBundledSandbox(config: Config, log: Logger): Promise<Sandbox> {
+  const sandbox = await startSandbox({
+    port: 0,
+    host: '127.0.0.1',
+    stepDelayMs: config.sandboxStepDelayMs,
+    catalogDir: path.join(config.catalogDir, 'models'),
+    baseDir: path.join(config.home, 'sandbox'),
+    log: (line) => log.debug(line),
+  });
+  log.info(
+    `No COMFYUI_URLS set: runs go to the bundled ComfyUI sandbox at ${sandbox.url} (stand-in outputs marked SANDBOX, no real models).`,
+  );
+  return sandbox;
+}
+
 /** Opens and migrates the database and loads the catalog; call `start()` to listen. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
-  const db = await openDatabase(config.database);
+  const sandbox = config.comfyuiUrls.length ? null : await startBundledSandbox(config, log);
+  const workers = sandbox
+    ? { urls: [sandbox.url], sandboxUrls: [sandbox.url] }
+    : { urls: config.comfyuiUrls, sandboxUrls: [] };
+  const db = await openDatabase(config.database).catch(async (error: unknown) => {
+    await sandbox?.stop();
+    throw error;
+  });
   let services: Services;
   try {
     const applied = await db.migrate();
@@ -41,9 +68,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       create: { id: LOCAL_ACCOUNT_ID, name: 'local' },
       update: {},
     });
-    services = await createServices(config, db, log);
+    services = await createServices(config, db, log, workers);
   } catch (error) {
     await db.close();
+    await sandbox?.stop();
     throw error;
   }
 
@@ -102,7 +130,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     db,
     services,
     log,
+    sandbox,
     async start() {
+      await services.executor.start();
+      await services.scheduler.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -113,12 +144,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       port = (server.address() as AddressInfo).port;
     },
     async stop() {
+      // Runs executing stay RUNNING in the database; the next start reconciles them.
+      await services.scheduler.stop();
+      await services.executor.stop();
+      await services.scheduler.settled();
       await closeWebSocket();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await db.close();
+      await sandbox?.stop();
     },
   };
 }

@@ -54,6 +54,7 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({ description: 'Read access to models, styles, runs and media.' });
 builder.mutationType({ description: 'Uploads, runs and deletions.' });
+builder.subscriptionType({ description: 'Live run events and queue changes.' });
 
 builder.addScalarType('DateTime', DateTimeResolver, {});
 builder.addScalarType('JSON', JSONResolver, {});

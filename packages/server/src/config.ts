@@ -39,6 +39,32 @@ export const envSchema = z.object({
   UPLOAD_MAX_PIXELS: int(1).default(64_000_000),
   IMAGE_MAX_EDGE: int(64, 16384).default(2048),
   THUMBNAIL_EDGE: int(16, 1024).default(256),
+  COMFYUI_URLS: z
+    .string()
+    .optional()
+    .refine(
+      (v) =>
+        !v ||
+        v.split(',').every((u) => {
+          try {
+            return ['http:', 'https:'].includes(new URL(u.trim()).protocol);
+          } catch {
+            return false;
+          }
+        }),
+      { error: 'must be comma-separated http:// or https:// URLs' },
+    ),
+  SANDBOX_STEP_DELAY_MS: int(0, 60_000).default(60),
+  QUEUE_TIMEOUT_MS: int(1000).default(30 * 60 * 1000),
+  STALL_TIMEOUT_MS: int(1000).default(5 * 60 * 1000),
+  WORKER_RETRIES: int(0, 10).default(2),
+  BACKGROUND_REMOVAL_MODEL: z.string().min(1).default('birefnet.safetensors'),
+  LLM_URL: url(['http:', 'https:']).optional(),
+  LLM_MODEL: z.string().min(1).optional(),
+  LLM_API_KEY: z.string().min(1).optional(),
+  LLM_TIMEOUT_MS: int(100).default(30_000),
+  CONTENT_BLOCKLIST: z.string().optional(),
+  CONTENT_BLOCKLIST_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -59,6 +85,17 @@ export interface Config {
     maxEdge: number;
     thumbnailEdge: number;
   };
+  /** ComfyUI workers; empty means "start the bundled sandbox". */
+  comfyuiUrls: string[];
+  sandboxStepDelayMs: number;
+  queueTimeoutMs: number;
+  stallTimeoutMs: number;
+  workerRetries: number;
+  backgroundRemovalModel: string;
+  llm: { url: string; model: string; apiKey: string | null; timeoutMs: number } | null;
+  /** CONTENT_BLOCKLIST as given: replaces the built-in list; "none" turns it off. */
+  blocklist: string | null;
+  blocklistFile: string | null;
   logLevel: Env['LOG_LEVEL'];
   production: boolean;
 }
@@ -106,6 +143,25 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxEdge: e.IMAGE_MAX_EDGE,
       thumbnailEdge: e.THUMBNAIL_EDGE,
     },
+    comfyuiUrls: (e.COMFYUI_URLS ?? '')
+      .split(',')
+      .map((u) => u.trim().replace(/\/+$/, ''))
+      .filter(Boolean),
+    sandboxStepDelayMs: e.SANDBOX_STEP_DELAY_MS,
+    queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
+    stallTimeoutMs: e.STALL_TIMEOUT_MS,
+    workerRetries: e.WORKER_RETRIES,
+    backgroundRemovalModel: e.BACKGROUND_REMOVAL_MODEL,
+    llm: e.LLM_URL
+      ? {
+          url: e.LLM_URL,
+          model: e.LLM_MODEL ?? 'default',
+          apiKey: e.LLM_API_KEY ?? null,
+          timeoutMs: e.LLM_TIMEOUT_MS,
+        }
+      : null,
+    blocklist: e.CONTENT_BLOCKLIST ?? null,
+    blocklistFile: e.CONTENT_BLOCKLIST_FILE ?? null,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   };

@@ -6,5 +6,7 @@ import './enums.ts';
 import './models/models.schema.ts';
 import './styles/styles.schema.ts';
 import './media/media.schema.ts';
+import './runs/runs.schema.ts';
+import './queue/queue.schema.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,9 +1,21 @@
 // The domain services one server instance uses, built once at startup.
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ComfyPool } from './comfyui/pool.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
+import { type LlmClient, OpenAiCompatibleClient } from './llm/llm.client.ts';
 import type { Logger } from './log.ts';
 import { MediaService } from './media/media.service.ts';
 import { type Catalog, loadCatalog, syncCatalog } from './models/catalog.service.ts';
+import { createAtelierPubSub, type PubSub } from './pubsub.ts';
+import type { Executor } from './queue/executor.ts';
+import { RunEngine } from './queue/run-engine.ts';
+import { RunScheduler } from './queue/scheduler.ts';
+import { RunEvents } from './runs/run-events.ts';
+import { RunsService } from './runs/runs.service.ts';
+import { resolveBlocklist } from './stages/blocklist.ts';
 import { LocalStorage } from './storage/local.storage.ts';
 import type { Storage } from './storage/storage.ts';
 
@@ -11,14 +23,91 @@ export interface Services {
   catalog: Catalog;
   storage: Storage;
   media: MediaService;
+  pubsub: PubSub;
+  events: RunEvents;
+  executor: Executor;
+  scheduler: RunScheduler;
+  runs: RunsService;
 }
 
-/** Loads the catalog (a broken file throws, naming it), mirrors it into the database, and wires services. */
-export async function createServices(config: Config, db: Database, log: Logger): Promise<Services> {
+/** A stable id for this installation, so worker client ids survive restarts. */
+async function instanceId(home: string): Promise<string> {
+  const file = path.join(home, 'instance-id');
+  const existing = await readFile(file, 'utf8').catch(() => null);
+  if (existing?.trim()) return existing.trim();
+  const id = randomUUID();
+  await mkdir(home, { recursive: true });
+  await writeFile(file, `${id}\n`);
+  return id;
+}
+
+/**
+ * Loads the catalog (a broken file throws, naming it), mirrors it into the database, and
+ * wires the services. `workerUrls` are the ComfyUI workers (the sandbox's when bundled).
+ */
+export async function createServices(
+  config: Config,
+  db: Database,
+  log: Logger,
+  workers: { urls: string[]; sandboxUrls: string[] },
+): Promise<Services> {
   const catalog = await loadCatalog(config.catalogDir);
   await syncCatalog(db.prisma, catalog);
   log.debug('catalog loaded', { models: catalog.models.length, styles: catalog.styles.length });
   const storage = new LocalStorage(config.mediaDir);
-  const media = new MediaService(db.prisma, storage, config.uploads);
-  return { catalog, storage, media };
+  const media = new MediaService(db.prisma, storage, config.uploads, log);
+  const pubsub = createAtelierPubSub();
+  const events = new RunEvents(db.prisma, pubsub);
+  const executor = new ComfyPool({
+    urls: workers.urls,
+    sandboxUrls: workers.sandboxUrls,
+    queueTimeoutMs: config.queueTimeoutMs,
+    stallTimeoutMs: config.stallTimeoutMs,
+    retries: config.workerRetries,
+    instanceId: await instanceId(config.home),
+    log,
+  });
+  const llm: LlmClient | null = config.llm
+    ? new OpenAiCompatibleClient({
+        url: config.llm.url,
+        model: config.llm.model,
+        apiKey: config.llm.apiKey,
+        timeoutMs: config.llm.timeoutMs,
+      })
+    : null;
+  const blocklistFile = config.blocklistFile ? await readFile(config.blocklistFile, 'utf8') : null;
+  const engine = new RunEngine({
+    prisma: db.prisma,
+    catalog,
+    executor,
+    storage,
+    events,
+    log,
+    llm,
+    blocklist: resolveBlocklist(config.blocklist, blocklistFile),
+    thumbnailEdge: config.uploads.thumbnailEdge,
+    backgroundRemovalModel: config.backgroundRemovalModel,
+    progressIntervalMs: 250,
+    previewIntervalMs: 500,
+  });
+  const scheduler = new RunScheduler({
+    prisma: db.prisma,
+    engine,
+    executor,
+    events,
+    log,
+    pollMs: 1000,
+  });
+  const runs = new RunsService(db.prisma, catalog, {
+    queued: () => {
+      events.queueChanged();
+      scheduler.notify();
+    },
+    cancelRunning: (runId) => scheduler.cancelRunning(runId),
+    canceled: async (run) => {
+      await events.emit(run.id, 'RUN_FINISHED');
+      events.queueChanged();
+    },
+  });
+  return { catalog, storage, media, pubsub, events, executor, scheduler, runs };
 }

@@ -1,0 +1,111 @@
+// Output files are classified by what they are (magic bytes, then extension), never by the
+// history key they were listed under: core ComfyUI reports videos under `images` with
+// `animated: [true]`, custom nodes use `gifs`, `video`, `audio`...
+import type { OutputKind } from '../queue/executor.ts';
+
+export interface Classified {
+  kind: OutputKind;
+  mimeType: string;
+}
+
+const BY_EXTENSION: Record<string, Classified> = {
+  png: { kind: 'IMAGE', mimeType: 'image/png' },
+  jpg: { kind: 'IMAGE', mimeType: 'image/jpeg' },
+  jpeg: { kind: 'IMAGE', mimeType: 'image/jpeg' },
+  webp: { kind: 'IMAGE', mimeType: 'image/webp' },
+  gif: { kind: 'IMAGE', mimeType: 'image/gif' },
+  mp4: { kind: 'VIDEO', mimeType: 'video/mp4' },
+  m4v: { kind: 'VIDEO', mimeType: 'video/mp4' },
+  mov: { kind: 'VIDEO', mimeType: 'video/quicktime' },
+  webm: { kind: 'VIDEO', mimeType: 'video/webm' },
+  mkv: { kind: 'VIDEO', mimeType: 'video/x-matroska' },
+  flac: { kind: 'AUDIO', mimeType: 'audio/flac' },
+  mp3: { kind: 'AUDIO', mimeType: 'audio/mpeg' },
+  opus: { kind: 'AUDIO', mimeType: 'audio/ogg' },
+  ogg: { kind: 'AUDIO', mimeType: 'audio/ogg' },
+  wav: { kind: 'AUDIO', mimeType: 'audio/wav' },
+  m4a: { kind: 'AUDIO', mimeType: 'audio/mp4' },
+};
+
+function ascii(data: Buffer, start: number, end: number): string {
+  return data.length >= end ? data.toString('latin1', start, end) : '';
+}
+
+/** Whether a WebP file has the animation flag in its VP8X header. */
+function isAnimatedWebp(data: Buffer): boolean {
+  return ascii(data, 12, 16) === 'VP8X' && data.length > 20 && ((data[20] ?? 0) & 0x02) !== 0;
+}
+
+/** The container the bytes are in, if recognised. */
+function sniff(data: Buffer): Classified | null {
+  if (data.length < 12) return null;
+  if (data.readUInt32BE(0) === 0x89504e47) return { kind: 'IMAGE', mimeType: 'image/png' };
+  if (data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) {
+    return { kind: 'IMAGE', mimeType: 'image/jpeg' };
+  }
+  if (ascii(data, 0, 4) === 'GIF8') return { kind: 'IMAGE', mimeType: 'image/gif' };
+  if (ascii(data, 0, 4) === 'RIFF') {
+    const form = ascii(data, 8, 12);
+    if (form === 'WEBP') {
+      return isAnimatedWebp(data)
+        ? { kind: 'VIDEO', mimeType: 'image/webp' }
+        : { kind: 'IMAGE', mimeType: 'image/webp' };
+    }
+    if (form === 'WAVE') return { kind: 'AUDIO', mimeType: 'audio/wav' };
+  }
+  if (ascii(data, 4, 8) === 'ftyp') {
+    const brand = ascii(data, 8, 12);
+    if (brand.startsWith('M4A') || brand.startsWith('M4B')) {
+      return { kind: 'AUDIO', mimeType: 'audio/mp4' };
+    }
+    if (brand === 'qt  ') return { kind: 'VIDEO', mimeType: 'video/quicktime' };
+    return { kind: 'VIDEO', mimeType: 'video/mp4' };
+  }
+  if (data.readUInt32BE(0) === 0x1a45dfa3) {
+    // EBML: WebM or Matroska; the doctype string sits in the first bytes of the header.
+    const head = data.toString('latin1', 0, Math.min(64, data.length));
+    return head.includes('webm')
+      ? { kind: 'VIDEO', mimeType: 'video/webm' }
+      : { kind: 'VIDEO', mimeType: 'video/x-matroska' };
+  }
+  if (ascii(data, 0, 4) === 'fLaC') return { kind: 'AUDIO', mimeType: 'audio/flac' };
+  if (ascii(data, 0, 4) === 'OggS') {
+    const head = data.toString('latin1', 0, Math.min(128, data.length));
+    if (head.includes('theora')) return { kind: 'VIDEO', mimeType: 'video/ogg' };
+    return { kind: 'AUDIO', mimeType: 'audio/ogg' };
+  }
+  if (ascii(data, 0, 3) === 'ID3') return { kind: 'AUDIO', mimeType: 'audio/mpeg' };
+  // An MPEG audio frame header: 11 sync bits, then a layer that is not "reserved".
+  if (data[0] === 0xff && ((data[1] ?? 0) & 0xe0) === 0xe0 && ((data[1] ?? 0) & 0x06) !== 0) {
+    return { kind: 'AUDIO', mimeType: 'audio/mpeg' };
+  }
+  return null;
+}
+
+/**
+ * What an output file is. `animated` is the node's `animated` flag: an animated WebP or PNG
+ * is a video; MP4/WebM are videos whatever the flag says. Returns null for files that are
+ * not media (text, 3D models, latents).
+ */
+export function classifyOutput(
+  filename: string,
+  data: Buffer,
+  animated: boolean,
+): Classified | null {
+  const ext = filename.toLowerCase().split('.').pop() ?? '';
+  const byExt = BY_EXTENSION[ext];
+  const sniffed = sniff(data);
+  let result = sniffed ?? byExt ?? null;
+  // Containers that may hold audio only: trust an audio extension over the container guess.
+  if (sniffed && byExt?.kind === 'AUDIO' && sniffed.kind === 'VIDEO') result = byExt;
+  if (!result) return null;
+  if (
+    animated &&
+    result.kind === 'IMAGE' &&
+    result.mimeType !== 'image/gif' &&
+    result.mimeType !== 'image/jpeg'
+  ) {
+    return { kind: 'VIDEO', mimeType: result.mimeType };
+  }
+  return result;
+}

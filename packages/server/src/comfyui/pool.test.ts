@@ -1,0 +1,341 @@
+// Fault and scheduling tests of ComfyPool against sandbox workers: every failure ends with the
+// right ExecutionError code (or completes without duplicate outputs), slots and worker choice
+// follow the rules, cancel stops exactly one job, and a restarted server resumes by prompt id.
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+import type { Sandbox } from '../../../comfyui-sandbox/src/index.ts';
+import { ExecutionError, type ExecutionJob } from '../queue/executor.ts';
+import {
+  catalogJob,
+  EventLog,
+  jobFor,
+  minimalGraph,
+  png,
+  startWorker,
+  stopSandboxes,
+  until,
+} from './comfyui.fixtures.ts';
+import { ComfyPool, type ComfyPoolOptions } from './pool.ts';
+
+const pools: ComfyPool[] = [];
+
+async function poolOf(sandboxes: Sandbox[], options: Partial<ComfyPoolOptions> = {}) {
+  const pool = new ComfyPool({
+    urls: sandboxes.map((s) => s.url),
+    healthIntervalMs: 200,
+    client: { reconnectMinMs: 20, reconnectMaxMs: 200 },
+    timings: { pollMs: 200, lostAfterMs: 3_000 },
+    ...options,
+  });
+  pools.push(pool);
+  await pool.start();
+  expect(pool.workers().every((w) => w.healthy)).toBe(true);
+  return pool;
+}
+
+const never = () => new AbortController().signal;
+
+function rejection(p: Promise<unknown>): Promise<ExecutionError> {
+  return p.then(
+    () => {
+      throw new Error('expected the run to fail');
+    },
+    (e: unknown) => {
+      expect(e).toBeInstanceOf(ExecutionError);
+      return e as ExecutionError;
+    },
+  );
+}
+
+/** Prompt ids the sandbox executed, with how often each. */
+function executions(sandbox: Sandbox): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const e of sandbox.stats().log)
+    out.set(e.promptId, [...(out.get(e.promptId) ?? []), e.outcome]);
+  return out;
+}
+
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.stop()));
+});
+afterAll(stopSandboxes);
+
+describe('faults', () => {
+  test('node error → NODE_ERROR; out of memory → OUT_OF_MEMORY and the loaded model is forgotten', async () => {
+    const sandbox = await startWorker();
+    const pool = await poolOf([sandbox]);
+    sandbox.failNextPrompt({ kind: 'error', classType: 'ImageInvert' });
+    const e1 = await rejection(pool.execute(await jobFor(minimalGraph()), () => {}, never()));
+    expect(e1.code).toBe('NODE_ERROR');
+    expect(e1.details).toMatchObject({ nodeId: '2', nodeType: 'ImageInvert' });
+
+    sandbox.failNextPrompt({ kind: 'oom', classType: 'KSampler', atStep: 1 });
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 2 });
+    const e2 = await rejection(pool.execute(job, () => {}, never()));
+    expect(e2.code).toBe('OUT_OF_MEMORY');
+    expect(e2.details).toMatchObject({ nodeId: '6', nodeType: 'KSampler', worker: sandbox.url });
+    expect(pool.workers()[0]?.loadedModels).toEqual([]);
+  });
+
+  test('socket dropped mid-run: reconnects, reconciles, the job still completes', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 25 });
+    const pool = await poolOf([sandbox]);
+    let reconnects = 0;
+    pool.client(sandbox.url)?.on((e) => {
+      if (e.type === 'connected' && e.reconnect) reconnects++;
+    });
+    sandbox.dropSocketsNextPrompt({ afterSteps: 2 });
+    const log = new EventLog();
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 8 });
+    const result = await pool.execute(job, log.push, never());
+
+    expect(reconnects).toBeGreaterThanOrEqual(1);
+    expect(result.outputs).toHaveLength(1);
+    expect(executions(sandbox).get(job.attemptId)).toEqual(['success']);
+    // Steps after the drop were reported through the new socket.
+    expect(log.of('progress').some((p) => p.step !== null && p.step > 3)).toBe(true);
+  });
+
+  test('worker restart mid-run: the lost prompt is found unknown and retried, one set of outputs', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 25 });
+    const pool = await poolOf([sandbox]);
+    const log = new EventLog();
+    const job = await catalogJob('sd3.5-large', 'IMAGE_TO_IMAGE', {
+      steps: 6,
+      source: await png(64, 64),
+    });
+    const running = pool.execute(job, log.push, never());
+    await log.waitFor((e) => e.type === 'progress' && e.step === 2);
+    await sandbox.restart({ downtimeMs: 150 });
+    const result = await running;
+
+    expect(result.worker).toBe(sandbox.url);
+    expect(result.outputs).toHaveLength(1);
+    expect(log.of('submitted')).toHaveLength(2);
+    // The first execution died with the process; the second is the only one that finished.
+    expect(executions(sandbox).get(job.attemptId)).toEqual(['aborted', 'success']);
+    expect(pool.client(sandbox.url)?.uploadCount).toBe(2);
+  });
+
+  test('a worker answering 5xx: the job is retried on the second worker', async () => {
+    const a = await startWorker();
+    const b = await startWorker();
+    const pool = await poolOf([a, b]);
+    a.failHttp({ status: 500, scope: 'prompt' });
+    const result = await pool.execute(await jobFor(minimalGraph()), () => {}, never());
+    expect(result.worker).toBe(b.url);
+    expect(result.outputs).toHaveLength(1);
+    expect(a.stats().log).toEqual([]);
+    expect(pool.workers().find((w) => w.url === a.url)?.lastError).toMatch(/500/);
+  });
+
+  test('infrastructure failures beyond the retries → WORKER_UNAVAILABLE after exactly 3 attempts', async () => {
+    const sandbox = await startWorker();
+    const pool = await poolOf([sandbox], { retries: 2 });
+    sandbox.failHttp({ status: 503, scope: 'prompt', times: 5 });
+    const e = await rejection(pool.execute(await jobFor(minimalGraph()), () => {}, never()));
+    expect(e.code).toBe('WORKER_UNAVAILABLE');
+    expect(sandbox.faults().http[0]?.times).toBe(2);
+  });
+
+  test('a hang → TIMED_OUT by the stall timeout; the worker is skipped until it moves again', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 10 });
+    const pool = await poolOf([sandbox], { stallTimeoutMs: 400 });
+    sandbox.hangNextPrompt({ afterSteps: 1 });
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 4 });
+    const started = Date.now();
+    const e = await rejection(pool.execute(job, () => {}, never()));
+    expect(e.code).toBe('TIMED_OUT');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(pool.workers()[0]?.healthy).toBe(false);
+    expect(pool.capacity()).toBe(0);
+
+    sandbox.releaseHang();
+    await until(() => pool.capacity() === 2, 'the worker to be usable again');
+    const ok = await pool.execute(await jobFor(minimalGraph()), () => {}, never());
+    expect(ok.outputs).toHaveLength(1);
+  });
+});
+
+describe('cancel', () => {
+  test('while queued, then while running: only that job stops, the other on the worker completes', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 20 });
+    const pool = await poolOf([sandbox]);
+
+    const first = new EventLog();
+    const a = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 8, seed: 1 });
+    const b = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 8, seed: 2 });
+    const queued = new EventLog();
+    const cancelB = new AbortController();
+    const runA = pool.execute(a, first.push, never());
+    await first.waitFor((e) => e.type === 'started');
+    const runB = pool.execute(b, queued.push, cancelB.signal);
+    await queued.waitFor((e) => e.type === 'submitted');
+    expect(pool.workers()[0]).toMatchObject({ running: 1, queued: 1 });
+    cancelB.abort();
+    expect((await rejection(runB)).code).toBe('CANCELED');
+    expect((await runA).outputs).toHaveLength(1);
+    expect(queued.of('started')).toEqual([]);
+
+    const c = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 30, seed: 3 });
+    const d = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 4, seed: 4 });
+    const runningLog = new EventLog();
+    const cancelC = new AbortController();
+    const runC = pool.execute(c, runningLog.push, cancelC.signal);
+    const dLog = new EventLog();
+    const runD = pool.execute(d, dLog.push, never());
+    await runningLog.waitFor((e) => e.type === 'progress' && e.step === 2);
+    await dLog.waitFor((e) => e.type === 'submitted');
+    cancelC.abort();
+    expect((await rejection(runC)).code).toBe('CANCELED');
+    expect((await runD).outputs).toHaveLength(1);
+
+    const ran = executions(sandbox);
+    expect(ran.get(a.attemptId)).toEqual(['success']);
+    expect(ran.has(b.attemptId)).toBe(false);
+    expect(ran.get(c.attemptId)).toEqual(['interrupted']);
+    expect(ran.get(d.attemptId)).toEqual(['success']);
+  });
+
+  test('a job aborted while waiting for a slot never reaches a worker', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 20 });
+    const pool = await poolOf([sandbox], { slotsPerWorker: 1 });
+    const long = pool.execute(
+      await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 6 }),
+      () => {},
+      never(),
+    );
+    const controller = new AbortController();
+    const waiting = await jobFor(minimalGraph());
+    const run = pool.execute(waiting, () => {}, controller.signal);
+    controller.abort();
+    expect((await rejection(run)).code).toBe('CANCELED');
+    await long;
+    expect(executions(sandbox).has(waiting.attemptId)).toBe(false);
+  });
+});
+
+describe('scheduling', () => {
+  test('two workers, 20 jobs: both used, ≤ 1 running + 1 queued each; a model only B has goes to B', async () => {
+    const a = await startWorker({ stepDelayMs: 5, models: {} });
+    const b = await startWorker({ stepDelayMs: 5 });
+    const pool = await poolOf([a, b]);
+    expect(pool.capacity()).toBe(4);
+
+    let overbooked = false;
+    const watch = () => {
+      for (const w of pool.workers())
+        if (w.running > 1 || w.running + w.queued > 2) overbooked = true;
+    };
+    const jobs: ExecutionJob[] = [];
+    for (let i = 0; i < 20; i++) {
+      jobs.push(
+        i % 5 === 0
+          ? await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 2, seed: i })
+          : await jobFor(minimalGraph(`test/j${i}`, i * 1000)),
+      );
+    }
+    const results = await Promise.all(jobs.map((j) => pool.execute(j, watch, never())));
+
+    expect(overbooked).toBe(false);
+    expect(results.every((r) => r.outputs.length === 1)).toBe(true);
+    const used = new Set(results.map((r) => r.worker));
+    expect(used).toEqual(new Set([a.url, b.url]));
+    jobs.forEach((job, i) => {
+      if (job.modelKey === 'sd3.5-large') expect(results[i]?.worker).toBe(b.url);
+    });
+    expect(a.stats().promptsExecuted + b.stats().promptsExecuted).toBe(20);
+  });
+
+  test('prefers the worker that last ran the same model', async () => {
+    const a = await startWorker();
+    const b = await startWorker();
+    const pool = await poolOf([a, b]);
+    const flux = () => catalogJob('flux1-dev', 'TEXT_TO_IMAGE', { steps: 1 });
+    // Occupy A so the first flux job lands on B.
+    const hold = new AbortController();
+    a.setStepDelay(30);
+    const blocker = pool.execute(
+      await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 50 }),
+      () => {},
+      hold.signal,
+    );
+    await until(() => pool.workers()[0]?.running === 1, 'A to run the blocker');
+    const first = await pool.execute(await flux(), () => {}, never());
+    expect(first.worker).toBe(b.url);
+    hold.abort();
+    await rejection(blocker);
+    a.setStepDelay(0);
+    await until(() => pool.workers().every((w) => w.running + w.queued === 0), 'idle workers');
+    // Both idle now; B last ran flux1-dev.
+    expect(pool.workers().find((w) => w.url === b.url)?.loadedModels).toEqual(['flux1-dev']);
+    const second = await pool.execute(await flux(), () => {}, never());
+    expect(second.worker).toBe(b.url);
+  });
+
+  test('canRun is false when no worker has a node class; such a job → MODEL_UNAVAILABLE', async () => {
+    const a = await startWorker({ disabledNodeClasses: ['ImageBlur'] });
+    const pool = await poolOf([a]);
+    const job = await jobFor(minimalGraph());
+    expect(pool.canRun(job.requirements)).toBe(false);
+    expect(pool.canRun({ nodeClasses: ['EmptyImage', 'SaveImage'], modelFiles: [] })).toBe(true);
+    const e = await rejection(pool.execute(job, () => {}, never()));
+    expect(e.code).toBe('MODEL_UNAVAILABLE');
+    expect(e.message).toContain('ImageBlur');
+
+    const b = await startWorker();
+    const both = await poolOf([a, b]);
+    expect(both.canRun(job.requirements)).toBe(true);
+    expect((await both.execute(job, () => {}, never())).worker).toBe(b.url);
+  });
+
+  test('waiting too long for a slot → TIMED_OUT (queue timeout)', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 20 });
+    const pool = await poolOf([sandbox], { slotsPerWorker: 1, queueTimeoutMs: 150 });
+    const long = pool.execute(
+      await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 15 }),
+      () => {},
+      never(),
+    );
+    const e = await rejection(pool.execute(await jobFor(minimalGraph()), () => {}, never()));
+    expect(e.code).toBe('TIMED_OUT');
+    expect((await long).outputs).toHaveLength(1);
+  });
+});
+
+describe('resume after a server restart (job.resumeOn)', () => {
+  test('running → tracked to completion; finished → collected; unknown → submitted; never twice', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 25 });
+    const first = await poolOf([sandbox], { instanceId: 'atelier-test' });
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 16 });
+    const log = new EventLog();
+    const orphan = rejection(first.execute(job, log.push, never()));
+    await log.waitFor((e) => e.type === 'progress' && e.step === 2);
+    // The server process dies: its executor stops, the prompt stays on the worker.
+    await first.stop();
+    expect((await orphan).code).toBe('WORKER_UNAVAILABLE');
+
+    // The restarted process has the same instance id, hence the same client id.
+    const second = await poolOf([sandbox], { instanceId: 'atelier-test' });
+    const resumedLog = new EventLog();
+    const resumed = await second.execute(
+      { ...job, resumeOn: sandbox.url },
+      resumedLog.push,
+      never(),
+    );
+    expect(resumed.outputs).toHaveLength(1);
+    expect(resumedLog.of('progress').some((p) => p.step !== null && p.step > 2)).toBe(true);
+
+    // Finished before the restart: read back from history, not executed again.
+    const again = await second.execute({ ...job, resumeOn: sandbox.url }, () => {}, never());
+    expect(again.outputs.map((o) => o.filename)).toEqual(resumed.outputs.map((o) => o.filename));
+
+    // Unknown on that worker: submitted.
+    const fresh = await jobFor(minimalGraph('test/fresh'));
+    const submitted = await second.execute({ ...fresh, resumeOn: sandbox.url }, () => {}, never());
+    expect(submitted.outputs).toHaveLength(1);
+
+    const ran = executions(sandbox);
+    expect(ran.get(job.attemptId)).toEqual(['success']);
+    expect(ran.get(fresh.attemptId)).toEqual(['success']);
+  });
+});

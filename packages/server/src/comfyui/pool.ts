@@ -1,0 +1,578 @@
+// The worker pool: the Executor the run engine uses. Per worker one running and one queued
+// prompt (the GPU never idles between jobs), workers chosen by what they have (node classes,
+// model files), then by the model they last ran, then by load; health checks; bounded retries
+// on another worker for infrastructure failures whose outcome is known; two timeouts
+// (waiting for a slot, a worker that stops progressing).
+import { createHash } from 'node:crypto';
+import type { Logger } from '../log.ts';
+import {
+  ExecutionError,
+  type ExecutionEvent,
+  type ExecutionJob,
+  type ExecutionResult,
+  type Executor,
+  type WorkerStatus,
+} from '../queue/executor.ts';
+import { ComfyClient, type ComfyClientOptions } from './client.ts';
+import { canceled, WorkerFailure } from './errors.ts';
+import type { FetchLike } from './http.ts';
+import type { RunTimings } from './run.ts';
+
+export interface ComfyPoolOptions {
+  /** Worker base URLs, e.g. `['http://gpu1:8188', 'http://gpu2:8188']`. */
+  urls: string[];
+  /** How long a job may wait for a free slot before TIMED_OUT. Default 10 min. */
+  queueTimeoutMs?: number;
+  /** No event from a worker for this long while it holds a job → TIMED_OUT. Default 10 min. */
+  stallTimeoutMs?: number;
+  /** Retries on another worker after an infrastructure failure. Default 2. */
+  retries?: number;
+  /** Prompts per worker: one running plus extras queued on the worker. Default 2. */
+  slotsPerWorker?: number;
+  /** Health check interval (`GET /system_stats`). Default 10 s. */
+  healthIntervalMs?: number;
+  /** Timeout of one health check. Default 5 s. */
+  healthTimeoutMs?: number;
+  /** Re-read node classes and model files this often (also on every reconnect). Default 5 min. */
+  capabilitiesIntervalMs?: number;
+  /** Prompt tracking timings (poll on silence, history wait, lost worker, cancel wait). */
+  timings?: Partial<Omit<RunTimings, 'stallTimeoutMs'>>;
+  /** Passed to every ComfyClient. */
+  client?: Omit<ComfyClientOptions, 'url' | 'timings' | 'fetch' | 'log'>;
+  /**
+   * A name for this executor process that survives its restarts (e.g. a persisted id). Each
+   * worker's client id is derived from it, so after a restart the socket receives the events
+   * of prompts submitted before (`resumeOn`). Two live processes must not share it: ComfyUI
+   * routes a client id to its latest socket only. Default: a fresh id per process (resumed
+   * prompts are then followed by polling).
+   */
+  instanceId?: string;
+  /** Treat these URLs as the bundled sandbox (also detected from `/system_stats`). */
+  sandboxUrls?: string[];
+  fetch?: FetchLike;
+  log?: Logger;
+}
+
+interface Capabilities {
+  nodeClasses: Set<string>;
+  modelFiles: Map<string, Set<string>>;
+}
+
+interface Worker {
+  url: string;
+  client: ComfyClient;
+  healthOk: boolean;
+  /** Set when a job stalled here; cleared by the next sign of execution. */
+  stalled: boolean;
+  sandbox: boolean;
+  capabilities: Capabilities | null;
+  capabilitiesAt: number;
+  refreshing: Promise<void> | null;
+  /** Jobs holding a slot: submitted or about to be. */
+  slots: number;
+  running: number;
+  loadedModels: string[];
+  lastError: string | null;
+  fingerprint: string | null;
+  unsubscribe: () => void;
+}
+
+interface Waiter {
+  job: ExecutionJob;
+  avoid: Set<string>;
+  resolve(worker: Worker): void;
+  reject(error: Error): void;
+}
+
+/** A UUID-shaped client id, stable for one executor instance and one worker. */
+export function derivedClientId(instanceId: string, url: string): string {
+  const h = createHash('sha256').update(`${instanceId}\n${url}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function normalizeUrl(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+export class ComfyPool implements Executor {
+  private readonly workersByUrl = new Map<string, Worker>();
+  private readonly waiters: Waiter[] = [];
+  private readonly queueTimeoutMs: number;
+  private readonly stallTimeoutMs: number;
+  private readonly retries: number;
+  private readonly slotsPerWorker: number;
+  private readonly healthIntervalMs: number;
+  private readonly healthTimeoutMs: number;
+  private readonly capabilitiesIntervalMs: number;
+  private readonly log: Logger | undefined;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private lastOnDemandRefresh = 0;
+
+  constructor(options: ComfyPoolOptions) {
+    if (options.urls.length === 0) throw new Error('ComfyPool needs at least one worker URL');
+    this.queueTimeoutMs = options.queueTimeoutMs ?? 10 * 60_000;
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 10 * 60_000;
+    this.retries = options.retries ?? 2;
+    this.slotsPerWorker = Math.max(1, options.slotsPerWorker ?? 2);
+    this.healthIntervalMs = options.healthIntervalMs ?? 10_000;
+    this.healthTimeoutMs = options.healthTimeoutMs ?? 5_000;
+    this.capabilitiesIntervalMs = options.capabilitiesIntervalMs ?? 5 * 60_000;
+    this.log = options.log;
+    const sandboxUrls = new Set((options.sandboxUrls ?? []).map(normalizeUrl));
+    for (const raw of options.urls) {
+      const url = normalizeUrl(raw);
+      if (this.workersByUrl.has(url)) continue;
+      const client = new ComfyClient({
+        ...options.client,
+        url,
+        ...(options.instanceId ? { clientId: derivedClientId(options.instanceId, url) } : {}),
+        timings: { ...options.timings, stallTimeoutMs: this.stallTimeoutMs },
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      });
+      const worker: Worker = {
+        url,
+        client,
+        healthOk: false,
+        stalled: false,
+        sandbox: sandboxUrls.has(url),
+        capabilities: null,
+        capabilitiesAt: 0,
+        refreshing: null,
+        slots: 0,
+        running: 0,
+        loadedModels: [],
+        lastError: null,
+        fingerprint: null,
+        unsubscribe: () => {},
+      };
+      worker.unsubscribe = client.on((e) => {
+        switch (e.type) {
+          case 'connected':
+            void this.refreshCapabilities(worker).then(() => this.healthCheck(worker));
+            break;
+          case 'disconnected':
+            worker.lastError = e.reason;
+            this.wake();
+            break;
+          case 'restarted':
+            worker.loadedModels = [];
+            worker.stalled = false;
+            break;
+          case 'activity':
+            if (worker.stalled) {
+              worker.stalled = false;
+              this.wake();
+            }
+            break;
+        }
+      });
+      this.workersByUrl.set(url, worker);
+    }
+  }
+
+  /** The ComfyClient of a worker (for tests and diagnostics). */
+  client(url: string): ComfyClient | undefined {
+    return this.workersByUrl.get(normalizeUrl(url))?.client;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const all = [...this.workersByUrl.values()];
+    await Promise.all(all.map((w) => w.client.start(5_000)));
+    await Promise.all(
+      all.map(async (w) => {
+        await this.refreshCapabilities(w);
+        await this.healthCheck(w);
+      }),
+    );
+    this.healthTimer = setInterval(() => {
+      for (const w of this.workersByUrl.values()) {
+        void this.healthCheck(w);
+        if (Date.now() - w.capabilitiesAt > this.capabilitiesIntervalMs) {
+          void this.refreshCapabilities(w);
+        }
+      }
+    }, this.healthIntervalMs);
+    this.healthTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    this.healthTimer = null;
+    for (const w of this.workersByUrl.values()) {
+      w.unsubscribe();
+      w.healthOk = false;
+    }
+    for (const waiter of [...this.waiters]) {
+      waiter.reject(new ExecutionError('WORKER_UNAVAILABLE', 'The worker pool stopped.'));
+    }
+    await Promise.all([...this.workersByUrl.values()].map((w) => w.client.stop()));
+  }
+
+  // ---- health and capabilities ----
+
+  private healthy(w: Worker): boolean {
+    return (
+      this.running && w.client.connected && w.healthOk && !w.stalled && w.capabilities !== null
+    );
+  }
+
+  private async healthCheck(w: Worker): Promise<void> {
+    if (!this.running) return;
+    try {
+      const stats = await w.client.http.systemStats(this.healthTimeoutMs);
+      const system = (stats.system ?? {}) as Record<string, unknown>;
+      if (system.deploy_environment === 'atelier-sandbox') w.sandbox = true;
+      // Version and argv change only with a new process: a restart we may have missed.
+      const fingerprint = JSON.stringify([
+        system.comfyui_version,
+        system.python_version,
+        system.pytorch_version,
+        system.argv,
+      ]);
+      if (w.fingerprint !== null && w.fingerprint !== fingerprint) w.client.markRestarted();
+      w.fingerprint = fingerprint;
+      if (!w.healthOk) this.log?.info('comfyui worker healthy', { worker: w.url });
+      w.healthOk = true;
+      if (w.client.connected && !w.stalled) w.lastError = null;
+    } catch (e) {
+      if (w.healthOk)
+        this.log?.warn('comfyui worker unhealthy', { worker: w.url, error: String(e) });
+      w.healthOk = false;
+      w.lastError = (e as Error).message;
+    }
+    this.wake();
+  }
+
+  private refreshCapabilities(w: Worker): Promise<void> {
+    if (w.refreshing) return w.refreshing;
+    w.refreshing = (async () => {
+      try {
+        const [nodeClasses, modelFiles] = await Promise.all([
+          w.client.http.nodeClasses(),
+          w.client.http.modelFiles(),
+        ]);
+        w.capabilities = { nodeClasses, modelFiles };
+        w.capabilitiesAt = Date.now();
+      } catch (e) {
+        w.lastError = `reading node classes and models: ${(e as Error).message}`;
+      } finally {
+        w.refreshing = null;
+        this.wake();
+      }
+    })();
+    return w.refreshing;
+  }
+
+  /** Re-reads every worker's node classes and model files now. */
+  async refresh(): Promise<void> {
+    await Promise.all([...this.workersByUrl.values()].map((w) => this.refreshCapabilities(w)));
+  }
+
+  private missing(w: Worker, req: ExecutionJob['requirements']): string[] {
+    const caps = w.capabilities;
+    if (!caps) return ['(capabilities unknown)'];
+    const out: string[] = [];
+    for (const c of req.nodeClasses) if (!caps.nodeClasses.has(c)) out.push(`node class ${c}`);
+    for (const f of req.modelFiles) {
+      if (!caps.modelFiles.get(f.folder)?.has(f.name)) out.push(`${f.folder}/${f.name}`);
+    }
+    return out;
+  }
+
+  private satisfies(w: Worker, req: ExecutionJob['requirements']): boolean {
+    return this.missing(w, req).length === 0;
+  }
+
+  canRun(requirements: ExecutionJob['requirements']): boolean {
+    for (const w of this.workersByUrl.values()) {
+      if (this.healthy(w) && this.satisfies(w, requirements)) return true;
+    }
+    return false;
+  }
+
+  capacity(): number {
+    let healthy = 0;
+    for (const w of this.workersByUrl.values()) if (this.healthy(w)) healthy++;
+    return healthy * this.slotsPerWorker;
+  }
+
+  workers(): WorkerStatus[] {
+    return [...this.workersByUrl.values()].map((w) => ({
+      url: w.url,
+      healthy: this.healthy(w),
+      sandbox: w.sandbox,
+      running: w.running,
+      queued: Math.max(0, w.slots - w.running),
+      loadedModels: [...w.loadedModels],
+      lastError: w.lastError,
+    }));
+  }
+
+  // ---- slots ----
+
+  /** The best worker with a free slot for `job`, or null. */
+  private pick(job: ExecutionJob, avoid: Set<string>): Worker | null {
+    const capable = [...this.workersByUrl.values()].filter(
+      (w) => this.healthy(w) && this.satisfies(w, job.requirements),
+    );
+    // Workers that failed this job are used again only when no other can run it.
+    const fresh = capable.filter((w) => !avoid.has(w.url));
+    const candidates = (fresh.length > 0 ? fresh : capable).filter(
+      (w) => w.slots < this.slotsPerWorker,
+    );
+    if (candidates.length === 0) return null;
+    candidates.sort((a, b) => {
+      const am = a.loadedModels.includes(job.modelKey) ? 0 : 1;
+      const bm = b.loadedModels.includes(job.modelKey) ? 0 : 1;
+      return am - bm || a.slots - b.slots;
+    });
+    return candidates[0] ?? null;
+  }
+
+  /** Hands free slots to waiting jobs, in arrival order. */
+  private wake(): void {
+    for (let i = 0; i < this.waiters.length; ) {
+      const waiter = this.waiters[i]!;
+      const w = this.pick(waiter.job, waiter.avoid);
+      if (w) {
+        this.waiters.splice(i, 1);
+        w.slots++;
+        waiter.resolve(w);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  private release(w: Worker): void {
+    w.slots--;
+    this.wake();
+  }
+
+  /** Whether some worker (healthy or not) is known to be able to run the job. */
+  private async anyCapable(job: ExecutionJob): Promise<boolean> {
+    const all = [...this.workersByUrl.values()];
+    if (all.some((w) => w.capabilities === null || this.satisfies(w, job.requirements)))
+      return true;
+    // Nobody has it: the lists may be stale (a model file just copied in). Look again, rarely.
+    if (Date.now() - this.lastOnDemandRefresh > 5_000) {
+      this.lastOnDemandRefresh = Date.now();
+      await this.refresh();
+      return all.some((w) => w.capabilities === null || this.satisfies(w, job.requirements));
+    }
+    return false;
+  }
+
+  private describeMissing(job: ExecutionJob): string {
+    const parts = [...this.workersByUrl.values()].map(
+      (w) => `${w.url} lacks ${this.missing(w, job.requirements).join(', ')}`,
+    );
+    return parts.join('; ');
+  }
+
+  /** Waits for a slot on a worker that can run the job. */
+  private async acquire(
+    job: ExecutionJob,
+    avoid: Set<string>,
+    signal: AbortSignal,
+  ): Promise<Worker> {
+    if (!(await this.anyCapable(job))) {
+      throw new ExecutionError(
+        'MODEL_UNAVAILABLE',
+        `No worker has what model ${job.modelKey} needs: ${this.describeMissing(job)}.`,
+      );
+    }
+    if (signal.aborted) throw canceled(undefined);
+    const now = this.pick(job, avoid);
+    if (now) {
+      now.slots++;
+      return now;
+    }
+    return new Promise<Worker>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+      };
+      const waiter: Waiter = {
+        job,
+        avoid,
+        resolve: (w) => {
+          cleanup();
+          resolve(w);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(canceled(undefined, 'The run was canceled before it reached a worker.'));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const anyHealthy = [...this.workersByUrl.values()].some(
+          (w) => this.healthy(w) && this.satisfies(w, job.requirements),
+        );
+        const seconds = Math.round(this.queueTimeoutMs / 100) / 10;
+        reject(
+          anyHealthy
+            ? new ExecutionError('TIMED_OUT', `No worker slot became free within ${seconds} s.`)
+            : new ExecutionError(
+                'WORKER_UNAVAILABLE',
+                `No healthy worker could take the run within ${seconds} s.`,
+              ),
+        );
+      }, this.queueTimeoutMs);
+      timer.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  // ---- execution ----
+
+  async execute(
+    job: ExecutionJob,
+    onEvent: (event: ExecutionEvent) => void,
+    signal: AbortSignal,
+  ): Promise<ExecutionResult> {
+    if (!this.running)
+      throw new ExecutionError('WORKER_UNAVAILABLE', 'The worker pool is stopped.');
+    if (signal.aborted) throw canceled(undefined);
+    if (job.resumeOn) {
+      const resumed = await this.resume(job, onEvent, signal);
+      if (resumed) return resumed;
+    }
+    const avoid = new Set<string>();
+    let lastFailure = '';
+    for (let attempt = 0; ; attempt++) {
+      const w = await this.acquire(job, avoid, signal);
+      try {
+        return await this.runOn(w, job, onEvent, signal, 'submit');
+      } catch (e) {
+        if (!(e instanceof WorkerFailure)) throw e;
+        lastFailure = e.message;
+        this.log?.warn('comfyui infrastructure failure', {
+          worker: w.url,
+          run: job.runId,
+          attempt,
+          retryable: e.retryable,
+          error: e.message,
+        });
+        if (!e.retryable || attempt >= this.retries) {
+          throw new ExecutionError(
+            'WORKER_UNAVAILABLE',
+            `The worker failed${attempt > 0 ? ` after ${attempt + 1} attempts` : ''}: ${lastFailure}`,
+            { worker: w.url },
+          );
+        }
+        avoid.add(w.url);
+      }
+    }
+  }
+
+  /** Runs on a worker that holds a slot for the job, releasing it after. */
+  private async runOn(
+    w: Worker,
+    job: ExecutionJob,
+    onEvent: (event: ExecutionEvent) => void,
+    signal: AbortSignal,
+    mode: 'submit' | 'track',
+  ): Promise<ExecutionResult> {
+    let started = false;
+    let finished = false;
+    try {
+      const { outputs } = await w.client.run(
+        job,
+        onEvent,
+        signal,
+        {
+          submitted: () => {
+            // The worker runs its queue in order: this model is the one loaded after it.
+            w.loadedModels = [job.modelKey];
+          },
+          started: () => {
+            if (!started && !finished) {
+              started = true;
+              w.running++;
+            }
+          },
+          settled: () => {
+            // Done on the worker: its slot is free while we download the outputs.
+            if (finished) return;
+            finished = true;
+            if (started) w.running--;
+            this.release(w);
+          },
+          stalled: () => {
+            w.stalled = true;
+            w.lastError = `stalled on run ${job.runId}`;
+            this.wake();
+          },
+        },
+        mode,
+      );
+      return { worker: w.url, outputs };
+    } catch (e) {
+      if (e instanceof WorkerFailure) w.lastError = e.message;
+      if (e instanceof ExecutionError && e.code === 'OUT_OF_MEMORY') {
+        // ComfyUI unloads every model after an OOM.
+        w.loadedModels = [];
+      }
+      throw e;
+    } finally {
+      if (!finished) {
+        finished = true;
+        if (started) w.running--;
+        this.release(w);
+      }
+    }
+  }
+
+  /**
+   * After a server restart: asks the worker the job was on where its prompt is. Finished →
+   * its outputs; queued or running → tracked again; unknown (or no such worker) → null, and
+   * the caller submits it anew.
+   */
+  private async resume(
+    job: ExecutionJob,
+    onEvent: (event: ExecutionEvent) => void,
+    signal: AbortSignal,
+  ): Promise<ExecutionResult | null> {
+    const w = this.workersByUrl.get(normalizeUrl(job.resumeOn ?? ''));
+    if (!w) return null;
+    const lostAfter = w.client.timings.lostAfterMs;
+    if (!(await w.client.waitConnected(lostAfter))) {
+      // It may come back with the prompt: cancel it then, run it elsewhere now.
+      w.client.abandon(job.attemptId);
+      return null;
+    }
+    let state: string;
+    try {
+      state = (await w.client.locate(job.attemptId)).state;
+    } catch {
+      w.client.abandon(job.attemptId);
+      return null;
+    }
+    if (state === 'unknown') return null;
+    // Pending, running or finished: follow it there (a finished one is read from history).
+    w.slots++;
+    try {
+      return await this.runOn(w, job, onEvent, signal, 'track');
+    } catch (e) {
+      if (e instanceof WorkerFailure && e.retryable) return null;
+      if (e instanceof WorkerFailure) {
+        throw new ExecutionError('WORKER_UNAVAILABLE', e.message, { worker: w.url });
+      }
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,602 @@
+// One prompt on one worker, from upload to outputs. The WebSocket is the fast path; the
+// prompt's state on the worker (jobs API, queue, history) is the truth, read when the socket
+// is silent, after every reconnect and after any ambiguous failure, so a lost message can
+// neither hang a run nor make it run twice.
+
+import type { ApiGraph } from '../models/workflow.ts';
+import {
+  ExecutionError,
+  type ExecutionEvent,
+  type ExecutionJob,
+  type ExecutionOutput,
+} from '../queue/executor.ts';
+import type { ComfyClient, PromptListener } from './client.ts';
+import {
+  canceled,
+  executionErrorFrom,
+  isMissingInputFile,
+  summarizePromptError,
+  WorkerFailure,
+} from './errors.ts';
+import { ComfyHttp, HttpFailure } from './http.ts';
+import { classifyOutput } from './outputs.ts';
+import { ProgressModel } from './progress.ts';
+import {
+  type ExecutionErrorData,
+  fileRefs,
+  type HistoryEntry,
+  type NodeUi,
+  nodeClass,
+  type WsMessage,
+} from './protocol.ts';
+
+export interface RunTimings {
+  /** Read the prompt's state on the worker when no event came for this long. */
+  pollMs: number;
+  /** How long to retry `/history/{id}` while it answers `{}` after completion. */
+  historyWaitMs: number;
+  /** A worker unreachable for this long while it holds our prompt: the prompt is given up. */
+  lostAfterMs: number;
+  /** How long a cancel waits for the worker to confirm. */
+  cancelWaitMs: number;
+  /** No event for this long (a queued prompt: no activity on the worker) → TIMED_OUT. */
+  stallTimeoutMs: number;
+}
+
+export interface RunHooks {
+  /** The worker accepted the prompt (or it was found there). */
+  submitted?(): void;
+  /** The worker started executing it. */
+  started?(): void;
+  /** The worker is done with the prompt (finished, failed, canceled, lost); outputs may still be downloading. */
+  settled?(): void;
+  /** The stall timeout fired: the worker stopped answering or progressing. */
+  stalled?(): void;
+  /** Overrides of the client's timings for this run. */
+  timings?: Partial<RunTimings>;
+}
+
+export interface RunResult {
+  outputs: ExecutionOutput[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An abortable sleep; resolves early when `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class PromptRun implements PromptListener {
+  private readonly promptId: string;
+  private readonly worker: string;
+  private readonly timings: RunTimings;
+  private readonly progress: ProgressModel;
+  private graph: ApiGraph;
+  private settled = false;
+  private resolveOutcome!: (entry: HistoryEntry) => void;
+  private rejectOutcome!: (e: Error) => void;
+  private readonly outcome: Promise<HistoryEntry>;
+  private submitted = false;
+  private started = false;
+  private completing = false;
+  private checking = false;
+  private cancelling = false;
+  private currentNode: string | null = null;
+  private lastEventAt = Date.now();
+  private lastCheckAt = 0;
+  private unreachableSince: number | null = null;
+  private readonly wsOutputs: Record<string, NodeUi> = {};
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly client: ComfyClient,
+    private readonly job: ExecutionJob,
+    private readonly onEvent: (event: ExecutionEvent) => void,
+    private readonly signal: AbortSignal,
+    private readonly hooks: RunHooks,
+  ) {
+    this.promptId = job.attemptId;
+    this.worker = client.url;
+    this.timings = { ...client.timings, ...hooks.timings };
+    this.graph = job.graph;
+    this.progress = new ProgressModel(job.graph);
+    this.outcome = new Promise<HistoryEntry>((resolve, reject) => {
+      this.resolveOutcome = resolve;
+      this.rejectOutcome = reject;
+    });
+    this.outcome.catch(() => {});
+  }
+
+  async execute(mode: 'submit' | 'track'): Promise<RunResult> {
+    if (this.signal.aborted) throw canceled(undefined);
+    const unwatch = this.client.watch(this.promptId, this);
+    const onAbort = () => void this.abort();
+    try {
+      if (mode === 'submit') {
+        const found = await this.submit();
+        if (found) this.finishWith(found);
+      } else {
+        this.accepted();
+      }
+      if (this.signal.aborted) {
+        await this.abort();
+      } else {
+        this.signal.addEventListener('abort', onAbort, { once: true });
+        this.startTimer();
+        // A track starts by asking the worker where the prompt is.
+        if (mode === 'track') void this.check('resume');
+      }
+      const entry = await this.outcome;
+      this.client.noteHistory(this.promptId);
+      const outputs = await this.collect(entry);
+      if (this.signal.aborted) throw canceled(this.worker);
+      this.onEvent(this.progressEvent(null, null, null, true));
+      return { outputs };
+    } finally {
+      this.settle();
+      if (this.timer) clearInterval(this.timer);
+      this.signal.removeEventListener('abort', onAbort);
+      unwatch();
+    }
+  }
+
+  // ---- submission ----
+
+  private async uploadImages(): Promise<void> {
+    const graph: ApiGraph = structuredClone(this.job.graph);
+    for (const image of this.job.images) {
+      let name: string;
+      try {
+        name = await this.client.upload(image, this.signal);
+      } catch (e) {
+        if (this.signal.aborted) throw canceled(undefined);
+        if (e instanceof HttpFailure) {
+          // Nothing is submitted yet: another worker may take the job.
+          throw new WorkerFailure(`upload failed: ${e.message}`, true, this.worker);
+        }
+        throw e;
+      }
+      const node = graph[image.node];
+      if (!node) {
+        throw new ExecutionError(
+          'INVALID_WORKFLOW',
+          `image input names a missing node ${image.node}`,
+        );
+      }
+      node.inputs[image.input] = name;
+    }
+    this.graph = graph;
+  }
+
+  /** Uploads and submits; returns a history entry if reconciling found the prompt finished. */
+  private async submit(): Promise<HistoryEntry | null> {
+    const imageNodes = new Set(this.job.images.map((i) => i.node));
+    for (let attempt = 0; ; attempt++) {
+      await this.uploadImages();
+      if (this.signal.aborted) throw canceled(undefined);
+      if (this.settled) throw new WorkerFailure('the executor stopped', false, this.worker);
+      let res: { status: number; json: Record<string, unknown> };
+      try {
+        res = await this.client.http.submit({
+          prompt: this.graph,
+          client_id: this.client.clientId,
+          prompt_id: this.promptId,
+          ...(this.client.previewMethod
+            ? { extra_data: { preview_method: this.client.previewMethod } }
+            : {}),
+        });
+      } catch (e) {
+        if (!(e instanceof HttpFailure)) throw e;
+        if (e.kind === 'refused') {
+          throw new WorkerFailure(`submit refused: ${e.message}`, true, this.worker);
+        }
+        return this.reconcileSubmit(e.message);
+      }
+      if (res.status === 200) {
+        this.client.noteNumber(res.json.number);
+        this.accepted();
+        return null;
+      }
+      if (res.status === 400) {
+        const body = ComfyHttp.promptError(res.json);
+        if (attempt === 0 && isMissingInputFile(body, imageNodes)) {
+          // The worker lost our uploads (restarted without us noticing): upload again, once.
+          this.client.markRestarted();
+          continue;
+        }
+        const summary = summarizePromptError(body);
+        throw new ExecutionError('INVALID_WORKFLOW', summary.message, {
+          ...(summary.nodeId ? { nodeId: summary.nodeId } : {}),
+          ...(summary.nodeType ? { nodeType: summary.nodeType } : {}),
+          worker: this.worker,
+        });
+      }
+      if (res.status === 409) {
+        // Newer ComfyUI: the id exists there already (our earlier attempt got through).
+        return this.reconcileSubmit('prompt id already on the worker');
+      }
+      if (res.status >= 500) return this.reconcileSubmit(`submit answered HTTP ${res.status}`);
+      throw new WorkerFailure(`submit answered HTTP ${res.status}`, false, this.worker);
+    }
+  }
+
+  /** After an ambiguous submit: find out whether the worker has the prompt before anything else. */
+  private async reconcileSubmit(why: string): Promise<HistoryEntry | null> {
+    const since = Date.now();
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        const loc = await this.client.locate(this.promptId);
+        if (loc.state === 'unknown') {
+          throw new WorkerFailure(`${why}; the worker does not have the prompt`, true, this.worker);
+        }
+        this.accepted();
+        if (loc.state === 'running') this.markStarted();
+        return loc.state === 'finished' ? loc.entry : null;
+      } catch (e) {
+        if (!(e instanceof HttpFailure)) throw e;
+        if (Date.now() - since > this.timings.lostAfterMs) {
+          this.client.abandon(this.promptId);
+          throw new WorkerFailure(`${why}; the worker stayed unreachable`, true, this.worker);
+        }
+      }
+      await sleep(delay);
+    }
+  }
+
+  private accepted(): void {
+    if (this.submitted) return;
+    this.submitted = true;
+    this.lastEventAt = Date.now();
+    this.hooks.submitted?.();
+    this.onEvent({ type: 'submitted', worker: this.worker });
+  }
+
+  private markStarted(): void {
+    if (this.started) return;
+    this.started = true;
+    this.hooks.started?.();
+    this.onEvent({ type: 'started', worker: this.worker });
+  }
+
+  // ---- events ----
+
+  message(msg: WsMessage): void {
+    if (this.settled) return;
+    this.lastEventAt = Date.now();
+    // Events can overtake the answer to POST /prompt: the worker has the prompt.
+    this.accepted();
+    const d = msg.data;
+    switch (msg.type) {
+      case 'execution_start':
+        this.markStarted();
+        break;
+      case 'execution_cached':
+        this.markStarted();
+        if (Array.isArray(d.nodes)) this.progress.finish(d.nodes.map(String));
+        break;
+      case 'executing': {
+        if (d.node === null) {
+          void this.complete();
+          break;
+        }
+        if (typeof d.node !== 'string') break;
+        this.markStarted();
+        const node = typeof d.display_node === 'string' ? d.display_node : d.node;
+        this.progress.start(node, this.currentNode);
+        this.currentNode = node;
+        this.onEvent(this.progressEvent(node, null, null));
+        break;
+      }
+      case 'progress': {
+        const node = typeof d.node === 'string' ? d.node : this.currentNode;
+        const value = Number(d.value);
+        const max = Number(d.max);
+        if (!node || !Number.isFinite(value) || !Number.isFinite(max)) break;
+        this.markStarted();
+        this.progress.step(node, value, max);
+        this.onEvent(this.progressEvent(node, value, max));
+        break;
+      }
+      case 'progress_state': {
+        const nodes = d.nodes && typeof d.nodes === 'object' ? Object.values(d.nodes) : [];
+        const finished = nodes
+          .filter((n) => (n as { state?: unknown }).state === 'finished')
+          .map((n) => String((n as { node_id?: unknown }).node_id));
+        this.progress.finish(finished);
+        break;
+      }
+      case 'executed':
+        if (typeof d.node === 'string') {
+          if (d.output && typeof d.output === 'object') this.wsOutputs[d.node] = d.output as NodeUi;
+          this.progress.finish([d.node]);
+        }
+        break;
+      case 'execution_success':
+        void this.complete();
+        break;
+      case 'execution_error': {
+        const data = d as unknown as ExecutionErrorData;
+        // An ExecutionBlocker's message: the rest of the graph goes on.
+        if (data.exception_type === 'ExecutionBlocked') break;
+        this.fail(executionErrorFrom(data, this.worker));
+        break;
+      }
+      case 'execution_interrupted':
+        this.fail(canceled(this.worker, 'The run was interrupted on its worker.'));
+        break;
+    }
+  }
+
+  preview(p: { mimeType: string; data: Buffer; nodeId: string | null }): void {
+    if (this.settled) return;
+    this.lastEventAt = Date.now();
+    this.onEvent({
+      type: 'preview',
+      mimeType: p.mimeType,
+      data: Buffer.from(p.data),
+      nodeId: p.nodeId ?? this.currentNode,
+    });
+  }
+
+  reconnected(): void {
+    if (this.settled || !this.submitted) return;
+    void this.check('reconnect');
+  }
+
+  stopped(): void {
+    this.fail(
+      new WorkerFailure(
+        'the executor stopped while the prompt was on the worker',
+        false,
+        this.worker,
+      ),
+    );
+  }
+
+  private progressEvent(
+    node: string | null,
+    step: number | null,
+    max: number | null,
+    complete = false,
+  ): ExecutionEvent {
+    const nodeId = node ?? this.currentNode ?? '';
+    return {
+      type: 'progress',
+      nodeId,
+      nodeType: nodeId ? nodeClass(this.job.graph, nodeId) : '',
+      step,
+      maxSteps: max,
+      overall: this.progress.overall(complete),
+    };
+  }
+
+  // ---- completion ----
+
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.doneOnWorker();
+    return true;
+  }
+
+  private done = false;
+
+  /** The worker is finished with the prompt (its slot there is free). */
+  private doneOnWorker(): void {
+    if (this.done) return;
+    this.done = true;
+    this.hooks.settled?.();
+  }
+
+  private fail(e: Error): void {
+    if (this.settle()) this.rejectOutcome(e);
+  }
+
+  /** A history entry decides the outcome. */
+  private finishWith(entry: HistoryEntry): void {
+    if (this.settled) return;
+    const status = entry.status;
+    if (status?.status_str === 'error' || status?.completed === false) {
+      const messages = status.messages ?? [];
+      const last = [...messages]
+        .reverse()
+        .find(([name]) => name === 'execution_error' || name === 'execution_interrupted');
+      if (last?.[0] === 'execution_interrupted') {
+        this.fail(canceled(this.worker, 'The run was interrupted on its worker.'));
+      } else if (last) {
+        this.fail(executionErrorFrom(last[1] as unknown as ExecutionErrorData, this.worker));
+      } else {
+        this.fail(
+          new ExecutionError('NODE_ERROR', 'The workflow failed on its worker.', {
+            worker: this.worker,
+          }),
+        );
+      }
+      return;
+    }
+    if (this.settle()) this.resolveOutcome(entry);
+  }
+
+  /** The prompt finished: read its history, retrying while ComfyUI still answers `{}`. */
+  private async complete(): Promise<void> {
+    if (this.completing || this.settled) return;
+    this.completing = true;
+    this.doneOnWorker();
+    const deadline = Date.now() + this.timings.historyWaitMs;
+    for (let delay = 25; !this.settled; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        const entry = await this.client.http.history(this.promptId);
+        if (entry) return this.finishWith(entry);
+      } catch (e) {
+        if (!(e instanceof HttpFailure)) return this.fail(e as Error);
+      }
+      if (Date.now() >= deadline) break;
+      await pause(delay, this.signal);
+    }
+    if (this.settled) return;
+    if (Object.keys(this.wsOutputs).length > 0) {
+      // History was trimmed or lost: the outputs the socket reported are the outputs.
+      return this.finishWith({ outputs: this.wsOutputs, status: { status_str: 'success' } });
+    }
+    this.completing = false;
+    this.fail(
+      new WorkerFailure('the prompt finished but its history never appeared', false, this.worker),
+    );
+  }
+
+  // ---- watchdog: stall timeout and reconciliation ----
+
+  private startTimer(): void {
+    const tick = Math.max(
+      20,
+      Math.min(1_000, Math.floor(this.timings.stallTimeoutMs / 5), this.timings.pollMs),
+    );
+    this.timer = setInterval(() => this.tick(), tick);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.settled || this.cancelling) return;
+    const now = Date.now();
+    // A queued prompt is not stalled while the worker executes something else.
+    const activity = this.started
+      ? this.lastEventAt
+      : Math.max(this.lastEventAt, this.client.lastActivityAt);
+    if (now - activity > this.timings.stallTimeoutMs) {
+      this.stall();
+      return;
+    }
+    if (
+      !this.checking &&
+      now - this.lastEventAt >= this.timings.pollMs &&
+      now - this.lastCheckAt >= this.timings.pollMs
+    ) {
+      void this.check('poll');
+    }
+  }
+
+  private stall(): void {
+    const seconds = Math.round(this.timings.stallTimeoutMs / 100) / 10;
+    this.fail(
+      new ExecutionError('TIMED_OUT', `The worker made no progress on the run for ${seconds} s.`, {
+        worker: this.worker,
+      }),
+    );
+    this.hooks.stalled?.();
+    // Best effort: the prompt should not run later for nobody.
+    this.client.cancelPrompt(this.promptId).catch(() => this.client.abandon(this.promptId));
+  }
+
+  /** Reads the prompt's state on the worker and acts on it. */
+  private async check(reason: 'poll' | 'reconnect' | 'resume'): Promise<void> {
+    if (this.checking || this.settled) return;
+    this.checking = true;
+    this.lastCheckAt = Date.now();
+    try {
+      const loc = await this.client.locate(this.promptId);
+      this.unreachableSince = null;
+      if (this.settled) return;
+      switch (loc.state) {
+        case 'finished':
+          if (reason === 'poll' && this.client.connected && !this.completing) {
+            // The socket looked fine but missed the completion: it is not to be trusted.
+            void this.client.reconnect();
+          }
+          this.finishWith(loc.entry);
+          break;
+        case 'running':
+          this.markStarted();
+          break;
+        case 'pending':
+          break;
+        case 'unknown':
+          if (this.completing) break;
+          this.fail(
+            new WorkerFailure('the worker lost the prompt (restarted?)', true, this.worker),
+          );
+          break;
+      }
+    } catch (e) {
+      if (!(e instanceof HttpFailure)) {
+        this.fail(e as Error);
+        return;
+      }
+      const now = Date.now();
+      this.unreachableSince ??= now;
+      if (now - this.unreachableSince > this.timings.lostAfterMs) {
+        this.client.abandon(this.promptId);
+        this.fail(new WorkerFailure(`the worker is unreachable: ${e.message}`, true, this.worker));
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  // ---- cancel ----
+
+  private async abort(): Promise<void> {
+    if (this.settled || this.cancelling) return;
+    this.cancelling = true;
+    if (this.submitted) {
+      try {
+        await this.client.cancelPrompt(this.promptId);
+        // Wait (bounded) until the worker no longer runs it, so its slot is really free.
+        const deadline = Date.now() + this.timings.cancelWaitMs;
+        while (!this.settled && Date.now() < deadline) {
+          const loc = await this.client.locate(this.promptId);
+          if (loc.state !== 'running' && loc.state !== 'pending') break;
+          await sleep(50);
+        }
+      } catch {
+        this.client.abandon(this.promptId);
+      }
+    }
+    // An outcome that won the race ends as CANCELED too: execute() checks the signal.
+    this.fail(canceled(this.worker));
+  }
+
+  // ---- outputs ----
+
+  private async collect(entry: HistoryEntry): Promise<ExecutionOutput[]> {
+    const outputs: ExecutionOutput[] = [];
+    for (const ref of fileRefs(entry.outputs ?? {})) {
+      let file: { data: Buffer; contentType: string | null } | undefined;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          file = await this.client.http.view(ref);
+          break;
+        } catch (e) {
+          if (!(e instanceof HttpFailure)) throw e;
+          if (attempt >= 3 || e.status === 404) {
+            // The prompt finished and nothing was collected: running it again elsewhere
+            // cannot deliver a second set of outputs.
+            throw new WorkerFailure(`downloading ${ref.filename}: ${e.message}`, true, this.worker);
+          }
+          await sleep(200 * 2 ** attempt);
+        }
+      }
+      const kind = classifyOutput(ref.filename, file.data, ref.animated);
+      if (!kind) continue;
+      outputs.push({
+        nodeId: ref.nodeId,
+        filename: ref.filename,
+        subfolder: ref.subfolder,
+        type: ref.type,
+        kind: kind.kind,
+        mimeType: kind.mimeType,
+        data: file.data,
+      });
+    }
+    return outputs;
+  }
+}

@@ -1,0 +1,392 @@
+// Executes one claimed run: the prompt stages, then GENERATE on the executor, storing every
+// output as Media. Every state change is written first, then published (RunEvents).
+import { createHash, randomUUID } from 'node:crypto';
+import { AtelierError } from '../domain-errors.ts';
+import type { PrismaClient, Run } from '../generated/prisma/client.ts';
+import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
+import type { LlmClient } from '../llm/llm.client.ts';
+import type { Logger } from '../log.ts';
+import { storeOutput } from '../media/outputs.ts';
+import type { Catalog } from '../models/catalog.service.ts';
+import { bindWorkflow, supportsBatch } from '../runs/bind.ts';
+import { type RunEvents, throttleLatest } from '../runs/run-events.ts';
+import { runPromptStages } from '../stages/prompt-stages.ts';
+import type { Storage } from '../storage/storage.ts';
+import { ExecutionError, type ExecutionEvent, type Executor } from './executor.ts';
+
+export interface EngineDeps {
+  prisma: PrismaClient;
+  catalog: Catalog;
+  executor: Executor;
+  storage: Storage;
+  events: RunEvents;
+  log: Logger;
+  llm: LlmClient | null;
+  blocklist: string[];
+  thumbnailEdge: number;
+  backgroundRemovalModel: string;
+  /** Minimum time between progress events per run (ms). */
+  progressIntervalMs: number;
+  /** Minimum time between preview events per run (ms). */
+  previewIntervalMs: number;
+}
+
+/** Share of run progress the three prompt stages take together (the rest is GENERATE). */
+const PROMPT_STAGES_SHARE = 0.06;
+
+/** Thrown inside the engine when the process is shutting down: leave the run as it is. */
+export class EngineStopped extends Error {}
+
+/** A UUID for the i-th execution of an attempt: the attempt id itself for i = 0. */
+export function executionId(attemptId: string, index: number): string {
+  if (index === 0) return attemptId;
+  const h = createHash('sha256').update(`${attemptId}:${index}`).digest('hex');
+  const variant = ((Number.parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export class RunEngine {
+  constructor(private readonly deps: EngineDeps) {}
+
+  private async setStage(
+    runId: string,
+    kind: StageKind,
+    data: {
+      status?: StageStatus;
+      progress?: number;
+      message?: string | null;
+      input?: string | null;
+      output?: string | null;
+      nodeId?: string | null;
+      nodeType?: string | null;
+      step?: number | null;
+      maxSteps?: number | null;
+      startedAt?: Date;
+      finishedAt?: Date;
+    },
+  ) {
+    await this.deps.prisma.stage.update({ where: { runId_kind: { runId, kind } }, data });
+  }
+
+  /**
+   * Runs `run` (already claimed: status RUNNING, attemptId set) to its end. `signal`
+   * cancels it; `stopping()` tells a cancel from a process shutdown.
+   */
+  async execute(run: Run, signal: AbortSignal, stopping: () => boolean): Promise<void> {
+    const { prisma, log } = this.deps;
+    try {
+      const stages = await prisma.stage.findMany({ where: { runId: run.id } });
+      const promptDone = stages.every(
+        (s) => s.kind === 'GENERATE' || s.status === 'SUCCEEDED' || s.status === 'SKIPPED',
+      );
+      const prompts =
+        promptDone && run.effectivePrompt !== null
+          ? { prompt: run.effectivePrompt, negativePrompt: run.effectiveNegativePrompt }
+          : await this.promptStages(run, signal);
+      await this.generate(run, prompts.prompt, prompts.negativePrompt, signal);
+      await this.finish(run.id, 'SUCCEEDED', null);
+    } catch (error) {
+      if (stopping()) return; // the next start reconciles this run
+      const canceled =
+        signal.aborted || (error instanceof ExecutionError && error.code === 'CANCELED');
+      if (canceled) {
+        await this.finish(run.id, 'CANCELED', {
+          code: 'CANCELED',
+          message: 'Canceled while running.',
+        });
+        return;
+      }
+      if (error instanceof AtelierError) {
+        const details = error instanceof ExecutionError ? error.details : {};
+        await this.finish(run.id, 'FAILED', {
+          code: error.code,
+          message: error.message,
+          nodeId: details.nodeId ?? null,
+          nodeType: details.nodeType ?? null,
+        });
+        return;
+      }
+      log.error('run failed unexpectedly', { runId: run.id, error: String(error) });
+      await this.finish(run.id, 'FAILED', {
+        code: 'INTERNAL_ERROR',
+        message: 'The run failed because of an internal error.',
+      });
+    }
+  }
+
+  private async promptStages(run: Run, signal: AbortSignal) {
+    const { prisma, catalog, events } = this.deps;
+    const model = catalog.model(run.modelKey);
+    if (!model)
+      throw new ExecutionError('MODEL_UNAVAILABLE', `Model ${run.modelKey} left the catalog.`);
+    const style = run.styleKey ? (catalog.style(run.styleKey) ?? null) : null;
+    let done = 0;
+    const result = await runPromptStages(
+      {
+        prompt: run.prompt,
+        negativePrompt: run.negativePrompt,
+        mode: run.mode,
+        model,
+        style,
+        skip: new Set(run.skipStages.filter((s) => s !== 'GENERATE')) as Set<
+          'TRANSLATE' | 'STYLE' | 'OPTIMIZE'
+        >,
+      },
+      { llm: this.deps.llm, blocklist: this.deps.blocklist, signal },
+      {
+        onStageStart: async (kind, input) => {
+          await this.setStage(run.id, kind, {
+            status: 'RUNNING',
+            input,
+            startedAt: new Date(),
+            message: null,
+          });
+          await events.emit(run.id, 'STAGE_STARTED', { stage: kind });
+        },
+        onStageFinish: async (kind, outcome) => {
+          done++;
+          await this.setStage(run.id, kind, {
+            status: outcome.status,
+            output: outcome.output,
+            message: outcome.message,
+            progress: 1,
+            finishedAt: new Date(),
+          });
+          await prisma.run.update({
+            where: { id: run.id },
+            data: { progress: (PROMPT_STAGES_SHARE * done) / 3 },
+          });
+          await events.emit(run.id, 'STAGE_FINISHED', { stage: kind });
+        },
+      },
+    );
+    await prisma.run.update({
+      where: { id: run.id },
+      data: {
+        effectivePrompt: result.prompt,
+        effectiveNegativePrompt: result.negativePrompt,
+      },
+    });
+    return result;
+  }
+
+  private async generate(
+    run: Run,
+    prompt: string,
+    negativePrompt: string | null,
+    signal: AbortSignal,
+  ) {
+    const { prisma, catalog, executor, events, storage } = this.deps;
+    const model = catalog.model(run.modelKey);
+    if (!model)
+      throw new ExecutionError('MODEL_UNAVAILABLE', `Model ${run.modelKey} left the catalog.`);
+    const runId = run.id;
+    const stage = await prisma.stage.findUniqueOrThrow({
+      where: { runId_kind: { runId, kind: 'GENERATE' } },
+    });
+    if (stage.status !== 'RUNNING') {
+      await this.setStage(runId, 'GENERATE', {
+        status: 'RUNNING',
+        startedAt: new Date(),
+        input: prompt,
+        message: 'Waiting for a worker',
+      });
+      await events.emit(runId, 'STAGE_STARTED', { stage: 'GENERATE' });
+    }
+    const inputs = await prisma.runInput.findMany({
+      where: { runId },
+      include: { media: true },
+      orderBy: [{ role: 'asc' }, { index: 'asc' }],
+    });
+    const byRole = (role: string) => inputs.filter((i) => i.role === role);
+    const mediaById = new Map(inputs.map((i) => [i.mediaId, i.media]));
+
+    const batch = supportsBatch(model, run.mode);
+    const executions = batch ? 1 : run.count;
+    const stored = await prisma.media.count({ where: { runId } });
+    let outputIndex = stored;
+    // Jobs whose outputs are already stored (a resumed run) are not run again.
+    const firstExecution = batch ? (stored > 0 ? 1 : 0) : stored;
+
+    let firstDone = 0;
+    let current = 0;
+    const progress = throttleLatest(this.deps.progressIntervalMs, async (e: ExecutionEvent) => {
+      if (e.type !== 'progress') return;
+      const overall = (firstDone + e.overall) / executions;
+      const message =
+        e.step !== null && e.maxSteps
+          ? `${e.nodeType} step ${e.step}/${e.maxSteps}`
+          : `Running ${e.nodeType}`;
+      await this.setStage(runId, 'GENERATE', {
+        progress: overall,
+        message: executions > 1 ? `${message} (output ${current + 1}/${executions})` : message,
+        nodeId: e.nodeId,
+        nodeType: e.nodeType,
+        step: e.step,
+        maxSteps: e.maxSteps,
+      });
+      await prisma.run.update({
+        where: { id: runId },
+        data: { progress: PROMPT_STAGES_SHARE + (1 - PROMPT_STAGES_SHARE) * overall },
+      });
+      await events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' });
+    });
+    const preview = throttleLatest(this.deps.previewIntervalMs, async (e: ExecutionEvent) => {
+      if (e.type !== 'preview') return;
+      await events.emit(runId, 'PREVIEW', {
+        stage: 'GENERATE',
+        preview: {
+          mimeType: e.mimeType,
+          dataUrl: `data:${e.mimeType};base64,${e.data.toString('base64')}`,
+          nodeId: e.nodeId,
+        },
+      });
+    });
+
+    try {
+      for (current = firstExecution; current < executions; current++) {
+        firstDone = current;
+        const seed = batch ? run.seed : (BigInt(run.seed) + BigInt(current)).toString();
+        const bound = bindWorkflow(model, run.mode, {
+          prompt,
+          negativePrompt,
+          seed,
+          parameters: run.parameters as Record<string, unknown>,
+          batchSize: batch ? run.count : 1,
+          images: {
+            source: byRole('SOURCE')[0]?.mediaId,
+            mask: byRole('MASK')[0]?.mediaId,
+            references: byRole('REFERENCE').map((i) => i.mediaId),
+          },
+          removeBackground:
+            run.outputBackground === 'TRANSPARENT'
+              ? { modelFile: this.deps.backgroundRemovalModel }
+              : null,
+        });
+        const attemptId = run.attemptId ?? randomUUID();
+        const result = await executor.execute(
+          {
+            runId,
+            attemptId: executionId(attemptId, current),
+            modelKey: model.key,
+            graph: bound.graph,
+            images: bound.images.map((image) => {
+              const media = mediaById.get(image.mediaId)!;
+              return {
+                node: image.node,
+                input: image.input,
+                sha256: media.sha256,
+                mimeType: media.mimeType,
+                mask: image.mask,
+                read: () => readAll(storage, media.storageKey),
+              };
+            }),
+            requirements: bound.requirements,
+            ...(run.workerUrl && current === firstExecution ? { resumeOn: run.workerUrl } : {}),
+          },
+          (event) => {
+            if (event.type === 'submitted') {
+              void prisma.run
+                .update({ where: { id: runId }, data: { workerUrl: event.worker } })
+                .catch(() => {});
+            } else if (event.type === 'started') {
+              void this.setStage(runId, 'GENERATE', { message: `Running on ${event.worker}` })
+                .then(() => events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' }))
+                .catch(() => {});
+            } else if (event.type === 'progress') progress.push(event);
+            else preview.push(event);
+          },
+          signal,
+        );
+        await progress.flush();
+        await preview.flush();
+        const wanted = result.outputs.filter((o) => o.kind === model.outputKind);
+        const files = wanted.length ? wanted : result.outputs;
+        for (const file of files) {
+          const media = await storeOutput(
+            prisma,
+            storage,
+            { ownerId: run.ownerId, runId, index: outputIndex++ },
+            { kind: file.kind, mimeType: file.mimeType, filename: file.filename, data: file.data },
+            {
+              format: run.outputFormat,
+              quality: run.outputQuality,
+              keepAlpha: run.outputBackground === 'TRANSPARENT',
+              thumbnailEdge: this.deps.thumbnailEdge,
+            },
+          );
+          await events.emit(runId, 'OUTPUT', { stage: 'GENERATE', mediaId: media.id });
+        }
+      }
+    } finally {
+      progress.cancel();
+      preview.cancel();
+    }
+    if (outputIndex === 0) {
+      throw new ExecutionError('NODE_ERROR', 'The workflow finished without writing any output.');
+    }
+  }
+
+  /** Writes the final state of the run and its stages, then RUN_FINISHED. */
+  async finish(
+    runId: string,
+    status: 'SUCCEEDED' | 'FAILED' | 'CANCELED',
+    error: {
+      code: string;
+      message: string;
+      nodeId?: string | null;
+      nodeType?: string | null;
+    } | null,
+  ) {
+    const { prisma, events } = this.deps;
+    const now = new Date();
+    const stages = await prisma.stage.findMany({ where: { runId } });
+    const failing =
+      stages.find((s) => s.status === 'RUNNING') ?? stages.find((s) => s.status === 'PENDING');
+    for (const s of stages) {
+      if (s.status === 'SUCCEEDED' || s.status === 'SKIPPED') continue;
+      const next: StageStatus =
+        status === 'SUCCEEDED'
+          ? 'SUCCEEDED'
+          : s.id === failing?.id
+            ? status === 'FAILED'
+              ? 'FAILED'
+              : 'CANCELED'
+            : 'CANCELED';
+      await prisma.stage.update({
+        where: { id: s.id },
+        data: {
+          status: next,
+          finishedAt: now,
+          ...(next === 'SUCCEEDED' ? { progress: 1, message: 'Done' } : {}),
+          ...(next === 'FAILED' && error ? { message: error.message } : {}),
+        },
+      });
+    }
+    const updated = await prisma.run
+      .update({
+        where: { id: runId },
+        data: {
+          status,
+          finishedAt: now,
+          ...(status === 'SUCCEEDED' ? { progress: 1 } : {}),
+          errorCode: error?.code ?? null,
+          errorMessage: error?.message ?? null,
+          errorStage: status === 'SUCCEEDED' ? null : (failing?.kind ?? null),
+          errorNodeId: error?.nodeId ?? null,
+          errorNodeType: error?.nodeType ?? null,
+        },
+      })
+      .catch((e: { code?: string }) => {
+        if (e.code === 'P2025') return null; // deleted meanwhile
+        throw e;
+      });
+    if (updated) await events.emit(runId, 'RUN_FINISHED');
+  }
+}
+
+async function readAll(storage: Storage, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of storage.read(key)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,380 @@
+// Creating, canceling, retrying and deleting runs. Validation happens here, against the
+// model's catalog entry, before anything is written; a run and its four stages are written
+// in one transaction.
+import { randomBytes } from 'node:crypto';
+import { NotFoundError, ValidationError } from '../domain-errors.ts';
+import type { PrismaClient, Run } from '../generated/prisma/client.ts';
+import type {
+  GenerationMode,
+  OutputBackground,
+  OutputFormat,
+  StageKind,
+} from '../generated/prisma/enums.ts';
+import type { Catalog, CatalogModel } from '../models/catalog.service.ts';
+import { RunNotActiveError } from './runs.errors.ts';
+
+export const STAGE_ORDER: StageKind[] = ['TRANSLATE', 'STYLE', 'OPTIMIZE', 'GENERATE'];
+export const MAX_COUNT = 10;
+export const MAX_PROMPT_CHARS = 10_000;
+const MAX_SEED = 18_446_744_073_709_551_615n;
+
+const TEXT_ONLY: GenerationMode[] = ['TEXT_TO_IMAGE', 'TEXT_TO_VIDEO', 'TEXT_TO_AUDIO'];
+
+export interface CreateRunRequest {
+  mode: GenerationMode;
+  model: string;
+  prompt: string;
+  negativePrompt?: string | null;
+  style?: string | null;
+  /** Media UUIDs. */
+  source?: string | null;
+  mask?: string | null;
+  references?: string[] | null;
+  seed?: string | null;
+  count?: number | null;
+  parameters?: unknown;
+  output?: {
+    format?: OutputFormat | null;
+    quality?: number | null;
+    background?: OutputBackground | null;
+  } | null;
+  priority?: number | null;
+  idempotencyKey?: string | null;
+  skipStages?: StageKind[] | null;
+}
+
+/** Hooks the service calls after writes (the queue wakes up, events go out). */
+export interface RunLifecycle {
+  queued(run: Run): void;
+  /** Cancels a run that is executing in this process; false when it is not here. */
+  cancelRunning(runId: string): boolean;
+  canceled(run: Run): Promise<void>;
+}
+
+/** A random seed in JavaScript's exact integer range (so it round-trips through JSON). */
+export function randomSeed(): string {
+  return (randomBytes(8).readBigUInt64BE() % BigInt(Number.MAX_SAFE_INTEGER)).toString();
+}
+
+function fail(field: string, message: string): never {
+  throw new ValidationError(field, message);
+}
+
+/** Checks and fills parameters: unknown names, types, ranges, step grid; defaults added. */
+export function resolveParameters(
+  model: CatalogModel,
+  mode: GenerationMode,
+  given: unknown,
+): Record<string, unknown> {
+  if (
+    given !== undefined &&
+    given !== null &&
+    (typeof given !== 'object' || Array.isArray(given))
+  ) {
+    fail('parameters', 'must be a JSON object of parameter names to values');
+  }
+  const input = (given ?? {}) as Record<string, unknown>;
+  const applicable = model.parameters.filter((p) => p.modes.includes(mode));
+  const known = new Set(applicable.map((p) => p.name));
+  for (const name of Object.keys(input)) {
+    if (!known.has(name)) {
+      const names = [...known].join(', ') || 'none';
+      fail(
+        `parameters.${name}`,
+        `${model.key} has no parameter "${name}" in ${mode} (known: ${names})`,
+      );
+    }
+  }
+  const resolved: Record<string, unknown> = {};
+  for (const p of applicable) {
+    const value = input[p.name] ?? p.default;
+    const field = `parameters.${p.name}`;
+    switch (p.type) {
+      case 'INT':
+      case 'FLOAT': {
+        if (typeof value !== 'number' || !Number.isFinite(value)) fail(field, 'must be a number');
+        if (p.type === 'INT' && !Number.isInteger(value)) fail(field, 'must be a whole number');
+        const min = p.min ?? Number.NEGATIVE_INFINITY;
+        const max = p.max ?? Number.POSITIVE_INFINITY;
+        if (value < min || value > max)
+          fail(field, `must be between ${min} and ${max}, got ${value}`);
+        if (p.step) {
+          const steps = (value - min) / p.step;
+          if (Math.abs(steps - Math.round(steps)) > 1e-6) {
+            fail(field, `must be ${min} plus a multiple of ${p.step}, got ${value}`);
+          }
+        }
+        resolved[p.name] = value;
+        break;
+      }
+      case 'BOOLEAN':
+        if (typeof value !== 'boolean') fail(field, 'must be true or false');
+        resolved[p.name] = value;
+        break;
+      case 'STRING':
+        if (typeof value !== 'string') fail(field, 'must be a string');
+        if (value.length > MAX_PROMPT_CHARS)
+          fail(field, `must be at most ${MAX_PROMPT_CHARS} characters`);
+        resolved[p.name] = value;
+        break;
+      case 'ENUM':
+        if (typeof value !== 'string' || !p.options?.includes(value)) {
+          fail(field, `must be one of ${p.options?.join(', ')}`);
+        }
+        resolved[p.name] = value;
+        break;
+    }
+  }
+  return resolved;
+}
+
+export class RunsService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly catalog: Catalog,
+    private readonly lifecycle: RunLifecycle,
+  ) {}
+
+  async get(ownerId: string, id: string): Promise<Run | null> {
+    return this.prisma.run.findFirst({ where: { id, ownerId } });
+  }
+
+  /** Validates and creates a run (or returns the run of a repeated idempotency key). */
+  async create(ownerId: string, req: CreateRunRequest, retryOfId?: string): Promise<Run> {
+    if (req.idempotencyKey) {
+      if (req.idempotencyKey.length > 200) fail('idempotencyKey', 'must be at most 200 characters');
+      const existing = await this.prisma.run.findUnique({
+        where: { ownerId_idempotencyKey: { ownerId, idempotencyKey: req.idempotencyKey } },
+      });
+      if (existing) return existing;
+    }
+    const model = this.catalog.model(req.model);
+    if (!model) fail('model', `Unknown model "${req.model}"`);
+    const workflow = model.workflows[req.mode];
+    if (!workflow) {
+      fail(
+        'mode',
+        `${model.name} does not support ${req.mode} (it supports ${model.modes.join(', ')})`,
+      );
+    }
+    if (req.style && !this.catalog.style(req.style)) fail('style', `Unknown style "${req.style}"`);
+    const prompt = req.prompt.trim();
+    if (!prompt) fail('prompt', 'must not be empty');
+    if (prompt.length > MAX_PROMPT_CHARS)
+      fail('prompt', `must be at most ${MAX_PROMPT_CHARS} characters`);
+    if ((req.negativePrompt?.length ?? 0) > MAX_PROMPT_CHARS) {
+      fail('negativePrompt', `must be at most ${MAX_PROMPT_CHARS} characters`);
+    }
+
+    const count = req.count ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
+      fail('count', `must be between 1 and ${MAX_COUNT}, got ${count}`);
+    }
+    let seed = req.seed?.trim() || randomSeed();
+    if (!/^\d{1,20}$/.test(seed) || BigInt(seed) > MAX_SEED) {
+      fail('seed', 'must be an unsigned 64-bit integer written as a decimal string');
+    }
+    seed = BigInt(seed).toString();
+    const priority = req.priority ?? 0;
+    if (!Number.isInteger(priority) || priority < -100 || priority > 100) {
+      fail('priority', 'must be a whole number between -100 and 100');
+    }
+    const skipStages = [...new Set(req.skipStages ?? [])];
+    if (skipStages.includes('GENERATE')) fail('skipStages', 'GENERATE cannot be skipped');
+
+    const output = req.output ?? {};
+    const format = output.format ?? 'PNG';
+    const background = output.background ?? 'AUTO';
+    const quality = output.quality ?? null;
+    if (quality !== null && (!Number.isInteger(quality) || quality < 1 || quality > 100)) {
+      fail('output.quality', 'must be a whole number between 1 and 100');
+    }
+    if (background === 'TRANSPARENT') {
+      if (model.outputKind !== 'IMAGE')
+        fail('output.background', 'TRANSPARENT needs an image model');
+      if (format === 'JPEG')
+        fail('output.background', 'JPEG has no alpha channel: use PNG or WEBP');
+    }
+
+    const parameters = resolveParameters(model, req.mode, req.parameters);
+    const inputs = await this.validateInputs(ownerId, model, req);
+
+    try {
+      const run = await this.prisma.$transaction(async (tx) => {
+        const created = await tx.run.create({
+          data: {
+            ownerId,
+            mode: req.mode,
+            modelKey: model.key,
+            styleKey: req.style || null,
+            prompt,
+            negativePrompt: req.negativePrompt?.trim() || null,
+            parameters: parameters as object,
+            seed,
+            count,
+            outputFormat: format,
+            outputQuality: quality,
+            outputBackground: background,
+            priority,
+            idempotencyKey: req.idempotencyKey || null,
+            skipStages,
+            retryOfId: retryOfId ?? null,
+            stages: {
+              create: STAGE_ORDER.map((kind, position) => ({ kind, position })),
+            },
+            inputs: { create: inputs },
+          },
+        });
+        return created;
+      });
+      this.lifecycle.queued(run);
+      return run;
+    } catch (error) {
+      // A concurrent request with the same idempotency key won the race: return its run.
+      if (req.idempotencyKey && (error as { code?: string }).code === 'P2002') {
+        const existing = await this.prisma.run.findUnique({
+          where: { ownerId_idempotencyKey: { ownerId, idempotencyKey: req.idempotencyKey } },
+        });
+        if (existing) return existing;
+      }
+      throw error;
+    }
+  }
+
+  private async validateInputs(ownerId: string, model: CatalogModel, req: CreateRunRequest) {
+    const mode = req.mode;
+    const bound = model.workflows[mode]?.bindings.images ?? {};
+    const references = req.references ?? [];
+    if (TEXT_ONLY.includes(mode)) {
+      for (const field of ['source', 'mask'] as const) {
+        if (req[field]) fail(field, `${mode} takes no ${field} image`);
+      }
+      if (references.length) fail('references', `${mode} takes no reference images`);
+    }
+    if (bound.source && !req.source) fail('source', `${mode} needs a source image`);
+    if (!bound.source && req.source) fail('source', `${mode} takes no source image`);
+    if (bound.mask && !req.mask) fail('mask', `${mode} needs a mask image`);
+    if (!bound.mask && req.mask) fail('mask', `${mode} takes no mask image`);
+    if (bound.references) {
+      if (references.length < model.minReferences || references.length > model.maxReferences) {
+        fail(
+          'references',
+          `${model.name} takes ${model.minReferences} to ${model.maxReferences} reference images, got ${references.length}`,
+        );
+      }
+    } else if (references.length) {
+      fail('references', `${mode} takes no reference images`);
+    }
+
+    const wanted = [
+      ...(req.source
+        ? [{ field: 'source', id: req.source, role: 'SOURCE' as const, index: 0 }]
+        : []),
+      ...(req.mask ? [{ field: 'mask', id: req.mask, role: 'MASK' as const, index: 0 }] : []),
+      ...references.map((id, index) => ({
+        field: `references.${index}`,
+        id,
+        role: 'REFERENCE' as const,
+        index,
+      })),
+    ];
+    const media = await this.prisma.media.findMany({
+      where: { id: { in: wanted.map((w) => w.id) }, ownerId },
+      select: { id: true, kind: true },
+    });
+    const byId = new Map(media.map((m) => [m.id, m]));
+    for (const w of wanted) {
+      const found = byId.get(w.id);
+      if (!found) throw new NotFoundError('Media', w.id);
+      if (found.kind !== 'IMAGE')
+        fail(w.field, `must be an image, got ${found.kind.toLowerCase()}`);
+    }
+    return wanted.map((w) => ({ mediaId: w.id, role: w.role, index: w.index }));
+  }
+
+  /** Cancels a queued or running run. */
+  async cancel(ownerId: string, id: string): Promise<Run> {
+    const run = await this.get(ownerId, id);
+    if (!run) throw new NotFoundError('Run', id);
+    if (run.status === 'QUEUED') {
+      const { count } = await this.prisma.run.updateMany({
+        where: { id, status: 'QUEUED' },
+        data: {
+          status: 'CANCELED',
+          finishedAt: new Date(),
+          errorCode: 'CANCELED',
+          errorMessage: 'Canceled before it started.',
+          sequence: { increment: 1 },
+        },
+      });
+      if (count === 1) {
+        await this.prisma.stage.updateMany({
+          where: { runId: id, status: { in: ['PENDING', 'RUNNING'] } },
+          data: { status: 'CANCELED', finishedAt: new Date() },
+        });
+        const canceled = await this.prisma.run.findUniqueOrThrow({ where: { id } });
+        await this.lifecycle.canceled(canceled);
+        return canceled;
+      }
+      // It was picked up meanwhile: cancel it as a running run.
+      return this.cancel(ownerId, id);
+    }
+    if (run.status === 'RUNNING') {
+      if (!this.lifecycle.cancelRunning(id)) {
+        // Not executing in this process (e.g. a restart is reconciling it): mark it so the
+        // engine cancels it on its worker when it picks it up again.
+        await this.prisma.run.update({
+          where: { id },
+          data: { errorCode: 'CANCEL_REQUESTED' },
+        });
+      }
+      return run;
+    }
+    throw new RunNotActiveError(id, run.status);
+  }
+
+  /** Creates a new run from an existing one, linked to it; a new seed unless told otherwise. */
+  async retry(ownerId: string, id: string, newSeed: boolean): Promise<Run> {
+    const run = await this.prisma.run.findFirst({
+      where: { id, ownerId },
+      include: { inputs: { orderBy: [{ role: 'asc' }, { index: 'asc' }] } },
+    });
+    if (!run) throw new NotFoundError('Run', id);
+    const byRole = (role: string) =>
+      run.inputs.filter((i) => i.role === role).map((i) => i.mediaId);
+    return this.create(
+      ownerId,
+      {
+        mode: run.mode,
+        model: run.modelKey,
+        prompt: run.prompt,
+        negativePrompt: run.negativePrompt,
+        style: run.styleKey,
+        source: byRole('SOURCE')[0] ?? null,
+        mask: byRole('MASK')[0] ?? null,
+        references: byRole('REFERENCE'),
+        seed: newSeed ? null : run.seed,
+        count: run.count,
+        parameters: run.parameters,
+        output: {
+          format: run.outputFormat,
+          quality: run.outputQuality,
+          background: run.outputBackground,
+        },
+        priority: run.priority,
+        skipStages: run.skipStages,
+      },
+      run.id,
+    );
+  }
+
+  /** Deletes a run (canceling it first when active); its outputs stay in the gallery. */
+  async delete(ownerId: string, id: string): Promise<void> {
+    const run = await this.get(ownerId, id);
+    if (!run) throw new NotFoundError('Run', id);
+    if (run.status === 'QUEUED' || run.status === 'RUNNING') {
+      await this.cancel(ownerId, id).catch(() => {});
+    }
+    await this.prisma.run.deleteMany({ where: { id, ownerId } });
+  }
+}
