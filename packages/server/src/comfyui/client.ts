@@ -315,6 +315,7 @@ export class ComfyClient {
       if (this.serverPreviewMetadata) return;
       promptId = this.executingPromptId;
     }
+    promptId ??= this.executingPromptId;
     if (!promptId) return;
     this.watches
       .get(promptId)
@@ -396,16 +397,25 @@ export class ComfyClient {
   /** Gives a prompt up while the worker is unreachable; it is cancelled when it answers. */
   abandon(promptId: string): void {
     this.abandoned.add(promptId);
+    if (this.connected) this.cancelAbandoned(promptId);
+  }
+
+  /** Takes a prompt back from the abandoned list; true if it was there. */
+  reclaim(promptId: string): boolean {
+    return this.abandoned.delete(promptId);
   }
 
   private flushAbandoned(): void {
-    for (const id of [...this.abandoned]) {
-      this.cancelPrompt(id)
-        .then(() => this.abandoned.delete(id))
-        .catch((e) => {
-          if (!(e instanceof HttpFailure)) this.abandoned.delete(id);
-        });
-    }
+    for (const id of [...this.abandoned]) this.cancelAbandoned(id);
+  }
+
+  private cancelAbandoned(id: string): void {
+    this.cancelPrompt(id)
+      .then(() => this.abandoned.delete(id))
+      .catch((e) => {
+        // Unreachable again: the next reconnect tries once more.
+        if (!(e instanceof HttpFailure)) this.abandoned.delete(id);
+      });
   }
 
   /**

@@ -126,6 +126,8 @@ describe('faults', () => {
     expect(result.outputs).toHaveLength(1);
     expect(a.stats().log).toEqual([]);
     expect(pool.workers().find((w) => w.url === a.url)?.lastError).toMatch(/500/);
+    // Both answer /system_stats as the bundled sandbox.
+    expect(pool.workers().map((w) => w.sandbox)).toEqual([true, true]);
   });
 
   test('infrastructure failures beyond the retries → WORKER_UNAVAILABLE after exactly 3 attempts', async () => {
@@ -337,5 +339,28 @@ describe('resume after a server restart (job.resumeOn)', () => {
     const ran = executions(sandbox);
     expect(ran.get(job.attemptId)).toEqual(['success']);
     expect(ran.get(fresh.attemptId)).toEqual(['success']);
+  });
+
+  test('a silent socket (events routed to another client id) still completes through the poll', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 25 });
+    const first = await poolOf([sandbox], { instanceId: 'process-a' });
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 12 });
+    const log = new EventLog();
+    const orphan = rejection(first.execute(job, log.push, never()));
+    await log.waitFor((e) => e.type === 'started');
+    await first.stop();
+    await orphan;
+
+    // Another process: ComfyUI sends the prompt's events to process A's (closed) socket.
+    const second = await poolOf([sandbox], { instanceId: 'process-b' });
+    const resumedLog = new EventLog();
+    const resumed = await second.execute(
+      { ...job, resumeOn: sandbox.url },
+      resumedLog.push,
+      never(),
+    );
+    expect(resumed.outputs).toHaveLength(1);
+    expect(resumedLog.of('progress').filter((p) => p.step !== null)).toEqual([]);
+    expect(executions(sandbox).get(job.attemptId)).toEqual(['success']);
   });
 });

@@ -555,6 +555,10 @@ export class ComfyPool implements Executor {
       w.client.abandon(job.attemptId);
       return null;
     }
+    if (signal.aborted) {
+      await w.client.cancelPrompt(job.attemptId).catch(() => w.client.abandon(job.attemptId));
+      throw canceled(w.url);
+    }
     let state: string;
     try {
       state = (await w.client.locate(job.attemptId)).state;

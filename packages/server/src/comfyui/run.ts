@@ -90,6 +90,10 @@ export class PromptRun implements PromptListener {
   private started = false;
   private completing = false;
   private checking = false;
+  private recheck = false;
+  private mode: 'submit' | 'track' = 'submit';
+  /** Whether any WebSocket event for this prompt arrived (its events are routed to us). */
+  private eventsSeen = false;
   private cancelling = false;
   private currentNode: string | null = null;
   private lastEventAt = Date.now();
@@ -118,6 +122,7 @@ export class PromptRun implements PromptListener {
   }
 
   async execute(mode: 'submit' | 'track'): Promise<RunResult> {
+    this.mode = mode;
     if (this.signal.aborted) throw canceled(undefined);
     const unwatch = this.client.watch(this.promptId, this);
     const onAbort = () => void this.abort();
@@ -181,6 +186,19 @@ export class PromptRun implements PromptListener {
   /** Uploads and submits; returns a history entry if reconciling found the prompt finished. */
   private async submit(): Promise<HistoryEntry | null> {
     const imageNodes = new Set(this.job.images.map((i) => i.node));
+    if (this.client.reclaim(this.promptId)) {
+      // We gave this prompt up here while the worker was unreachable; it may still be there.
+      const loc = await this.client.locate(this.promptId).catch(() => null);
+      if (loc === null) {
+        this.client.abandon(this.promptId);
+        throw new WorkerFailure('the worker is unreachable', true, this.worker);
+      }
+      if (loc.state !== 'unknown') {
+        this.accepted();
+        if (loc.state === 'running') this.markStarted();
+        return loc.state === 'finished' ? loc.entry : null;
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       await this.uploadImages();
       if (this.signal.aborted) throw canceled(undefined);
@@ -234,6 +252,11 @@ export class PromptRun implements PromptListener {
   private async reconcileSubmit(why: string): Promise<HistoryEntry | null> {
     const since = Date.now();
     for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      if (this.signal.aborted) {
+        // Whether it got there is unknown: cancel it there whenever the worker answers.
+        this.client.abandon(this.promptId);
+        throw canceled(this.worker);
+      }
       try {
         const loc = await this.client.locate(this.promptId);
         if (loc.state === 'unknown') {
@@ -273,6 +296,7 @@ export class PromptRun implements PromptListener {
   message(msg: WsMessage): void {
     if (this.settled) return;
     this.lastEventAt = Date.now();
+    this.eventsSeen = true;
     // Events can overtake the answer to POST /prompt: the worker has the prompt.
     this.accepted();
     const d = msg.data;
@@ -499,7 +523,12 @@ export class PromptRun implements PromptListener {
 
   /** Reads the prompt's state on the worker and acts on it. */
   private async check(reason: 'poll' | 'reconnect' | 'resume'): Promise<void> {
-    if (this.checking || this.settled) return;
+    if (this.settled) return;
+    if (this.checking) {
+      // An answer read before a reconnect may be stale: ask again when this one is done.
+      if (reason !== 'poll') this.recheck = true;
+      return;
+    }
     this.checking = true;
     this.lastCheckAt = Date.now();
     try {
@@ -508,7 +537,7 @@ export class PromptRun implements PromptListener {
       if (this.settled) return;
       switch (loc.state) {
         case 'finished':
-          if (reason === 'poll' && this.client.connected && !this.completing) {
+          if (reason === 'poll' && this.eventsSeen && this.client.connected && !this.completing) {
             // The socket looked fine but missed the completion: it is not to be trusted.
             void this.client.reconnect();
           }
@@ -516,8 +545,10 @@ export class PromptRun implements PromptListener {
           break;
         case 'running':
           this.markStarted();
+          this.liveness();
           break;
         case 'pending':
+          this.liveness();
           break;
         case 'unknown':
           if (this.completing) break;
@@ -539,7 +570,20 @@ export class PromptRun implements PromptListener {
       }
     } finally {
       this.checking = false;
+      if (this.recheck && !this.settled) {
+        this.recheck = false;
+        void this.check('reconnect');
+      }
     }
+  }
+
+  /**
+   * A prompt followed after a restart by another process may send its events to that
+   * process's client id: with no event ever seen, the worker's answer is the only sign of
+   * life, so it holds off the stall timeout (a wedged worker is then not detected).
+   */
+  private liveness(): void {
+    if (this.mode === 'track' && !this.eventsSeen) this.lastEventAt = Date.now();
   }
 
   // ---- cancel ----
