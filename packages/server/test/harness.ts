@@ -48,16 +48,45 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server with its own home folder and database; env entries override defaults. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** A home folder and database that outlive one server, for restart tests. */
+export interface PersistentState {
+  home: string;
+  database: Config['database'];
+  dispose(): Promise<void>;
+}
+
+/** Creates a home folder and a database (PGlite on disk, or a fresh PostgreSQL database). */
+export async function createPersistentState(): Promise<PersistentState> {
   const home = await mkdtemp(path.join(tmpdir(), 'atelier-test-'));
   const postgres = TEST_DB === 'postgres' ? await createPostgresDatabase() : null;
+  return {
+    home,
+    database: postgres
+      ? { kind: 'postgres', url: postgres.url }
+      : { kind: 'pglite', dataDir: path.join(home, 'db') },
+    async dispose() {
+      await postgres?.drop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts a server with its own home folder and database; env entries override defaults.
+ * With `state`, it uses that home and database and leaves them in place on stop.
+ */
+export async function startTestServer(
+  env: Record<string, string> = {},
+  state?: PersistentState,
+): Promise<TestServer> {
+  const home = state?.home ?? (await mkdtemp(path.join(tmpdir(), 'atelier-test-')));
+  const postgres = !state && TEST_DB === 'postgres' ? await createPostgresDatabase() : null;
   const base = loadConfig({ ATELIER_HOME: home, PORT: '0', LOG_LEVEL: 'warn', ...env });
   const config: Config = {
     ...base,
-    database: postgres
-      ? { kind: 'postgres', url: postgres.url }
-      : { kind: 'pglite', dataDir: null },
+    database:
+      state?.database ??
+      (postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'pglite', dataDir: null }),
   };
   let app: App;
   try {
@@ -65,7 +94,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     await app.start();
   } catch (error) {
     await postgres?.drop();
-    await rm(home, { recursive: true, force: true });
+    if (!state) await rm(home, { recursive: true, force: true });
     throw error;
   }
   const url = app.url;
@@ -92,7 +121,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     async stop() {
       await app.stop();
       await postgres?.drop();
-      await rm(home, { recursive: true, force: true });
+      if (!state) await rm(home, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,77 @@
+// Durability: a server restart mid-run loses nothing. The worker (a standalone sandbox)
+// keeps running; the second server reconciles the RUNNING run by prompt id and finishes it.
+import { type Sandbox, startSandbox } from '@atelier/comfyui-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRunOk, getRun, until, watchRunWs } from './fixtures/runs.ts';
+import { createPersistentState, type PersistentState, startTestServer } from './harness.ts';
+
+describe('server restart', () => {
+  let sandbox: Sandbox;
+  let state: PersistentState;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ port: 0, stepDelayMs: 80, log: false });
+    state = await createPersistentState();
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    await state?.dispose();
+  });
+
+  it('a run executing when the server stops finishes after the restart, once', async () => {
+    const env = { COMFYUI_URLS: sandbox.url };
+    const first = await startTestServer(env, state);
+    let run: Awaited<ReturnType<typeof createRunOk>>;
+    const queued: string[] = [];
+    try {
+      run = await createRunOk(first, {
+        mode: 'TEXT_TO_IMAGE',
+        model: 'flux1-dev',
+        prompt: 'a windmill',
+        parameters: { steps: 12, width: 256, height: 256 },
+      });
+      // A second run still waiting in our queue must survive too.
+      for (let i = 0; i < 2; i++) {
+        queued.push(
+          (
+            await createRunOk(first, {
+              mode: 'TEXT_TO_IMAGE',
+              model: 'flux1-dev',
+              prompt: `queued ${i}`,
+              parameters: { steps: 2, width: 256, height: 256 },
+            })
+          ).id,
+        );
+      }
+      await until(
+        async () => (await getRun(first, run.id)).stages[3]?.message?.includes('step') ?? false,
+        'the run to be sampling on the worker',
+      );
+    } finally {
+      await first.stop();
+    }
+
+    const second = await startTestServer(env, state);
+    try {
+      const events = await watchRunWs(second, run.id);
+      const last = events.at(-1)!;
+      expect(last.run.status).toBe('SUCCEEDED');
+      expect(last.run.outputs).toHaveLength(1);
+      // Tracking resumed on the same attempt: no second execution of that prompt.
+      expect(last.run.attempt).toBe(1);
+      for (const id of queued) {
+        const finished = (await watchRunWs(second, id)).at(-1)!;
+        expect(finished.run.status).toBe('SUCCEEDED');
+      }
+      const media = await second.app.db.prisma.media.count({ where: { purpose: 'OUTPUT' } });
+      expect(media).toBe(3);
+      const uuid = Buffer.from(run.id, 'base64').toString().split(':')[1]!;
+      const { attemptId } = await second.app.db.prisma.run.findUniqueOrThrow({
+        where: { id: uuid },
+      });
+      const executions = sandbox.stats().log.filter((entry) => entry.promptId === attemptId);
+      expect(executions).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
+  });
+});
