@@ -119,6 +119,11 @@ export class Executor {
     this.cache.clear();
   }
 
+  /** True while a prompt is blocked by a `hang` fault. */
+  get hanging(): boolean {
+    return (this.run?.wakers.size ?? 0) > 0;
+  }
+
   /** Resumes a hung prompt (a `hang` fault) as if nothing happened. */
   releaseHang(): void {
     if (this.run) for (const wake of this.run.wakers) wake();

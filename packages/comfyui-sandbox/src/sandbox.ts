@@ -359,6 +359,11 @@ export class Sandbox implements Controllable {
     this.core.faults.hangNextPrompt({ afterSteps: 0, ...fault });
   }
 
+  /** True while a prompt is blocked by a `hang` fault (see hangNextPrompt). */
+  get hanging(): boolean {
+    return this.core.executor.hanging;
+  }
+
   /** Lets a hung prompt continue. */
   releaseHang(): void {
     this.core.executor.releaseHang();

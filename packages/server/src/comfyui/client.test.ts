@@ -301,21 +301,33 @@ describe('errors', () => {
 
 describe('cancel by prompt id', () => {
   for (const jobsApi of [true, false]) {
-    test(`a running prompt (${jobsApi ? 'jobs API' : 'targeted /interrupt'}) → CANCELED`, async () => {
-      const sandbox = await startWorker({ stepDelayMs: 40 });
+    const how = jobsApi ? 'jobs API' : 'queue delete / targeted /interrupt';
+    test(`a queued prompt, then the running one (${how}) → CANCELED, nothing else touched`, async () => {
+      const sandbox = await startWorker({ stepDelayMs: 30 });
       const client = await connect(sandbox.url, { jobsApi });
       expect(client.jobsApi).toBe(jobsApi);
-      const controller = new AbortController();
-      const log = new EventLog();
-      const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 50 });
-      const running = client.run(job, log.push, controller.signal);
-      await log.waitFor((e) => e.type === 'progress' && e.step === 2);
-      controller.abort();
-      const e = await rejection(running);
-      expect(e.code).toBe('CANCELED');
+      const runningLog = new EventLog();
+      const queuedLog = new EventLog();
+      const stopRunning = new AbortController();
+      const stopQueued = new AbortController();
+      const a = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 50, seed: 1 });
+      const b = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 2, seed: 2 });
+      const runA = rejection(client.run(a, runningLog.push, stopRunning.signal));
+      await runningLog.waitFor((e) => e.type === 'progress' && e.step === 1);
+      const runB = rejection(client.run(b, queuedLog.push, stopQueued.signal));
+      await queuedLog.waitFor((e) => e.type === 'submitted');
+
+      stopQueued.abort();
+      expect((await runB).code).toBe('CANCELED');
+      expect((await client.locate(b.attemptId)).state).toBe('unknown');
+      expect((await client.locate(a.attemptId)).state).toBe('running');
+
+      stopRunning.abort();
+      expect((await runA).code).toBe('CANCELED');
       await sandbox.idle();
-      expect(sandbox.stats().interrupted).toBe(1);
-      expect(sandbox.stats().log.at(-1)?.promptId).toBe(job.attemptId);
+      expect(sandbox.stats().log.map((e) => [e.promptId, e.outcome])).toEqual([
+        [a.attemptId, 'interrupted'],
+      ]);
     });
   }
 });

@@ -73,6 +73,8 @@ const EXTENSIONS: Record<string, string> = {
   'image/gif': '.gif',
 };
 
+const MAX_CACHED_UPLOADS = 10_000;
+
 export const DEFAULT_TIMINGS: RunTimings = {
   pollMs: 5_000,
   historyWaitMs: 10_000,
@@ -354,6 +356,11 @@ export class ComfyClient {
         return this.http.upload(ComfyClient.uploadName(image), data, image.mimeType);
       })();
       this.uploads.set(key, pending);
+      // Names only, but a long-lived process sees many inputs: forget the oldest.
+      if (this.uploads.size > MAX_CACHED_UPLOADS) {
+        const oldest = this.uploads.keys().next().value;
+        if (oldest !== undefined) this.uploads.delete(oldest);
+      }
       const p = pending;
       p.catch(() => {
         if (this.uploads.get(key) === p) this.uploads.delete(key);

@@ -14,6 +14,8 @@ export class WorkerFailure extends Error {
     message: string,
     readonly retryable: boolean,
     readonly worker: string,
+    /** The worker lacks a node class or model file it listed: re-read its lists. */
+    readonly capabilitiesStale = false,
   ) {
     super(message);
     this.name = 'WorkerFailure';
@@ -109,4 +111,26 @@ export function isMissingInputFile(body: PromptErrorBody, imageNodes: Set<string
 /** The standard CANCELED error. */
 export function canceled(worker: string | undefined, message = 'The run was canceled.') {
   return new ExecutionError('CANCELED', message, worker ? { worker } : {});
+}
+
+/**
+ * Whether a 400 says the worker lacks something the job needs that its `/object_info` or
+ * `/models` listed when we chose it: a node class gone, a model file removed. Nothing was
+ * queued, so another worker may take the job.
+ */
+export function isMissingCapability(body: PromptErrorBody, modelFiles: Set<string>): boolean {
+  if (body.error?.type === 'missing_node_type') return true;
+  for (const entry of Object.values(body.node_errors ?? {})) {
+    for (const e of entry.errors ?? []) {
+      const received = e.extra_info?.received_value;
+      if (
+        e.type === 'value_not_in_list' &&
+        typeof received === 'string' &&
+        modelFiles.has(received)
+      ) {
+        return true;
+      }
+    }
+  }
+  return false;
 }

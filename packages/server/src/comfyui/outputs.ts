@@ -1,7 +1,10 @@
 // Output files are classified by what they are (magic bytes, then extension), never by the
 // history key they were listed under: core ComfyUI reports videos under `images` with
 // `animated: [true]`, custom nodes use `gifs`, `video`, `audio`...
-import type { OutputKind } from '../queue/executor.ts';
+import type { ExecutionOutput, OutputKind } from '../queue/executor.ts';
+import { WorkerFailure } from './errors.ts';
+import { type ComfyHttp, HttpFailure } from './http.ts';
+import { fileRefs, type HistoryEntry } from './protocol.ts';
 
 export interface Classified {
   kind: OutputKind;
@@ -108,4 +111,43 @@ export function classifyOutput(
     return { kind: 'VIDEO', mimeType: result.mimeType };
   }
   return result;
+}
+
+/**
+ * Downloads every media file of a finished prompt (`/view`), each classified. A download
+ * that keeps failing is a retryable WorkerFailure: the prompt finished and nothing was
+ * delivered, so running it again elsewhere cannot produce a second set of outputs.
+ */
+export async function downloadOutputs(
+  http: ComfyHttp,
+  entry: HistoryEntry,
+  worker: string,
+): Promise<ExecutionOutput[]> {
+  const outputs: ExecutionOutput[] = [];
+  for (const ref of fileRefs(entry.outputs ?? {})) {
+    let data: Buffer | undefined;
+    for (let attempt = 0; data === undefined; attempt++) {
+      try {
+        data = (await http.view(ref)).data;
+      } catch (e) {
+        if (!(e instanceof HttpFailure)) throw e;
+        if (attempt >= 3 || e.status === 404) {
+          throw new WorkerFailure(`downloading ${ref.filename}: ${e.message}`, true, worker);
+        }
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+    const kind = classifyOutput(ref.filename, data, ref.animated);
+    if (!kind) continue;
+    outputs.push({
+      nodeId: ref.nodeId,
+      filename: ref.filename,
+      subfolder: ref.subfolder,
+      type: ref.type,
+      kind: kind.kind,
+      mimeType: kind.mimeType,
+      data,
+    });
+  }
+  return outputs;
 }

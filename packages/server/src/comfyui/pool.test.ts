@@ -290,6 +290,19 @@ describe('scheduling', () => {
     expect((await both.execute(job, () => {}, never())).worker).toBe(b.url);
   });
 
+  test('a model file removed after it was listed: the 400 re-reads the lists and B runs the job', async () => {
+    const a = await startWorker();
+    const b = await startWorker();
+    const pool = await poolOf([a, b]);
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 1 });
+    const file = job.requirements.modelFiles.find((f) => f.folder === 'checkpoints');
+    expect(file).toBeDefined();
+    a.removeModel(file!.folder, file!.name);
+    const result = await pool.execute(job, () => {}, never());
+    expect(result.worker).toBe(b.url);
+    expect(a.stats().log).toEqual([]);
+  });
+
   test('waiting too long for a slot → TIMED_OUT (queue timeout)', async () => {
     const sandbox = await startWorker({ stepDelayMs: 20 });
     const pool = await poolOf([sandbox], { slotsPerWorker: 1, queueTimeoutMs: 150 });

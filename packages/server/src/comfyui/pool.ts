@@ -17,6 +17,7 @@ import { ComfyClient, type ComfyClientOptions } from './client.ts';
 import { canceled, WorkerFailure } from './errors.ts';
 import type { FetchLike } from './http.ts';
 import type { RunTimings } from './run.ts';
+import { PoolWorker } from './worker.ts';
 
 export interface ComfyPoolOptions {
   /** Worker base URLs, e.g. `['http://gpu1:8188', 'http://gpu2:8188']`. */
@@ -53,34 +54,10 @@ export interface ComfyPoolOptions {
   log?: Logger;
 }
 
-interface Capabilities {
-  nodeClasses: Set<string>;
-  modelFiles: Map<string, Set<string>>;
-}
-
-interface Worker {
-  url: string;
-  client: ComfyClient;
-  healthOk: boolean;
-  /** Set when a job stalled here; cleared by the next sign of execution. */
-  stalled: boolean;
-  sandbox: boolean;
-  capabilities: Capabilities | null;
-  capabilitiesAt: number;
-  refreshing: Promise<void> | null;
-  /** Jobs holding a slot: submitted or about to be. */
-  slots: number;
-  running: number;
-  loadedModels: string[];
-  lastError: string | null;
-  fingerprint: string | null;
-  unsubscribe: () => void;
-}
-
 interface Waiter {
   job: ExecutionJob;
   avoid: Set<string>;
-  resolve(worker: Worker): void;
+  resolve(worker: PoolWorker): void;
   reject(error: Error): void;
 }
 
@@ -95,8 +72,9 @@ function normalizeUrl(url: string): string {
 }
 
 export class ComfyPool implements Executor {
-  private readonly workersByUrl = new Map<string, Worker>();
+  private readonly workersByUrl = new Map<string, PoolWorker>();
   private readonly waiters: Waiter[] = [];
+  private readonly unsubscribers: Array<() => void> = [];
   private readonly queueTimeoutMs: number;
   private readonly stallTimeoutMs: number;
   private readonly retries: number;
@@ -131,45 +109,34 @@ export class ComfyPool implements Executor {
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.log ? { log: options.log } : {}),
       });
-      const worker: Worker = {
-        url,
-        client,
-        healthOk: false,
-        stalled: false,
-        sandbox: sandboxUrls.has(url),
-        capabilities: null,
-        capabilitiesAt: 0,
-        refreshing: null,
-        slots: 0,
-        running: 0,
-        loadedModels: [],
-        lastError: null,
-        fingerprint: null,
-        unsubscribe: () => {},
-      };
-      worker.unsubscribe = client.on((e) => {
-        switch (e.type) {
-          case 'connected':
-            void this.refreshCapabilities(worker).then(() => this.healthCheck(worker));
-            break;
-          case 'disconnected':
-            worker.lastError = e.reason;
-            this.wake();
-            break;
-          case 'restarted':
-            worker.loadedModels = [];
-            worker.stalled = false;
-            break;
-          case 'activity':
-            if (worker.stalled) {
-              worker.stalled = false;
-              this.wake();
-            }
-            break;
-        }
-      });
+      const worker = new PoolWorker(url, client, sandboxUrls.has(url), this.log);
       this.workersByUrl.set(url, worker);
     }
+  }
+
+  /** Follows a worker's connection: capabilities on (re)connect, health, stalls. */
+  private subscribe(worker: PoolWorker): () => void {
+    return worker.client.on((e) => {
+      switch (e.type) {
+        case 'connected':
+          void this.refreshCapabilities(worker).then(() => this.healthCheck(worker));
+          break;
+        case 'disconnected':
+          worker.lastError = e.reason;
+          this.wake();
+          break;
+        case 'restarted':
+          worker.loadedModels = [];
+          worker.stalled = false;
+          break;
+        case 'activity':
+          if (worker.stalled) {
+            worker.stalled = false;
+            this.wake();
+          }
+          break;
+      }
+    });
   }
 
   /** The ComfyClient of a worker (for tests and diagnostics). */
@@ -181,6 +148,7 @@ export class ComfyPool implements Executor {
     if (this.running) return;
     this.running = true;
     const all = [...this.workersByUrl.values()];
+    for (const w of all) this.unsubscribers.push(this.subscribe(w));
     await Promise.all(all.map((w) => w.client.start(5_000)));
     await Promise.all(
       all.map(async (w) => {
@@ -203,10 +171,8 @@ export class ComfyPool implements Executor {
     this.running = false;
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = null;
-    for (const w of this.workersByUrl.values()) {
-      w.unsubscribe();
-      w.healthOk = false;
-    }
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    for (const w of this.workersByUrl.values()) w.healthOk = false;
     for (const waiter of [...this.waiters]) {
       waiter.reject(new ExecutionError('WORKER_UNAVAILABLE', 'The worker pool stopped.'));
     }
@@ -215,57 +181,21 @@ export class ComfyPool implements Executor {
 
   // ---- health and capabilities ----
 
-  private healthy(w: Worker): boolean {
+  private healthy(w: PoolWorker): boolean {
     return (
       this.running && w.client.connected && w.healthOk && !w.stalled && w.capabilities !== null
     );
   }
 
-  private async healthCheck(w: Worker): Promise<void> {
+  private async healthCheck(w: PoolWorker): Promise<void> {
     if (!this.running) return;
-    try {
-      const stats = await w.client.http.systemStats(this.healthTimeoutMs);
-      const system = (stats.system ?? {}) as Record<string, unknown>;
-      if (system.deploy_environment === 'atelier-sandbox') w.sandbox = true;
-      // Version and argv change only with a new process: a restart we may have missed.
-      const fingerprint = JSON.stringify([
-        system.comfyui_version,
-        system.python_version,
-        system.pytorch_version,
-        system.argv,
-      ]);
-      if (w.fingerprint !== null && w.fingerprint !== fingerprint) w.client.markRestarted();
-      w.fingerprint = fingerprint;
-      if (!w.healthOk) this.log?.info('comfyui worker healthy', { worker: w.url });
-      w.healthOk = true;
-      if (w.client.connected && !w.stalled) w.lastError = null;
-    } catch (e) {
-      if (w.healthOk)
-        this.log?.warn('comfyui worker unhealthy', { worker: w.url, error: String(e) });
-      w.healthOk = false;
-      w.lastError = (e as Error).message;
-    }
+    await w.healthCheck(this.healthTimeoutMs);
     this.wake();
   }
 
-  private refreshCapabilities(w: Worker): Promise<void> {
-    if (w.refreshing) return w.refreshing;
-    w.refreshing = (async () => {
-      try {
-        const [nodeClasses, modelFiles] = await Promise.all([
-          w.client.http.nodeClasses(),
-          w.client.http.modelFiles(),
-        ]);
-        w.capabilities = { nodeClasses, modelFiles };
-        w.capabilitiesAt = Date.now();
-      } catch (e) {
-        w.lastError = `reading node classes and models: ${(e as Error).message}`;
-      } finally {
-        w.refreshing = null;
-        this.wake();
-      }
-    })();
-    return w.refreshing;
+  private async refreshCapabilities(w: PoolWorker): Promise<void> {
+    await w.refreshCapabilities();
+    this.wake();
   }
 
   /** Re-reads every worker's node classes and model files now. */
@@ -273,24 +203,9 @@ export class ComfyPool implements Executor {
     await Promise.all([...this.workersByUrl.values()].map((w) => this.refreshCapabilities(w)));
   }
 
-  private missing(w: Worker, req: ExecutionJob['requirements']): string[] {
-    const caps = w.capabilities;
-    if (!caps) return ['(capabilities unknown)'];
-    const out: string[] = [];
-    for (const c of req.nodeClasses) if (!caps.nodeClasses.has(c)) out.push(`node class ${c}`);
-    for (const f of req.modelFiles) {
-      if (!caps.modelFiles.get(f.folder)?.has(f.name)) out.push(`${f.folder}/${f.name}`);
-    }
-    return out;
-  }
-
-  private satisfies(w: Worker, req: ExecutionJob['requirements']): boolean {
-    return this.missing(w, req).length === 0;
-  }
-
   canRun(requirements: ExecutionJob['requirements']): boolean {
     for (const w of this.workersByUrl.values()) {
-      if (this.healthy(w) && this.satisfies(w, requirements)) return true;
+      if (this.healthy(w) && w.satisfies(requirements)) return true;
     }
     return false;
   }
@@ -316,9 +231,9 @@ export class ComfyPool implements Executor {
   // ---- slots ----
 
   /** The best worker with a free slot for `job`, or null. */
-  private pick(job: ExecutionJob, avoid: Set<string>): Worker | null {
+  private pick(job: ExecutionJob, avoid: Set<string>): PoolWorker | null {
     const capable = [...this.workersByUrl.values()].filter(
-      (w) => this.healthy(w) && this.satisfies(w, job.requirements),
+      (w) => this.healthy(w) && w.satisfies(job.requirements),
     );
     // Workers that failed this job are used again only when no other can run it.
     const fresh = capable.filter((w) => !avoid.has(w.url));
@@ -349,7 +264,7 @@ export class ComfyPool implements Executor {
     }
   }
 
-  private release(w: Worker): void {
+  private release(w: PoolWorker): void {
     w.slots--;
     this.wake();
   }
@@ -357,20 +272,19 @@ export class ComfyPool implements Executor {
   /** Whether some worker (healthy or not) is known to be able to run the job. */
   private async anyCapable(job: ExecutionJob): Promise<boolean> {
     const all = [...this.workersByUrl.values()];
-    if (all.some((w) => w.capabilities === null || this.satisfies(w, job.requirements)))
-      return true;
+    if (all.some((w) => w.capabilities === null || w.satisfies(job.requirements))) return true;
     // Nobody has it: the lists may be stale (a model file just copied in). Look again, rarely.
     if (Date.now() - this.lastOnDemandRefresh > 5_000) {
       this.lastOnDemandRefresh = Date.now();
       await this.refresh();
-      return all.some((w) => w.capabilities === null || this.satisfies(w, job.requirements));
+      return all.some((w) => w.capabilities === null || w.satisfies(job.requirements));
     }
     return false;
   }
 
   private describeMissing(job: ExecutionJob): string {
     const parts = [...this.workersByUrl.values()].map(
-      (w) => `${w.url} lacks ${this.missing(w, job.requirements).join(', ')}`,
+      (w) => `${w.url} lacks ${w.missing(job.requirements).join(', ')}`,
     );
     return parts.join('; ');
   }
@@ -380,7 +294,7 @@ export class ComfyPool implements Executor {
     job: ExecutionJob,
     avoid: Set<string>,
     signal: AbortSignal,
-  ): Promise<Worker> {
+  ): Promise<PoolWorker> {
     if (!(await this.anyCapable(job))) {
       throw new ExecutionError(
         'MODEL_UNAVAILABLE',
@@ -393,7 +307,7 @@ export class ComfyPool implements Executor {
       now.slots++;
       return now;
     }
-    return new Promise<Worker>((resolve, reject) => {
+    return new Promise<PoolWorker>((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
@@ -419,7 +333,7 @@ export class ComfyPool implements Executor {
       const timer = setTimeout(() => {
         cleanup();
         const anyHealthy = [...this.workersByUrl.values()].some(
-          (w) => this.healthy(w) && this.satisfies(w, job.requirements),
+          (w) => this.healthy(w) && w.satisfies(job.requirements),
         );
         const seconds = Math.round(this.queueTimeoutMs / 100) / 10;
         reject(
@@ -467,6 +381,15 @@ export class ComfyPool implements Executor {
           retryable: e.retryable,
           error: e.message,
         });
+        if (e.capabilitiesStale) {
+          // Choose again with what the worker really has now.
+          await w.refreshCapabilities();
+          if (!w.satisfies(job.requirements)) {
+            attempt--;
+            avoid.add(w.url);
+            continue;
+          }
+        }
         if (!e.retryable || attempt >= this.retries) {
           throw new ExecutionError(
             'WORKER_UNAVAILABLE',
@@ -481,7 +404,7 @@ export class ComfyPool implements Executor {
 
   /** Runs on a worker that holds a slot for the job, releasing it after. */
   private async runOn(
-    w: Worker,
+    w: PoolWorker,
     job: ExecutionJob,
     onEvent: (event: ExecutionEvent) => void,
     signal: AbortSignal,

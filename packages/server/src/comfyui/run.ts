@@ -14,16 +14,16 @@ import type { ComfyClient, PromptListener } from './client.ts';
 import {
   canceled,
   executionErrorFrom,
+  isMissingCapability,
   isMissingInputFile,
   summarizePromptError,
   WorkerFailure,
 } from './errors.ts';
 import { ComfyHttp, HttpFailure } from './http.ts';
-import { classifyOutput } from './outputs.ts';
+import { downloadOutputs } from './outputs.ts';
 import { ProgressModel } from './progress.ts';
 import {
   type ExecutionErrorData,
-  fileRefs,
   type HistoryEntry,
   type NodeUi,
   nodeClass,
@@ -143,7 +143,7 @@ export class PromptRun implements PromptListener {
       }
       const entry = await this.outcome;
       this.client.noteHistory(this.promptId);
-      const outputs = await this.collect(entry);
+      const outputs = await downloadOutputs(this.client.http, entry, this.worker);
       if (this.signal.aborted) throw canceled(this.worker);
       this.onEvent(this.progressEvent(null, null, null, true));
       return { outputs };
@@ -233,6 +233,10 @@ export class PromptRun implements PromptListener {
           continue;
         }
         const summary = summarizePromptError(body);
+        const files = new Set(this.job.requirements.modelFiles.map((f) => f.name));
+        if (isMissingCapability(body, files)) {
+          throw new WorkerFailure(summary.message, true, this.worker, true);
+        }
         throw new ExecutionError('INVALID_WORKFLOW', summary.message, {
           ...(summary.nodeId ? { nodeId: summary.nodeId } : {}),
           ...(summary.nodeType ? { nodeType: summary.nodeType } : {}),
@@ -607,40 +611,5 @@ export class PromptRun implements PromptListener {
     }
     // An outcome that won the race ends as CANCELED too: execute() checks the signal.
     this.fail(canceled(this.worker));
-  }
-
-  // ---- outputs ----
-
-  private async collect(entry: HistoryEntry): Promise<ExecutionOutput[]> {
-    const outputs: ExecutionOutput[] = [];
-    for (const ref of fileRefs(entry.outputs ?? {})) {
-      let file: { data: Buffer; contentType: string | null } | undefined;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          file = await this.client.http.view(ref);
-          break;
-        } catch (e) {
-          if (!(e instanceof HttpFailure)) throw e;
-          if (attempt >= 3 || e.status === 404) {
-            // The prompt finished and nothing was collected: running it again elsewhere
-            // cannot deliver a second set of outputs.
-            throw new WorkerFailure(`downloading ${ref.filename}: ${e.message}`, true, this.worker);
-          }
-          await sleep(200 * 2 ** attempt);
-        }
-      }
-      const kind = classifyOutput(ref.filename, file.data, ref.animated);
-      if (!kind) continue;
-      outputs.push({
-        nodeId: ref.nodeId,
-        filename: ref.filename,
-        subfolder: ref.subfolder,
-        type: ref.type,
-        kind: kind.kind,
-        mimeType: kind.mimeType,
-        data: file.data,
-      });
-    }
-    return outputs;
   }
 }
