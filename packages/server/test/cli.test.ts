@@ -60,7 +60,18 @@ describe('atelier CLI', () => {
         await exited;
       }
     });
+    let output = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, 60_000);
+    // The first log line says that runs go to the bundled sandbox.
+    const firstLogLine = output
+      .split('\n')
+      .find((line) => /^\d{4}-\d\d-\d\dT\S+ (INFO|WARN)/.test(line));
+    expect(firstLogLine).toMatch(
+      /No COMFYUI_URLS set: runs go to the bundled ComfyUI sandbox at http:\/\/127\.0\.0\.1:\d+/,
+    );
     const { stdout } = await exec('curl', [
       '-sS',
       '-X',

@@ -1,6 +1,8 @@
 // createRun validation, idempotency, cancel, retry, delete and run-level failures, against a
 // started server with the bundled sandbox.
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { noisyPng, pngWithAlpha } from './fixtures/images.ts';
 import {
   createRun,
@@ -317,6 +319,50 @@ describe('runs', () => {
       },
     );
     expect(media.data!.media.hasAlpha).toBe(true);
+  });
+
+  it('streams queueUpdated when runs are queued and finish', async () => {
+    const client = createClient({
+      url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    const seen: { queued: number; running: number }[] = [];
+    let created: string | null = null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no update: ${JSON.stringify(seen)}`)),
+          30_000,
+        );
+        client.subscribe<{ queueUpdated: { queued: number; running: number } }>(
+          { query: 'subscription { queueUpdated { queued running } }' },
+          {
+            next: (value) => {
+              const state = value.data!.queueUpdated;
+              seen.push(state);
+              if (seen.length === 1) {
+                void createRunOk(server, T2I).then((run) => {
+                  created = run.id;
+                });
+                return;
+              }
+              const busyBefore = seen.some((s) => s.queued + s.running > 0);
+              if (created && busyBefore && state.queued + state.running === 0) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+            error: reject,
+            complete: () => reject(new Error('completed early')),
+          },
+        );
+      });
+    } finally {
+      await client.dispose();
+    }
+    expect(seen.some((s) => s.queued + s.running > 0)).toBe(true);
+    expect(seen.at(-1)).toEqual({ queued: 0, running: 0 });
   });
 
   it('shows the queue with positions and the sandbox worker', async () => {
