@@ -1,16 +1,13 @@
 // GraphQL for media: the Media node, its errors, uploadMedia, deleteMedia, media, gallery.
 import { PothosValidationError } from '@pothos/core';
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import { MediaKind, MediaPurpose } from '../enums.ts';
 import { Deleted, DeleteResult, errorTypeOptions } from '../errors.ts';
+import { NIL_UUID, uuidOf } from '../ids.ts';
 import { InvalidMediaError, MediaInUseError, MediaTooLargeError } from './media.errors.ts';
 import { isUuid } from './media.service.ts';
 import { readUpload } from './upload.plugin.ts';
-
-/** Never a Media id (ids are random UUIDs): stands in for malformed ids in node lookups. */
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 export const MediaRef = builder.prismaNode('Media', {
   description:
@@ -118,14 +115,7 @@ builder.objectType(MediaInUseError, {
 });
 
 /** The Media UUID inside a global id, or null when the id is not a Media id. */
-function mediaUuid(globalId: string): string | null {
-  try {
-    const { typename, id } = decodeGlobalID(globalId);
-    return typename === 'Media' && isUuid(id) ? id.toLowerCase() : null;
-  } catch {
-    return null;
-  }
-}
+const mediaUuid = (globalId: string) => uuidOf(globalId, 'Media');
 
 builder.mutationField('uploadMedia', (t) =>
   t.field({

@@ -1,6 +1,5 @@
 // GraphQL for runs: Run, Stage, inputs, events; createRun, cancelRun, retryRun, deleteRun;
 // run, runs; the runEvents subscription (SNAPSHOT first, then live events).
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import { createGraphQLError } from 'graphql-yoga';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
@@ -15,23 +14,12 @@ import {
 } from '../enums.ts';
 import { Deleted, DeleteResult, errorTypeOptions } from '../errors.ts';
 import type { Run } from '../generated/prisma/client.ts';
+import { NIL_UUID, uuidOf } from '../ids.ts';
 import { isUuid } from '../media/media.service.ts';
 import { ModelRef } from '../models/models.schema.ts';
 import type { RunEventPayload } from '../pubsub.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
 import { RunNotActiveError } from './runs.errors.ts';
-
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
-
-/** The UUID inside a global id of `typename`, or null. */
-export function uuidOf(globalId: string, typename: string): string | null {
-  try {
-    const { typename: t, id } = decodeGlobalID(globalId);
-    return t === typename && isUuid(id) ? id.toLowerCase() : null;
-  } catch {
-    return null;
-  }
-}
 
 export const StageRef = builder.prismaObject('Stage', {
   description:
