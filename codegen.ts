@@ -13,6 +13,8 @@ const config: CodegenConfig = {
       config: {
         strictScalars: true,
         useTypeImports: true,
+        // The SDK is ESM run from source (NodeNext resolution): relative imports need an extension.
+        importExtension: '.ts',
         enumsAsTypes: true,
         scalars: {
           DateTime: 'string',

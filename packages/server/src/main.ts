@@ -1,4 +1,5 @@
-// The `atelier` command line: `atelier serve` (default) and `atelier migrate`.
+// The `atelier` command line: `atelier serve` (default) and `atelier migrate`, plus the client
+// commands (generate, models, styles) in cli/, which talk to a running server through the SDK.
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
@@ -8,13 +9,23 @@ const USAGE = `Usage: atelier <command>
 Commands:
   serve     start the API server (migrates the database first)
   migrate   apply pending database migrations and exit
+  generate  run a generation on a server and download its outputs (--help for options)
+  models    list the catalog's models
+  styles    list the catalog's styles
 `;
+
+const CLIENT_COMMANDS = new Set(['generate', 'models', 'styles']);
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'serve';
   if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return 0;
+  }
+  if (CLIENT_COMMANDS.has(command)) {
+    // Loaded on demand: the client commands need no server configuration.
+    const { runClientCommand } = await import('./cli/cli.ts');
+    return runClientCommand(command, argv.slice(1));
   }
   const config = loadConfig(process.env);
   if (command === 'migrate') {

@@ -1,0 +1,126 @@
+// The client factory: one urql Client (document cache, fetch with multipart uploads, and
+// subscriptions over graphql-ws) plus the graphql-ws client it shares with `watchRun`.
+import {
+  type Client,
+  cacheExchange,
+  createClient as createUrqlClient,
+  fetchExchange,
+  subscriptionExchange,
+} from '@urql/core';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+
+/** Headers sent with every HTTP request (and as connection params on the WebSocket). */
+export type AtelierHeaders = Record<string, string> | (() => Record<string, string>);
+
+/** Options of {@link createAtelierClient}. */
+export interface AtelierClientOptions {
+  /** Base URL of the Atelier server, e.g. `http://127.0.0.1:4000` (GraphQL is at `/graphql`). */
+  url: string;
+  /** `fetch` to use for HTTP requests; defaults to the global one. */
+  fetch?: typeof fetch;
+  /**
+   * Headers for every HTTP request (a function is called per request). On the WebSocket,
+   * where browsers cannot set headers, they are sent as `connection_init` payload instead.
+   */
+  headers?: AtelierHeaders;
+  /**
+   * WebSocket constructor for subscriptions. Defaults to the global `WebSocket`, else (Node
+   * 20, which has none) to the `ws` package.
+   */
+  webSocketImpl?: unknown;
+  /** How often a dropped subscription socket is reconnected before giving up (default 5). */
+  retryAttempts?: number;
+  /**
+   * Waits before reconnect number `retries` (0-based); defaults to graphql-ws' randomised
+   * exponential backoff (1 s + 0.3–3 s, doubling).
+   */
+  retryWait?: (retries: number) => Promise<void>;
+}
+
+/** A connected Atelier client: pass it to every SDK function. */
+export interface AtelierClient {
+  /** The urql client (cache, fetch with uploads, graphql-ws subscriptions). */
+  readonly urql: Client;
+  /** The graphql-ws client used for subscriptions (one socket, opened lazily). */
+  readonly ws: WsClient;
+  /** Base URL of the server, without a trailing slash. */
+  readonly url: string;
+  /** Closes the subscription socket; ongoing `watchRun` iterators end with an error. */
+  close(): void;
+}
+
+/**
+ * Creates an Atelier client for a server URL.
+ *
+ * @example
+ * ```ts
+ * const client = createAtelierClient({ url: 'http://127.0.0.1:4000' });
+ * const models = await listModels(client, { mode: 'TEXT_TO_IMAGE' });
+ * client.close();
+ * ```
+ */
+export function createAtelierClient(options: AtelierClientOptions): AtelierClient {
+  const url = options.url.replace(/\/+$/, '').replace(/\/graphql$/, '');
+  const endpoint = `${url}/graphql`;
+  const headers = () =>
+    typeof options.headers === 'function' ? options.headers() : (options.headers ?? {});
+
+  const ws = createWsClient({
+    url: endpoint.replace(/^http/, 'ws'),
+    webSocketImpl: options.webSocketImpl ?? defaultWebSocketImpl(),
+    retryAttempts: options.retryAttempts ?? 5,
+    ...(options.retryWait ? { retryWait: options.retryWait } : {}),
+    connectionParams: () => headers(),
+  });
+
+  const urql = createUrqlClient({
+    url: endpoint,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetchOptions: () => ({ headers: headers() }),
+    // Synchronous exchanges first, then the asynchronous ones (urql's required order).
+    // fetchExchange sends GraphQL multipart requests when variables hold a File or Blob.
+    exchanges: [
+      cacheExchange,
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const payload = { ...request, query: request.query ?? '' };
+          return {
+            subscribe(sink) {
+              return { unsubscribe: ws.subscribe(payload, sink) };
+            },
+          };
+        },
+      }),
+    ],
+  });
+
+  return {
+    urql,
+    ws,
+    url,
+    close() {
+      // dispose() awaits a pending connection attempt, which rejects when that attempt fails;
+      // the client is going away either way.
+      Promise.resolve(ws.dispose()).catch(() => {});
+    },
+  };
+}
+
+/**
+ * The global WebSocket, else `ws` loaded through Node's require (kept out of the static
+ * import graph so browser bundles never see it).
+ */
+function defaultWebSocketImpl(): unknown {
+  if (typeof globalThis.WebSocket !== 'undefined') return globalThis.WebSocket;
+  const getBuiltinModule = (
+    globalThis as {
+      process?: { getBuiltinModule?: (id: string) => unknown };
+    }
+  ).process?.getBuiltinModule;
+  if (typeof getBuiltinModule === 'function') {
+    const { createRequire } = getBuiltinModule('node:module') as typeof import('node:module');
+    return createRequire(import.meta.url)('ws');
+  }
+  throw new Error('No WebSocket implementation found: pass `webSocketImpl` to createAtelierClient');
+}

@@ -1,0 +1,62 @@
+// The public API of @atelier/sdk, listed explicitly (React hooks live in ./react.ts).
+export type {
+  ListModelsOptions,
+  Model,
+  ModelParameter,
+  Style,
+} from './catalog.ts';
+export { listModels, listStyles } from './catalog.ts';
+export type {
+  AtelierClient,
+  AtelierClientOptions,
+  AtelierHeaders,
+} from './client.ts';
+export { createAtelierClient } from './client.ts';
+export type { AtelierGraphQLError } from './errors.ts';
+export { AtelierRequestError, RunTimeoutError } from './errors.ts';
+export type {
+  CreateRunInput,
+  GenerationMode,
+  MediaKind,
+  MediaLimitKind,
+  MediaPurpose,
+  OutputBackground,
+  OutputFormat,
+  OutputOptions,
+  ParameterType,
+  RunEventType,
+  RunInputRole,
+  RunStatus,
+  StageKind,
+  StageStatus,
+} from './generated/graphql.ts';
+export type {
+  DeleteResult,
+  GalleryOptions,
+  GalleryPage,
+  Media,
+  UploadInput,
+  UploadMediaOptions,
+  UploadMediaResult,
+} from './media.ts';
+export { deleteMedia, gallery, uploadMedia } from './media.ts';
+export type {
+  CancelRunResult,
+  CreateRunResult,
+  RetryRunOptions,
+  Run,
+  RunEvent,
+  RunStage,
+  WaitForRunOptions,
+  WatchRunOptions,
+} from './runs.ts';
+export {
+  cancelRun,
+  createRun,
+  deleteRun,
+  FINISHED_RUN_STATUSES,
+  getRun,
+  retryRun,
+  waitForRun,
+  watchRun,
+} from './runs.ts';

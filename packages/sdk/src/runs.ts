@@ -1,0 +1,457 @@
+// Runs: create, watch live (graphql-ws), wait for the end, cancel, retry, delete, read.
+import { stringifyDocument } from '@urql/core';
+import type { AtelierClient } from './client.ts';
+import { AtelierRequestError, RunTimeoutError } from './errors.ts';
+import { graphql } from './generated/gql.ts';
+import type {
+  CancelRunMutation,
+  CreateRunInput,
+  CreateRunResultFieldsFragment,
+  RunEventsSubscription,
+  RunFieldsFragment,
+  RunStatus,
+} from './generated/graphql.ts';
+import type { DeleteResult } from './media.ts';
+import { mutate, query } from './request.ts';
+
+graphql(`
+  fragment RunFields on Run {
+    id
+    mode
+    modelKey
+    styleKey
+    prompt
+    negativePrompt
+    effectivePrompt
+    effectiveNegativePrompt
+    status
+    progress
+    sequence
+    seed
+    count
+    priority
+    queuePosition
+    attempt
+    worker
+    parameters
+    createdAt
+    startedAt
+    finishedAt
+    output {
+      format
+      quality
+      background
+    }
+    error {
+      code
+      message
+      stage
+      nodeId
+      nodeType
+    }
+    stages {
+      kind
+      status
+      progress
+      message
+      nodeId
+      nodeType
+      step
+      maxSteps
+      input
+      output
+      startedAt
+      finishedAt
+      durationMs
+    }
+    inputs {
+      role
+      index
+      media {
+        ...MediaFields
+      }
+    }
+    outputs {
+      ...MediaFields
+    }
+    retryOf {
+      id
+    }
+  }
+`);
+
+graphql(`
+  fragment CreateRunResultFields on CreateRunResult {
+    __typename
+    ... on CreateRunSuccess {
+      run {
+        ...RunFields
+      }
+    }
+    ... on Error {
+      code
+      message
+    }
+    ... on ValidationError {
+      field
+    }
+    ... on NotFoundError {
+      entity
+      id
+    }
+  }
+`);
+
+const CreateRunDocument = graphql(`
+  mutation CreateRun($input: CreateRunInput!) {
+    createRun(input: $input) {
+      ...CreateRunResultFields
+    }
+  }
+`);
+
+const RetryRunDocument = graphql(`
+  mutation RetryRun($id: ID!, $newSeed: Boolean) {
+    retryRun(id: $id, newSeed: $newSeed) {
+      ...CreateRunResultFields
+    }
+  }
+`);
+
+const CancelRunDocument = graphql(`
+  mutation CancelRun($id: ID!) {
+    cancelRun(id: $id) {
+      __typename
+      ... on CancelRunSuccess {
+        run {
+          ...RunFields
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+      ... on RunNotActiveError {
+        status
+      }
+      ... on NotFoundError {
+        entity
+        id
+      }
+    }
+  }
+`);
+
+const DeleteRunDocument = graphql(`
+  mutation DeleteRun($id: ID!) {
+    deleteRun(id: $id) {
+      ...DeleteResultFields
+    }
+  }
+`);
+
+const RunDocument = graphql(`
+  query Run($id: ID!) {
+    run(id: $id) {
+      ...RunFields
+    }
+  }
+`);
+
+const RunEventsDocument = graphql(`
+  subscription RunEvents($id: ID!) {
+    runEvents(id: $id) {
+      sequence
+      type
+      stage {
+        kind
+        status
+        progress
+        message
+        nodeId
+        nodeType
+        step
+        maxSteps
+      }
+      preview {
+        mimeType
+        dataUrl
+        nodeId
+      }
+      output {
+        ...MediaFields
+      }
+      run {
+        ...RunFields
+      }
+    }
+  }
+`);
+const RUN_EVENTS_QUERY = stringifyDocument(RunEventsDocument);
+
+/** A run as the SDK selects it: status, progress, stages, inputs, outputs, error. */
+export type Run = RunFieldsFragment;
+
+/** One stage of a run (TRANSLATE, STYLE, OPTIMIZE, GENERATE). */
+export type RunStage = RunFieldsFragment['stages'][number];
+
+/**
+ * One event of `runEvents`: `SNAPSHOT` first, then `STAGE_STARTED`, `STAGE_PROGRESS`,
+ * `STAGE_FINISHED`, `PREVIEW`, `OUTPUT`, and `RUN_FINISHED` last. `run` is the whole run
+ * after the event; `sequence` grows with every change.
+ */
+export type RunEvent = RunEventsSubscription['runEvents'];
+
+/**
+ * What `createRun` and `retryRun` return: `CreateRunSuccess { run }`, `ValidationError
+ * { field }` or `NotFoundError { entity id }`. Narrow on `__typename`.
+ */
+export type CreateRunResult = CreateRunResultFieldsFragment;
+
+/** What `cancelRun` returns: `CancelRunSuccess { run }`, `RunNotActiveError { status }` or `NotFoundError`. */
+export type CancelRunResult = CancelRunMutation['cancelRun'];
+
+/** Statuses after which a run never changes again. */
+export const FINISHED_RUN_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELED',
+]);
+
+/**
+ * Validates and queues a run. Refusals come back typed (`ValidationError` with the
+ * offending `field`, `NotFoundError` for unknown media); nothing is created then.
+ *
+ * @example
+ * ```ts
+ * const result = await createRun(client, { mode: 'TEXT_TO_IMAGE', model: 'flux1-dev', prompt: 'a fox' });
+ * if (result.__typename === 'CreateRunSuccess') console.log(result.run.id);
+ * else if (result.__typename === 'ValidationError') console.error(result.field, result.message);
+ * ```
+ */
+export async function createRun(
+  client: AtelierClient,
+  input: CreateRunInput,
+): Promise<CreateRunResult> {
+  return (await mutate(client, 'createRun', CreateRunDocument, { input })).createRun;
+}
+
+/** Options of {@link retryRun}. */
+export interface RetryRunOptions {
+  /** Draw a new seed (default true); false repeats the run exactly. */
+  newSeed?: boolean;
+}
+
+/** Creates a new run with the same input as run `id` (its `retryOf` points back). */
+export async function retryRun(
+  client: AtelierClient,
+  id: string,
+  options: RetryRunOptions = {},
+): Promise<CreateRunResult> {
+  const variables = { id, newSeed: options.newSeed ?? null };
+  return (await mutate(client, 'retryRun', RetryRunDocument, variables)).retryRun;
+}
+
+/** Cancels a queued or running run; a finished one gives `RunNotActiveError`. */
+export async function cancelRun(client: AtelierClient, id: string): Promise<CancelRunResult> {
+  return (await mutate(client, 'cancelRun', CancelRunDocument, { id })).cancelRun;
+}
+
+/** Deletes a run and its outputs. */
+export async function deleteRun(client: AtelierClient, id: string): Promise<DeleteResult> {
+  return (await mutate(client, 'deleteRun', DeleteRunDocument, { id })).deleteRun;
+}
+
+/** Reads one run (always from the server, never the cache); null when unknown or not yours. */
+export async function getRun(client: AtelierClient, id: string): Promise<Run | null> {
+  return (await query(client, 'run', RunDocument, { id })).run;
+}
+
+/** Options of {@link watchRun}. */
+export interface WatchRunOptions {
+  /** Stops watching: the iterator rejects with the signal's reason and unsubscribes. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Watches a run live over graphql-ws. Yields the SNAPSHOT first, then every event with a
+ * larger `sequence` than the last one yielded (older or repeated ones are dropped), and
+ * ends after `RUN_FINISHED`, or right after the SNAPSHOT when the run had already
+ * finished. When the socket drops, the client reconnects and resubscribes; the server's
+ * fresh SNAPSHOT is yielded only if something changed meanwhile. Breaking out of the loop
+ * unsubscribes. Transport and GraphQL errors reject with {@link AtelierRequestError}.
+ *
+ * @example
+ * ```ts
+ * for await (const event of watchRun(client, run.id)) {
+ *   console.log(event.type, Math.round(event.run.progress * 100), '%');
+ * }
+ * ```
+ */
+export function watchRun(
+  client: AtelierClient,
+  runId: string,
+  options: WatchRunOptions = {},
+): AsyncIterable<RunEvent> {
+  return { [Symbol.asyncIterator]: () => runEventIterator(client, runId, options.signal) };
+}
+
+function runEventIterator(
+  client: AtelierClient,
+  runId: string,
+  signal: AbortSignal | undefined,
+): AsyncIterator<RunEvent> {
+  const ready: RunEvent[] = [];
+  let lastSequence = Number.NEGATIVE_INFINITY;
+  let started = false;
+  let ended = false;
+  let failure: { error: unknown } | null = null;
+  let unsubscribe: (() => void) | null = null;
+  let waiter: {
+    resolve(result: IteratorResult<RunEvent>): void;
+    reject(error: unknown): void;
+  } | null = null;
+
+  const stop = () => {
+    signal?.removeEventListener('abort', onAbort);
+    const dispose = unsubscribe;
+    unsubscribe = null;
+    dispose?.();
+  };
+  const settle = () => {
+    if (!waiter) return;
+    const { resolve, reject } = waiter;
+    const next = ready.shift();
+    if (next) {
+      waiter = null;
+      resolve({ value: next, done: false });
+    } else if (failure) {
+      waiter = null;
+      reject(failure.error);
+    } else if (ended) {
+      waiter = null;
+      resolve({ value: undefined, done: true });
+    }
+  };
+  const fail = (error: unknown) => {
+    if (ended) return;
+    ended = true;
+    failure = { error };
+    stop();
+    settle();
+  };
+  const onAbort = () => {
+    // An abort wins over events not yet consumed.
+    ready.length = 0;
+    fail(signal?.reason);
+  };
+  const accept = (event: RunEvent) => {
+    if (ended || event.sequence <= lastSequence) return;
+    lastSequence = event.sequence;
+    ready.push(event);
+    const finished =
+      event.type === 'RUN_FINISHED' ||
+      (event.type === 'SNAPSHOT' && FINISHED_RUN_STATUSES.has(event.run.status));
+    if (finished) {
+      ended = true;
+      stop();
+    }
+    settle();
+  };
+  const start = () => {
+    started = true;
+    if (signal?.aborted) {
+      ended = true;
+      failure = { error: signal.reason };
+      return;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    unsubscribe = client.ws.subscribe<RunEventsSubscription>(
+      { query: RUN_EVENTS_QUERY, variables: { id: runId }, operationName: 'RunEvents' },
+      {
+        next(result) {
+          if (result.errors?.length) {
+            fail(AtelierRequestError.fromSocket('runEvents', result.errors));
+          } else if (result.data) {
+            accept(result.data.runEvents);
+          }
+        },
+        error(error) {
+          fail(AtelierRequestError.fromSocket('runEvents', error));
+        },
+        complete() {
+          unsubscribe = null;
+          if (ended) return;
+          ended = true;
+          stop();
+          settle();
+        },
+      },
+    );
+  };
+
+  return {
+    next() {
+      if (!started) start();
+      return new Promise<IteratorResult<RunEvent>>((resolve, reject) => {
+        waiter = { resolve, reject };
+        settle();
+      });
+    },
+    async return() {
+      ended = true;
+      ready.length = 0;
+      stop();
+      settle();
+      return { value: undefined, done: true };
+    },
+  };
+}
+
+/** Options of {@link waitForRun}. */
+export interface WaitForRunOptions {
+  /** Gives up after this many milliseconds with a {@link RunTimeoutError}. */
+  timeoutMs?: number;
+  /** Gives up when aborted, rejecting with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Waits until a run has finished (SUCCEEDED, FAILED or CANCELED) and returns it; check
+ * `run.status` and `run.error`. Rejects with {@link RunTimeoutError} after `timeoutMs`
+ * and with the signal's reason on abort; the subscription is closed either way.
+ *
+ * @example
+ * ```ts
+ * const run = await waitForRun(client, id, { timeoutMs: 120_000 });
+ * if (run.status === 'SUCCEEDED') for (const output of run.outputs) console.log(output.url);
+ * ```
+ */
+export async function waitForRun(
+  client: AtelierClient,
+  runId: string,
+  options: WaitForRunOptions = {},
+): Promise<Run> {
+  const { signal, timeoutMs } = options;
+  signal?.throwIfAborted();
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => controller.abort(new RunTimeoutError(runId, timeoutMs)), timeoutMs);
+  try {
+    let last: Run | undefined;
+    for await (const event of watchRun(client, runId, { signal: controller.signal })) {
+      last = event.run;
+    }
+    if (!last || !FINISHED_RUN_STATUSES.has(last.status)) {
+      throw new AtelierRequestError(`runEvents ended before run ${runId} finished`);
+    }
+    return last;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

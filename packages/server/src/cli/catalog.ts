@@ -1,0 +1,68 @@
+// `atelier models` and `atelier styles`: the catalog as a table, or JSON with --json.
+import { parseArgs } from 'node:util';
+import { createAtelierClient, listModels, listStyles } from '@atelier/sdk';
+import type { CliIo } from './cli.ts';
+import { parseMode, serverUrl } from './options.ts';
+
+export const MODELS_USAGE = `Usage: atelier models [--mode MODE] [--json] [--server URL]\n`;
+export const STYLES_USAGE = `Usage: atelier styles [--json] [--server URL]\n`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? [];
+  return rows
+    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)))
+    .map((row) => `${row.join('  ')}\n`)
+    .join('');
+}
+
+/** Runs `atelier models`; returns the exit code. */
+export async function modelsCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mode: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      server: { type: 'string' },
+    },
+  });
+  const mode = values.mode ? parseMode(values.mode) : undefined;
+  const client = createAtelierClient({ url: serverUrl(values.server, io.env) });
+  try {
+    const models = await listModels(client, mode ? { mode } : {});
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
+    } else {
+      io.stdout.write(
+        table([
+          ['KEY', 'OUTPUT', 'MODES', 'NAME'],
+          ...models.map((m) => [m.key, m.outputKind, m.modes.join(','), m.name]),
+        ]),
+      );
+    }
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+/** Runs `atelier styles`; returns the exit code. */
+export async function stylesCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false }, server: { type: 'string' } },
+  });
+  const client = createAtelierClient({ url: serverUrl(values.server, io.env) });
+  try {
+    const styles = await listStyles(client);
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(styles, null, 2)}\n`);
+    } else {
+      io.stdout.write(
+        table([['KEY', 'CATEGORY', 'NAME'], ...styles.map((s) => [s.key, s.category, s.name])]),
+      );
+    }
+    return 0;
+  } finally {
+    client.close();
+  }
+}
