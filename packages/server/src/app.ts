@@ -11,6 +11,7 @@ import { type Database, openDatabase } from './db/database.ts';
 import { createLogger, type Logger } from './log.ts';
 import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin } from './media/upload.plugin.ts';
+import { handlePlaygroundRequest } from './playground.ts';
 import { schema } from './schema.ts';
 import { createServices, type Services } from './services.ts';
 import { attachGraphQLWebSocket } from './websocket.ts';
@@ -106,6 +107,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (path.startsWith('/media/')) {
       return handleMediaRequest(req, res, { prisma: db.prisma, storage: services.storage });
     }
+    if (await handlePlaygroundRequest(req, res)) return; // GET/HEAD for the studio only
     return yoga(req, res, { req, res });
   };
 

@@ -1,0 +1,318 @@
+// The studio shell: header with Studio / Gallery, mode tabs, the composer, the live run
+// with its results, and the recent runs. Pages are real paths (/ and /gallery): the server
+// answers index.html for both.
+import {
+  cancelRun,
+  createRun,
+  type GenerationMode,
+  type Media,
+  type Run,
+  retryRun,
+} from '@atelier/sdk';
+import { useAtelierClient, useModels, useRun } from '@atelier/sdk/react';
+import { useCallback, useEffect, useState } from 'react';
+import { Composer, formForModel } from './components/Composer.tsx';
+import { Gallery } from './components/Gallery.tsx';
+import { Lightbox, type LightboxItem } from './components/Lightbox.tsx';
+import { parameterDefaults } from './components/ParameterControls.tsx';
+import { RecentRuns } from './components/RecentRuns.tsx';
+import { RunView } from './components/RunView.tsx';
+import { itemFromMedia } from './components/Uploader.tsx';
+import { MODES } from './modes.ts';
+import {
+  EMPTY_MODE_FORM,
+  INITIAL_SHARED,
+  loadRecent,
+  type ModeForm,
+  type RunSummary,
+  type SharedForm,
+  saveRecent,
+  summarize,
+  upsertRecent,
+} from './state.ts';
+
+type Page = 'studio' | 'gallery';
+
+function pageFromPath(): Page {
+  return window.location.pathname.replace(/\/+$/, '') === '/gallery' ? 'gallery' : 'studio';
+}
+
+function initialMode(): GenerationMode {
+  const wanted = new URLSearchParams(window.location.search).get('mode');
+  return MODES.find((m) => m.mode === wanted)?.mode ?? 'TEXT_TO_IMAGE';
+}
+
+export function App() {
+  const client = useAtelierClient();
+  const [page, setPage] = useState<Page>(pageFromPath);
+  const [mode, setMode] = useState<GenerationMode>(initialMode);
+  const [forms, setForms] = useState<Partial<Record<GenerationMode, ModeForm>>>({});
+  const [shared, setShared] = useState<SharedForm>(INITIAL_SHARED);
+  const [runId, setRunId] = useState<string | null>(null);
+  const [recent, setRecent] = useState<RunSummary[]>(loadRecent);
+  const [lightbox, setLightbox] = useState<LightboxItem | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [canceling, setCanceling] = useState(false);
+  const live = useRun(runId);
+  const videoModels = useModels('IMAGE_TO_VIDEO');
+
+  useEffect(() => {
+    const onPop = () => setPage(pageFromPath());
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, []);
+
+  const navigate = (next: Page) => {
+    const path = next === 'gallery' ? '/gallery' : '/';
+    if (window.location.pathname !== path) window.history.pushState(null, '', path);
+    setPage(next);
+  };
+
+  const setFormFor = useCallback(
+    (target: GenerationMode) => (update: (form: ModeForm) => ModeForm) =>
+      setForms((all) => ({ ...all, [target]: update(all[target] ?? EMPTY_MODE_FORM) })),
+    [],
+  );
+  const setForm = useCallback(
+    (update: (form: ModeForm) => ModeForm) => setFormFor(mode)(update),
+    [mode, setFormFor],
+  );
+
+  // Remember what the current run looks like, for the recent-runs list.
+  useEffect(() => {
+    if (!live.run) return;
+    const summary = summarize(live.run);
+    setRecent((list) => {
+      const next = upsertRecent(list, summary);
+      if (next !== list) saveRecent(next);
+      return next;
+    });
+  }, [live.run]);
+
+  const show = (run: Run) => {
+    setActionError(null);
+    setCanceling(false);
+    setRunId(run.id);
+    setRecent((list) => {
+      const next = upsertRecent(list, summarize(run));
+      saveRecent(next);
+      return next;
+    });
+  };
+
+  const cancel = async () => {
+    if (!runId) return;
+    setCanceling(true);
+    setActionError(null);
+    try {
+      const result = await cancelRun(client, runId);
+      if (result.__typename !== 'CancelRunSuccess') {
+        setActionError(`${result.code}: ${result.message}`);
+      }
+    } catch (e) {
+      setActionError((e as Error).message);
+    } finally {
+      setCanceling(false);
+    }
+  };
+
+  const retry = async () => {
+    if (!runId) return;
+    setActionError(null);
+    try {
+      const result = await retryRun(client, runId, { newSeed: true });
+      if (result.__typename === 'CreateRunSuccess') show(result.run);
+      else setActionError(`${result.code}: ${result.message}`);
+    } catch (e) {
+      setActionError((e as Error).message);
+    }
+  };
+
+  /** The Image → Video form as the user left it, or the first model with its defaults. */
+  const videoForm = (): ModeForm | null => {
+    const current = forms.IMAGE_TO_VIDEO ?? EMPTY_MODE_FORM;
+    const model =
+      videoModels.data.find((m) => m.key === current.modelKey) ?? videoModels.data[0] ?? null;
+    if (!model) return null;
+    return current.modelKey === model.key
+      ? {
+          ...current,
+          parameters: {
+            ...parameterDefaults(model.parameters, 'IMAGE_TO_VIDEO'),
+            ...current.parameters,
+          },
+        }
+      : formForModel(current, model, 'IMAGE_TO_VIDEO');
+  };
+
+  // "Animate" on a result: an IMAGE_TO_VIDEO run with the image as source, the run's prompt,
+  // and the Image → Video tab's model and parameters.
+  const animateResult = async (media: Media) => {
+    setActionError(null);
+    const form = videoForm();
+    if (!form?.modelKey) {
+      setActionError('No image-to-video model is available.');
+      return;
+    }
+    const prompt = live.run?.prompt ?? shared.prompt;
+    const next = { ...form, source: [itemFromMedia(media, 'result')] };
+    setForms((all) => ({ ...all, IMAGE_TO_VIDEO: next }));
+    try {
+      const result = await createRun(client, {
+        mode: 'IMAGE_TO_VIDEO',
+        model: form.modelKey,
+        prompt: prompt || 'gentle, natural motion',
+        source: media.id,
+        parameters: form.parameters,
+        ...(form.negativePrompt.trim() ? { negativePrompt: form.negativePrompt } : {}),
+        ...(shared.style ? { style: shared.style } : {}),
+      });
+      if (result.__typename === 'CreateRunSuccess') {
+        setMode('IMAGE_TO_VIDEO');
+        show(result.run);
+      } else {
+        const field = result.__typename === 'ValidationError' ? ` (${result.field})` : '';
+        setActionError(`Animate refused${field}: ${result.code}: ${result.message}`);
+      }
+    } catch (e) {
+      setActionError((e as Error).message);
+    }
+  };
+
+  // "Animate" in the gallery: open the Image → Video tab with the image as source.
+  const animateFromGallery = (media: Media) => {
+    const form = videoForm() ?? EMPTY_MODE_FORM;
+    setForms((all) => ({ ...all, IMAGE_TO_VIDEO: { ...form, source: [itemFromMedia(media)] } }));
+    setMode('IMAGE_TO_VIDEO');
+    navigate('studio');
+  };
+
+  const run = live.run;
+  const connectionError = live.error ? (live.error as Error).message : null;
+
+  return (
+    <>
+      <header className="topbar">
+        <div className="brand">
+          <svg className="brand-mark" viewBox="0 0 32 32" aria-hidden="true">
+            <rect width="32" height="32" rx="7" fill="#4f46e5" />
+            <path
+              d="M9 23 16 8l7 15M11.5 18h9"
+              fill="none"
+              stroke="#fff"
+              strokeWidth="2.6"
+              strokeLinecap="round"
+              strokeLinejoin="round"
+            />
+          </svg>
+          Atelier <small>Studio</small>
+        </div>
+        <nav className="nav" aria-label="Pages">
+          <button
+            type="button"
+            aria-current={page === 'studio' ? 'page' : undefined}
+            data-testid="nav-studio"
+            onClick={() => navigate('studio')}
+          >
+            Studio
+          </button>
+          <button
+            type="button"
+            aria-current={page === 'gallery' ? 'page' : undefined}
+            data-testid="nav-gallery"
+            onClick={() => navigate('gallery')}
+          >
+            Gallery
+          </button>
+        </nav>
+        <div className="topbar-spacer" />
+        <a className="topbar-link" href="/graphql" target="_blank" rel="noreferrer">
+          GraphiQL ↗
+        </a>
+      </header>
+
+      <main className="page">
+        {page === 'gallery' ? (
+          <Gallery onOpen={setLightbox} onAnimate={animateFromGallery} />
+        ) : (
+          <>
+            <div className="mode-tabs" role="tablist" aria-label="Generation mode">
+              {MODES.map((m) => (
+                <button
+                  type="button"
+                  role="tab"
+                  key={m.mode}
+                  aria-selected={mode === m.mode}
+                  data-testid={`mode-${m.mode}`}
+                  title={m.hint}
+                  onClick={() => setMode(m.mode)}
+                >
+                  {m.label}
+                </button>
+              ))}
+            </div>
+            <div className="studio">
+              <Composer
+                key={mode}
+                mode={mode}
+                form={forms[mode] ?? EMPTY_MODE_FORM}
+                setForm={setForm}
+                shared={shared}
+                setShared={setShared}
+                onCreated={show}
+              />
+              <div>
+                {run ? (
+                  <RunView
+                    run={run}
+                    preview={live.preview}
+                    connectionError={connectionError}
+                    canceling={canceling}
+                    onCancel={cancel}
+                    onRetry={retry}
+                    onAnimate={animateResult}
+                    onOpen={setLightbox}
+                    actionError={actionError}
+                  />
+                ) : (
+                  <section className="panel" data-testid="run-empty">
+                    {runId && !connectionError ? (
+                      <div className="empty">
+                        <span className="spinner" /> Connecting…
+                      </div>
+                    ) : connectionError ? (
+                      <div className="panel-body">
+                        <div className="alert error" role="alert">
+                          {connectionError}
+                        </div>
+                      </div>
+                    ) : (
+                      <div className="empty">
+                        <strong>No run yet</strong>
+                        Write a prompt, pick a model and press Generate. Stages, progress and
+                        previews show up here live.
+                      </div>
+                    )}
+                  </section>
+                )}
+                <RecentRuns
+                  runs={recent}
+                  currentId={runId}
+                  onSelect={(id) => {
+                    setActionError(null);
+                    setRunId(id);
+                  }}
+                  onClear={() => {
+                    setRecent([]);
+                    saveRecent([]);
+                  }}
+                />
+              </div>
+            </div>
+          </>
+        )}
+      </main>
+      {lightbox ? <Lightbox item={lightbox} onClose={() => setLightbox(null)} /> : null}
+    </>
+  );
+}
