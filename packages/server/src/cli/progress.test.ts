@@ -47,8 +47,8 @@ describe('progress reporter', () => {
       '  STYLE     succeeded in 1.5 s',
       '  OPTIMIZE  succeeded in 1.5 s',
       '  GENERATE  running',
-      'run succeeded',
       '  GENERATE  succeeded in 1.5 s',
+      'run succeeded',
       '',
     ]);
   });
@@ -58,6 +58,6 @@ describe('progress reporter', () => {
     expect(text).toContain('\r\x1b[2K[');
     expect(text).toMatch(/ 30% GENERATE KSampler step 1\/4/);
     expect(text).toMatch(/ 60% GENERATE KSampler step 3\/4/);
-    expect(text.endsWith('  GENERATE  succeeded in 1.5 s\n')).toBe(true);
+    expect(text.endsWith('  GENERATE  succeeded in 1.5 s\nrun succeeded\n')).toBe(true);
   });
 });

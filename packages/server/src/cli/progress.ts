@@ -23,15 +23,19 @@ export function createProgressReporter(out: Output) {
 
   return {
     update(run: Run) {
-      if (run.status !== runStatus) {
-        runStatus = run.status;
+      // A finished run reports its last stage changes first, then the outcome.
+      const finished = run.status !== 'QUEUED' && run.status !== 'RUNNING';
+      const statusChanged = run.status !== runStatus;
+      runStatus = run.status;
+      const statusLine = () => {
         const position = run.queuePosition != null ? ` (position ${run.queuePosition})` : '';
         line(
           run.status === 'QUEUED'
             ? `run queued${position}`
             : `run ${run.status === 'RUNNING' ? 'started' : run.status.toLowerCase()}`,
         );
-      }
+      };
+      if (statusChanged && !finished) statusLine();
       for (const stage of run.stages) {
         if (stages.get(stage.kind) === stage.status) continue;
         stages.set(stage.kind, stage.status);
@@ -46,6 +50,7 @@ export function createProgressReporter(out: Output) {
             : '';
         line(`  ${stage.kind.padEnd(9)} ${stage.status.toLowerCase()}${took}${why}`);
       }
+      if (statusChanged && finished) statusLine();
       if (tty && run.status === 'RUNNING') {
         const current = run.stages.find((s) => s.status === 'RUNNING');
         const columns = out.columns || 80;
