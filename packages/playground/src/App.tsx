@@ -1,5 +1,6 @@
 // The studio shell: header with Studio / Gallery, mode tabs, the composer, the live run
-// with its results, and the recent runs. Pages are real paths (/ and /gallery): the server
+// with its results, the recent runs (from the server), and a live queue and worker status
+// line in the header. Pages are real paths (/ and /gallery): the server
 // answers index.html for both.
 import {
   cancelRun,
@@ -9,8 +10,8 @@ import {
   type Run,
   retryRun,
 } from '@atelier/sdk';
-import { useAtelierClient, useModels, useRun } from '@atelier/sdk/react';
-import { useCallback, useEffect, useState } from 'react';
+import { useAtelierClient, useModels, useQueue, useRun, useRuns } from '@atelier/sdk/react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Composer, formForModel } from './components/Composer.tsx';
 import { Gallery } from './components/Gallery.tsx';
 import { Lightbox, type LightboxItem } from './components/Lightbox.tsx';
@@ -18,18 +19,18 @@ import { parameterDefaults } from './components/ParameterControls.tsx';
 import { RecentRuns } from './components/RecentRuns.tsx';
 import { RunView } from './components/RunView.tsx';
 import { itemFromMedia } from './components/Uploader.tsx';
+import { WorkerStatus } from './components/WorkerStatus.tsx';
 import { MODES } from './modes.ts';
 import {
   EMPTY_MODE_FORM,
   INITIAL_SHARED,
-  loadRecent,
   type ModeForm,
-  type RunSummary,
   type SharedForm,
-  saveRecent,
   summarize,
-  upsertRecent,
 } from './state.ts';
+
+/** How many recent runs the studio lists. */
+const RECENT_RUNS = 20;
 
 type Page = 'studio' | 'gallery';
 
@@ -49,12 +50,13 @@ export function App() {
   const [forms, setForms] = useState<Partial<Record<GenerationMode, ModeForm>>>({});
   const [shared, setShared] = useState<SharedForm>(INITIAL_SHARED);
   const [runId, setRunId] = useState<string | null>(null);
-  const [recent, setRecent] = useState<RunSummary[]>(loadRecent);
   const [lightbox, setLightbox] = useState<LightboxItem | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [canceling, setCanceling] = useState(false);
   const live = useRun(runId);
   const videoModels = useModels('IMAGE_TO_VIDEO');
+  const recentRuns = useRuns({ first: RECENT_RUNS });
+  const { queue } = useQueue();
 
   useEffect(() => {
     const onPop = () => setPage(pageFromPath());
@@ -78,26 +80,26 @@ export function App() {
     [mode, setFormFor],
   );
 
-  // Remember what the current run looks like, for the recent-runs list.
+  // The recent runs come from the server: ask again whenever the watched run changes state
+  // (runs created through the SDK refresh the list by themselves).
+  const { refetch: refetchRecent } = recentRuns;
+  const liveId = live.run?.id;
+  const liveStatus = live.run?.status;
   useEffect(() => {
-    if (!live.run) return;
-    const summary = summarize(live.run);
-    setRecent((list) => {
-      const next = upsertRecent(list, summary);
-      if (next !== list) saveRecent(next);
-      return next;
-    });
-  }, [live.run]);
+    if (liveId && liveStatus) refetchRecent();
+  }, [liveId, liveStatus, refetchRecent]);
+
+  // The server's list, with the watched run as it is now (it is fresher than the last fetch).
+  const recent = useMemo(() => {
+    const current = live.run;
+    return recentRuns.runs.map((r) => summarize(r.id === current?.id ? current : r));
+  }, [recentRuns.runs, live.run]);
 
   const show = (run: Run) => {
     setActionError(null);
     setCanceling(false);
     setRunId(run.id);
-    setRecent((list) => {
-      const next = upsertRecent(list, summarize(run));
-      saveRecent(next);
-      return next;
-    });
+    refetchRecent();
   };
 
   const cancel = async () => {
@@ -189,6 +191,10 @@ export function App() {
 
   const run = live.run;
   const connectionError = live.error ? (live.error as Error).message : null;
+  // The queue position, live from the queue subscription (it changes when runs ahead of this
+  // one start or are canceled, which the run's own events do not report).
+  const queued = run ? queue?.viewerRuns.find((q) => q.run.id === run.id) : undefined;
+  const queuePosition = queued ? queued.position : (run?.queuePosition ?? null);
 
   return (
     <>
@@ -226,6 +232,7 @@ export function App() {
           </button>
         </nav>
         <div className="topbar-spacer" />
+        <WorkerStatus queue={queue} />
         <a className="topbar-link" href="/graphql" target="_blank" rel="noreferrer">
           GraphiQL ↗
         </a>
@@ -265,6 +272,7 @@ export function App() {
                 {run ? (
                   <RunView
                     run={run}
+                    queuePosition={queuePosition}
                     preview={live.preview}
                     connectionError={connectionError}
                     canceling={canceling}
@@ -302,10 +310,9 @@ export function App() {
                     setActionError(null);
                     setRunId(id);
                   }}
-                  onClear={() => {
-                    setRecent([]);
-                    saveRecent([]);
-                  }}
+                  loading={recentRuns.fetching && !recentRuns.data}
+                  error={recentRuns.error?.message ?? null}
+                  onRefresh={refetchRecent}
                 />
               </div>
             </div>

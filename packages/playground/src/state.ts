@@ -40,7 +40,7 @@ export const INITIAL_SHARED: SharedForm = {
   background: 'AUTO',
 };
 
-/** What the recent-runs list remembers about a run (kept in localStorage). */
+/** What the recent-runs list shows of a run. */
 export interface RunSummary {
   id: string;
   mode: GenerationMode;
@@ -51,9 +51,6 @@ export interface RunSummary {
   thumbnailUrl: string | null;
   outputKind: string | null;
 }
-
-const RECENT_KEY = 'atelier.studio.recentRuns';
-const RECENT_MAX = 20;
 
 export function summarize(run: Run): RunSummary {
   const first = run.outputs[0];
@@ -69,38 +66,4 @@ export function summarize(run: Run): RunSummary {
       : null,
     outputKind: first?.kind ?? null,
   };
-}
-
-export function loadRecent(): RunSummary[] {
-  try {
-    const raw = localStorage.getItem(RECENT_KEY);
-    const list = raw ? (JSON.parse(raw) as RunSummary[]) : [];
-    return Array.isArray(list) ? list.slice(0, RECENT_MAX) : [];
-  } catch {
-    return [];
-  }
-}
-
-export function saveRecent(list: RunSummary[]) {
-  try {
-    localStorage.setItem(RECENT_KEY, JSON.stringify(list.slice(0, RECENT_MAX)));
-  } catch {
-    // Storage full or disabled: the list just is not remembered.
-  }
-}
-
-export function upsertRecent(list: RunSummary[], summary: RunSummary): RunSummary[] {
-  const index = list.findIndex((r) => r.id === summary.id);
-  if (index === -1) return [summary, ...list].slice(0, RECENT_MAX);
-  const current = list[index]!;
-  if (
-    current.status === summary.status &&
-    current.thumbnailUrl === summary.thumbnailUrl &&
-    current.prompt === summary.prompt
-  ) {
-    return list;
-  }
-  const next = list.slice();
-  next[index] = summary;
-  return next;
 }

@@ -422,18 +422,52 @@ async function shownRun(server: TestServer, page: Page): Promise<RunInputs & { i
     expect(linked.data?.run.seed).not.toBe(oldSeed);
   });
 
-  it('shows the queue position of a queued run and cancels it before it starts', async () => {
+  it('shows the queue position of queued runs live, and cancels one before it starts', async () => {
+    // The header's status line: the bundled sandbox worker, live from the queue subscription.
+    const workers = page.getByTestId('worker-status');
+    await expect.poll(() => workers.getAttribute('data-sandbox'), WAIT).toBe('true');
+    expect(await workers.getAttribute('data-state')).toBe('ok');
+    expect(await workers.textContent()).toMatch(/sandbox/i);
+
     const hold = await holdQueue(server);
     try {
       await page.getByTestId('prompt').fill('waiting my turn');
       await setParam(page, 'steps', 2);
       await generate(page);
       await runStatus(page, 'QUEUED');
-      await waitForText(page, 'queue-position', /position 1/);
+      await waitForText(page, 'queue-position', /position 1\b/);
+      const firstId = (await page.getByTestId('run-view').getAttribute('data-run-id'))!;
+
+      await page.getByTestId('prompt').fill('waiting behind it');
+      await generate(page);
+      await runStatus(page, 'QUEUED');
+      await waitForText(page, 'queue-position', /position 2\b/);
+      const secondId = (await page.getByTestId('run-view').getAttribute('data-run-id'))!;
       await screenshot(page, 'queued');
+
+      // The first run leaves the queue through the API, not this page: the second one's own
+      // events say nothing of it, yet its position moves up live, without a reload.
+      await page.evaluate(() => {
+        (window as unknown as { stillHere: boolean }).stillHere = true;
+      });
+      const canceled = await server.gql<{ cancelRun: { __typename: string } }>(
+        'mutation($id: ID!) { cancelRun(id: $id) { __typename } }',
+        { id: firstId },
+      );
+      expect(canceled.data?.cancelRun.__typename).toBe('CancelRunSuccess');
+      await waitForText(page, 'queue-position', /position 1\b/);
+      expect(await page.getByTestId('run-view').getAttribute('data-run-id')).toBe(secondId);
+      expect(
+        await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere),
+      ).toBe(true);
+
       await page.getByTestId('cancel-run').click();
       await runStatus(page, 'CANCELED');
       expect(await page.getByTestId('run-error').textContent()).toMatch(/before it started/i);
+      // The recent runs come from the server: the first run shows up canceled there too.
+      await page
+        .locator(`[data-testid="recent-run"][data-run-id="${firstId}"][data-status="CANCELED"]`)
+        .waitFor(WAIT);
     } finally {
       hold.release();
     }

@@ -25,6 +25,7 @@ export type {
   OutputOptions,
   ParameterType,
   RunEventType,
+  RunFilter,
   RunInputRole,
   RunStatus,
   StageKind,
@@ -41,12 +42,21 @@ export type {
 } from './media.ts';
 export { deleteMedia, gallery, uploadMedia } from './media.ts';
 export type {
+  QueuedRun,
+  QueueStatus,
+  QueueWorker,
+  WatchQueueOptions,
+} from './queue.ts';
+export { watchQueue } from './queue.ts';
+export type {
   CancelRunResult,
   CreateRunResult,
+  ListRunsOptions,
   RetryRunOptions,
   Run,
   RunEvent,
   RunStage,
+  RunsPage,
   WaitForRunOptions,
   WatchRunOptions,
 } from './runs.ts';
@@ -56,6 +66,8 @@ export {
   deleteRun,
   FINISHED_RUN_STATUSES,
   getRun,
+  listRuns,
+  RunsDocument,
   retryRun,
   waitForRun,
   watchRun,

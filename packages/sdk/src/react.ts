@@ -15,7 +15,7 @@ import { Provider as UrqlProvider, useQuery } from 'urql';
 import { type Model, ModelsDocument, type Style, StylesDocument } from './catalog.ts';
 import type { AtelierClient } from './client.ts';
 import { AtelierRequestError } from './errors.ts';
-import type { CreateRunInput, GenerationMode, MediaKind } from './generated/graphql.ts';
+import type { CreateRunInput, GenerationMode, MediaKind, RunFilter } from './generated/graphql.ts';
 import {
   GalleryDocument,
   type GalleryPage,
@@ -25,12 +25,16 @@ import {
   type UploadMediaResult,
   uploadMedia,
 } from './media.ts';
+import { type QueueStatus, watchQueue } from './queue.ts';
 import {
   type CreateRunResult,
   createRun,
   FINISHED_RUN_STATUSES,
   type Run,
   type RunEvent,
+  RunsDocument,
+  type RunsPage,
+  toRunsPage,
   watchRun,
 } from './runs.ts';
 
@@ -278,5 +282,75 @@ export function useRun(id: string | null | undefined): RunState {
     })();
     return () => controller.abort();
   }, [client, id]);
+  return state;
+}
+
+/** Options of {@link useRuns}. */
+export interface UseRunsOptions {
+  /** Page size (at most 100). */
+  first?: number;
+  /** Cursor of the page to show (`pageInfo.endCursor` of the previous page). */
+  after?: string | null;
+  /** Only runs of these modes, model keys and/or statuses. */
+  filter?: RunFilter;
+}
+
+/**
+ * One page of your runs, newest first (the `runs` query). Asked again after runs are created,
+ * retried or canceled through the same client; call `refetch` after other changes (a run
+ * watched with {@link useRun} finishing, say).
+ */
+export function useRuns(options: UseRunsOptions = {}): QueryState<RunsPage | null> & {
+  /** The runs of the page, newest first (empty until the first answer). */
+  runs: Run[];
+} {
+  const [result, reexecute] = useQuery({
+    query: RunsDocument,
+    variables: {
+      first: options.first ?? null,
+      after: options.after ?? null,
+      filter: options.filter ?? null,
+    },
+    requestPolicy: 'cache-and-network',
+  });
+  const refetch = useCallback(() => reexecute({ requestPolicy: 'network-only' }), [reexecute]);
+  const page = result.data ? toRunsPage(result.data.runs) : null;
+  return {
+    data: page,
+    runs: page?.runs ?? [],
+    fetching: result.fetching,
+    error: toError('runs', result.error),
+    refetch,
+  };
+}
+
+/** Live state of the queue, from {@link useQueue}. */
+export interface QueueState {
+  /** The latest queue status; null until the first one arrives. */
+  queue: QueueStatus | null;
+  /** Transport or GraphQL failure of the subscription. */
+  error: unknown;
+}
+
+/**
+ * The queue, live (via `watchQueue`): counts, workers, and your queued and running runs with
+ * their positions, updated after every change.
+ */
+export function useQueue(): QueueState {
+  const client = useAtelierClient();
+  const [state, setState] = useState<QueueState>({ queue: null, error: undefined });
+  useEffect(() => {
+    const controller = new AbortController();
+    (async () => {
+      try {
+        for await (const queue of watchQueue(client, { signal: controller.signal })) {
+          setState({ queue, error: undefined });
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) setState((s) => ({ ...s, error }));
+      }
+    })();
+    return () => controller.abort();
+  }, [client]);
   return state;
 }

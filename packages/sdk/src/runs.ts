@@ -9,10 +9,13 @@ import type {
   CreateRunResultFieldsFragment,
   RunEventsSubscription,
   RunFieldsFragment,
+  RunFilter,
   RunStatus,
+  RunsQuery,
 } from './generated/graphql.ts';
 import type { DeleteResult } from './media.ts';
 import { mutate, query } from './request.ts';
+import { subscriptionIterator } from './subscription.ts';
 
 graphql(`
   fragment RunFields on Run {
@@ -301,111 +304,21 @@ function runEventIterator(
   runId: string,
   signal: AbortSignal | undefined,
 ): AsyncIterator<RunEvent> {
-  const ready: RunEvent[] = [];
   let lastSequence = Number.NEGATIVE_INFINITY;
-  let started = false;
-  let ended = false;
-  let failure: { error: unknown } | null = null;
-  let unsubscribe: (() => void) | null = null;
-  let waiter: {
-    resolve(result: IteratorResult<RunEvent>): void;
-    reject(error: unknown): void;
-  } | null = null;
-
-  const stop = () => {
-    signal?.removeEventListener('abort', onAbort);
-    const dispose = unsubscribe;
-    unsubscribe = null;
-    dispose?.();
-  };
-  const settle = () => {
-    if (!waiter) return;
-    const { resolve, reject } = waiter;
-    const next = ready.shift();
-    if (next) {
-      waiter = null;
-      resolve({ value: next, done: false });
-    } else if (failure) {
-      waiter = null;
-      reject(failure.error);
-    } else if (ended) {
-      waiter = null;
-      resolve({ value: undefined, done: true });
-    }
-  };
-  const fail = (error: unknown) => {
-    if (ended) return;
-    ended = true;
-    failure = { error };
-    stop();
-    settle();
-  };
-  const onAbort = () => {
-    // An abort wins over events not yet consumed.
-    ready.length = 0;
-    fail(signal?.reason);
-  };
-  const accept = (event: RunEvent) => {
-    if (ended || event.sequence <= lastSequence) return;
-    lastSequence = event.sequence;
-    ready.push(event);
-    const finished =
-      event.type === 'RUN_FINISHED' ||
-      (event.type === 'SNAPSHOT' && FINISHED_RUN_STATUSES.has(event.run.status));
-    if (finished) {
-      ended = true;
-      stop();
-    }
-    settle();
-  };
-  const start = () => {
-    started = true;
-    if (signal?.aborted) {
-      ended = true;
-      failure = { error: signal.reason };
-      return;
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    unsubscribe = client.ws.subscribe<RunEventsSubscription>(
-      { query: RUN_EVENTS_QUERY, variables: { id: runId }, operationName: 'RunEvents' },
-      {
-        next(result) {
-          if (result.errors?.length) {
-            fail(AtelierRequestError.fromSocket('runEvents', result.errors));
-          } else if (result.data) {
-            accept(result.data.runEvents);
-          }
-        },
-        error(error) {
-          fail(AtelierRequestError.fromSocket('runEvents', error));
-        },
-        complete() {
-          unsubscribe = null;
-          if (ended) return;
-          ended = true;
-          stop();
-          settle();
-        },
-      },
-    );
-  };
-
-  return {
-    next() {
-      if (!started) start();
-      return new Promise<IteratorResult<RunEvent>>((resolve, reject) => {
-        waiter = { resolve, reject };
-        settle();
-      });
+  return subscriptionIterator<RunEventsSubscription, RunEvent>(client, {
+    request: { query: RUN_EVENTS_QUERY, variables: { id: runId }, operationName: 'RunEvents' },
+    label: 'runEvents',
+    select: (data) => data.runEvents,
+    verdict: (event) => {
+      if (event.sequence <= lastSequence) return 'drop';
+      lastSequence = event.sequence;
+      const finished =
+        event.type === 'RUN_FINISHED' ||
+        (event.type === 'SNAPSHOT' && FINISHED_RUN_STATUSES.has(event.run.status));
+      return finished ? 'last' : 'yield';
     },
-    async return() {
-      ended = true;
-      ready.length = 0;
-      stop();
-      settle();
-      return { value: undefined, done: true };
-    },
-  };
+    ...(signal ? { signal } : {}),
+  });
 }
 
 /** Options of {@link waitForRun}. */
@@ -454,4 +367,66 @@ export async function waitForRun(
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Typed document of the `Runs` query (for urql hooks and custom clients). */
+export const RunsDocument = graphql(`
+  query Runs($first: Int, $after: String, $filter: RunFilter) {
+    runs(first: $first, after: $after, filter: $filter) {
+      edges {
+        cursor
+        node {
+          ...RunFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+/** Options of {@link listRuns}. */
+export interface ListRunsOptions {
+  /** Page size (at most 100). */
+  first?: number;
+  /** Cursor to continue after (`pageInfo.endCursor` of the previous page). */
+  after?: string | null;
+  /** Only runs of these modes, model keys and/or statuses. */
+  filter?: RunFilter;
+}
+
+/** One page of your runs, newest first: the runs and where the next page starts. */
+export interface RunsPage {
+  /** The runs of the page, newest first. */
+  runs: Run[];
+  /** `hasNextPage`, and `endCursor` to pass as `after` for the next page. */
+  pageInfo: RunsQuery['runs']['pageInfo'];
+}
+
+/** Turns the `runs` connection into a {@link RunsPage}. */
+export function toRunsPage(connection: RunsQuery['runs']): RunsPage {
+  return { runs: connection.edges.map((edge) => edge.node), pageInfo: connection.pageInfo };
+}
+
+/**
+ * Lists your runs, newest first, one page at a time (always from the server).
+ *
+ * @example
+ * ```ts
+ * const { runs, pageInfo } = await listRuns(client, { first: 20, filter: { status: ['QUEUED', 'RUNNING'] } });
+ * if (pageInfo.hasNextPage) await listRuns(client, { first: 20, after: pageInfo.endCursor });
+ * ```
+ */
+export async function listRuns(
+  client: AtelierClient,
+  options: ListRunsOptions = {},
+): Promise<RunsPage> {
+  const data = await query(client, 'runs', RunsDocument, {
+    first: options.first ?? null,
+    after: options.after ?? null,
+    filter: options.filter ?? null,
+  });
+  return toRunsPage(data.runs);
 }

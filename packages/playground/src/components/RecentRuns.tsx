@@ -1,12 +1,16 @@
-// Runs started from this browser (remembered in localStorage), newest first; click to view.
+// Your recent runs, newest first, as the server lists them (`useRuns`); click to view.
 import { modeInfo } from '../modes.ts';
 import type { RunSummary } from '../state.ts';
 
 interface Props {
   runs: RunSummary[];
   currentId: string | null;
+  /** True until the first page arrived. */
+  loading: boolean;
+  /** Why the list could not be loaded. */
+  error: string | null;
   onSelect: (id: string) => void;
-  onClear: () => void;
+  onRefresh: () => void;
 }
 
 function ago(iso: string): string {
@@ -19,17 +23,25 @@ function ago(iso: string): string {
 
 const KIND_ICON: Record<string, string> = { VIDEO: '▶', AUDIO: '♪' };
 
-export function RecentRuns({ runs, currentId, onSelect, onClear }: Props) {
+export function RecentRuns({ runs, currentId, loading, error, onSelect, onRefresh }: Props) {
   return (
     <section className="panel" data-testid="recent-runs">
       <div className="panel-head">
         <h2>Recent runs</h2>
-        {runs.length ? (
-          <button type="button" className="btn small" onClick={onClear}>
-            Clear list
-          </button>
-        ) : null}
+        <button
+          type="button"
+          className="btn small"
+          data-testid="recent-refresh"
+          onClick={onRefresh}
+        >
+          Refresh
+        </button>
       </div>
+      {error ? (
+        <div className="alert error" role="alert" data-testid="recent-error">
+          {error}
+        </div>
+      ) : null}
       {runs.length ? (
         <ul className="recent">
           {runs.map((run) => (
@@ -60,7 +72,7 @@ export function RecentRuns({ runs, currentId, onSelect, onClear }: Props) {
         </ul>
       ) : (
         <div className="empty" style={{ padding: 20 }}>
-          Runs you start appear here.
+          {loading ? 'Loading…' : 'Runs you start appear here.'}
         </div>
       )}
     </section>

@@ -91,6 +91,8 @@ export function RunErrorBox({ run }: { run: Run }) {
 
 interface Props {
   run: Run;
+  /** Position in the queue (1 = next), live from the queue subscription; null when unknown. */
+  queuePosition: number | null;
   preview: string | null;
   connectionError: string | null;
   onCancel: () => void;
@@ -103,6 +105,7 @@ interface Props {
 
 export function RunView({
   run,
+  queuePosition,
   preview,
   connectionError,
   onCancel,
@@ -164,8 +167,8 @@ export function RunView({
         {run.status === 'QUEUED' ? (
           <div className="queue-note" data-testid="queue-position">
             <span className="spinner" aria-hidden="true" />
-            {run.queuePosition != null
-              ? `Waiting in the queue: position ${run.queuePosition}`
+            {queuePosition != null
+              ? `Waiting in the queue: position ${queuePosition}`
               : 'Waiting in the queue'}
           </div>
         ) : null}
