@@ -11,6 +11,7 @@ import { type Database, openDatabase } from './db/database.ts';
 import { createLogger, type Logger } from './log.ts';
 import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin } from './media/upload.plugin.ts';
+import { handleMetrics } from './metrics.ts';
 import { handlePlaygroundRequest } from './playground.ts';
 import { schema } from './schema.ts';
 import { createServices, type Services } from './services.ts';
@@ -104,6 +105,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const ok = await db.ping();
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', database: ok });
     }
+    if (path === '/metrics') return handleMetrics(res, db.prisma, services.executor);
     if (path.startsWith('/media/')) {
       return handleMediaRequest(req, res, { prisma: db.prisma, storage: services.storage });
     }

@@ -20,6 +20,19 @@ describe('HTTP server', () => {
     expect(await ready.json()).toEqual({ status: 'ready', database: true });
   });
 
+  it('exposes Prometheus metrics at /metrics', async () => {
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(text).toMatch(/^# TYPE atelier_runs gauge$/m);
+    expect(text).toMatch(/^atelier_runs\{status="QUEUED"\} \d+$/m);
+    expect(text).toMatch(
+      /^atelier_worker_up\{url="http:\/\/127\.0\.0\.1:\d+",sandbox="true"\} 1$/m,
+    );
+    expect(text).toMatch(/^atelier_pool_capacity 2$/m);
+  });
+
   it('serves GraphiQL at /graphql to browsers', async () => {
     const res = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
