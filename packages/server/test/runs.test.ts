@@ -278,6 +278,34 @@ describe('runs', () => {
     expect(same.data!.retryRun.run.seed).toBe('42');
   });
 
+  it('lists runs with stages, inputs and outputs in a fixed number of queries (no N+1)', async () => {
+    const list = `{ runs(first: 50) { edges { node { id status stages { kind status } inputs { role media { id url } } outputs { id url thumbnailUrl } model { key } } } } }`;
+    const measure = async () => {
+      const before = server.app.db.queryCount;
+      const result = await server.gql<{ runs: { edges: unknown[] } }>(list);
+      return { queries: server.app.db.queryCount - before, runs: result.data!.runs.edges.length };
+    };
+    const small = await measure();
+    for (let i = 0; i < 3; i++) {
+      await watchRunWs(
+        server,
+        (
+          await createRunOk(server, {
+            ...T2I,
+            mode: 'IMAGE_TO_IMAGE',
+            source,
+            parameters: { steps: 2, megapixels: 0.25 },
+          })
+        ).id,
+      );
+    }
+    const large = await measure();
+    expect(large.runs).toBeGreaterThan(small.runs);
+    expect(small.queries).toBeGreaterThan(0);
+    expect(large.queries).toBe(small.queries);
+    expect(large.queries).toBeLessThanOrEqual(6);
+  });
+
   it('lists runs with filters and deletes a run', async () => {
     const run = await createRunOk(server, T2I);
     await watchRunWs(server, run.id);

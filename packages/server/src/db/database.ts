@@ -19,7 +19,19 @@ export interface Database {
   migrate(): Promise<string[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
+  /** Queries Prisma has sent so far (for N+1 guards in tests). */
+  readonly queryCount: number;
   close(): Promise<void>;
+}
+
+const QUERY_EVENTS = [{ emit: 'event' as const, level: 'query' as const }];
+
+function countQueries(prisma: PrismaClient<'query'>) {
+  const counter = { count: 0 };
+  prisma.$on('query', () => {
+    counter.count++;
+  });
+  return counter;
 }
 
 /** Opens a database. `dataDir: null` keeps PGlite in memory (tests). */
@@ -28,7 +40,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     if (target.dataDir) await mkdir(target.dataDir, { recursive: true });
     const pglite = target.dataDir ? new PGlite(target.dataDir) : new PGlite();
     await pglite.waitReady;
-    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), log: QUERY_EVENTS });
+    const counter = countQueries(prisma);
     const runner: SqlRunner = {
       exec: async (sql) => {
         await pglite.exec(sql);
@@ -39,6 +52,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     return {
       kind: 'pglite',
       prisma,
+      get queryCount() {
+        return counter.count;
+      },
       migrate: () => applyMigrations(runner),
       ping: async () => (await runner.query('SELECT 1 AS ok').catch(() => [])).length === 1,
       close: async () => {
@@ -48,10 +64,14 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     };
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 10 });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: QUERY_EVENTS });
+  const counter = countQueries(prisma);
   return {
     kind: 'postgres',
     prisma,
+    get queryCount() {
+      return counter.count;
+    },
     migrate: async () => {
       // One connection for the whole run: the advisory lock is per session.
       const client = await pool.connect();
