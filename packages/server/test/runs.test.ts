@@ -280,10 +280,27 @@ describe('runs', () => {
 
   it('lists runs with stages, inputs and outputs in a fixed number of queries (no N+1)', async () => {
     const list = `{ runs(first: 50) { edges { node { id status stages { kind status } inputs { role media { id url } } outputs { id url thumbnailUrl } model { key } } } } }`;
+    // The counter is process-wide: measure with no run executing, and take the fewest
+    // queries over a few identical requests (the queue still polls now and then).
+    const idle = () =>
+      until(
+        async () =>
+          (await server.app.db.prisma.run.count({
+            where: { status: { in: ['QUEUED', 'RUNNING'] } },
+          })) === 0,
+        'runs of earlier tests to finish',
+      );
     const measure = async () => {
-      const before = server.app.db.queryCount;
-      const result = await server.gql<{ runs: { edges: unknown[] } }>(list);
-      return { queries: server.app.db.queryCount - before, runs: result.data!.runs.edges.length };
+      await idle();
+      let queries = Number.POSITIVE_INFINITY;
+      let runs = 0;
+      for (let i = 0; i < 5; i++) {
+        const before = server.app.db.queryCount;
+        const result = await server.gql<{ runs: { edges: unknown[] } }>(list);
+        queries = Math.min(queries, server.app.db.queryCount - before);
+        runs = result.data!.runs.edges.length;
+      }
+      return { queries, runs };
     };
     const small = await measure();
     for (let i = 0; i < 3; i++) {

@@ -64,6 +64,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     };
   }
   const pool = new pg.Pool({ connectionString: target.url, max: 10 });
+  // An idle client whose connection the server ended (restart, admin termination) emits
+  // 'error' on the pool; the pool discards it and connects anew when needed. Without a
+  // listener that event would crash the process. Errors of running queries still reach
+  // their callers.
+  pool.on('error', () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: QUERY_EVENTS });
   const counter = countQueries(prisma);
   return {
