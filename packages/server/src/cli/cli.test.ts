@@ -55,6 +55,61 @@ function atelier(args: string[], timeoutMs = 30_000) {
 const SMALL = ['--param', 'steps=2', '--param', 'width=256', '--param', 'height=256'];
 
 describe('atelier generate', () => {
+  it('Ctrl-C cancels the run on the server and exits non-zero with CANCELED', async () => {
+    server.app.sandbox!.hangNextPrompt({ afterSteps: 1 });
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          'generate',
+          '--mode',
+          'T2I',
+          '--model',
+          'flux1-dev',
+          '--prompt',
+          'stop me',
+          ...SMALL,
+          '--out',
+          path.join(tmp, 'int'),
+        ],
+        {
+          cwd: tmp,
+          env: { ...process.env, ATELIER_URL: server.url },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`never hung: ${stderr}`)), 30_000);
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk;
+        });
+        const poll = setInterval(() => {
+          if (server.app.sandbox!.hanging && /GENERATE/.test(stderr)) {
+            clearInterval(poll);
+            clearTimeout(timer);
+            resolve();
+          }
+        }, 20);
+      });
+      child.kill('SIGINT');
+      const code = await exited;
+      expect(code).not.toBe(0);
+      expect(stderr).toMatch(/canceling run/);
+      expect(stderr).toMatch(/CANCELED/);
+      const runId = stderr.match(/run (\S+) \(seed/)![1]!;
+      const status = await server.gql<{ run: { status: string } }>(
+        'query($id: ID!) { run(id: $id) { status } }',
+        { id: runId },
+      );
+      expect(status.data!.run.status).toBe('CANCELED');
+    } finally {
+      server.app.sandbox!.releaseHang();
+    }
+  });
+
   it('T2I writes the image files and prints their paths', async () => {
     const out = path.join(tmp, 't2i');
     const result = await atelier([

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import {
   type AtelierClient,
   type CreateRunInput,
+  cancelRun,
   createAtelierClient,
   createRun,
   type GenerationMode,
@@ -243,6 +244,17 @@ async function generate(client: AtelierClient, args: GenerateArgs, io: CliIo): P
           args.timeoutMs,
         );
   let run: Run = created.run;
+  // Ctrl-C cancels the run on the server (only this run) and waits for it to end; a second
+  // Ctrl-C leaves at once.
+  let interrupted = false;
+  const onInterrupt = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    progress.end();
+    io.stderr.write(`canceling run ${runId} (Ctrl-C again to leave now)\n`);
+    cancelRun(client, runId).catch(() => {});
+  };
+  process.on('SIGINT', onInterrupt);
   try {
     for await (const event of watchRun(client, runId, { signal: controller.signal })) {
       run = event.run;
@@ -259,6 +271,7 @@ async function generate(client: AtelierClient, args: GenerateArgs, io: CliIo): P
     throw error;
   } finally {
     clearTimeout(timer);
+    process.off('SIGINT', onInterrupt);
   }
   progress.end();
 
