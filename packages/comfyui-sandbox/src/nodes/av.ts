@@ -27,6 +27,31 @@ async function uniform(frames: RawImage[]): Promise<RawImage[]> {
   return out;
 }
 
+/** Frames made uniform, and the next output file name for a save node writing `ext`. */
+async function animatedTarget(
+  ctx: NodeContext,
+  frames: RawImage[],
+  defaultPrefix: string,
+  ext: string,
+) {
+  const uniformFrames = await uniform(frames);
+  const first = uniformFrames[0]!;
+  const p = saveImagePath(
+    str(ctx, 'filename_prefix', defaultPrefix),
+    ctx.dirs.output,
+    first.width,
+    first.height,
+  );
+  const file = fileName(p.filename, p.counter, ext);
+  return {
+    frames: uniformFrames,
+    first,
+    file,
+    path: path.join(p.folder, file),
+    subfolder: p.subfolder,
+  };
+}
+
 function animatedUi(file: string, subfolder: string): NodeResult['ui'] {
   return { images: [{ filename: file, subfolder, type: 'output' }], animated: [true] };
 }
@@ -103,15 +128,12 @@ export const avNodes: Record<string, NodeImpl> = {
 
   async SaveVideo(ctx) {
     const v = video(ctx, 'video');
-    const frames = await uniform(v.frames);
-    const first = frames[0]!;
-    const p = saveImagePath(
-      str(ctx, 'filename_prefix', 'video/ComfyUI'),
-      ctx.dirs.output,
-      first.width,
-      first.height,
-    );
-    const file = fileName(p.filename, p.counter, 'mp4');
+    const {
+      frames,
+      file,
+      path: target,
+      subfolder,
+    } = await animatedTarget(ctx, v.frames, 'video/ComfyUI', 'mp4');
     const crf = num(ctx, 'codec.encoding.crf', 23);
     let wav: string | undefined;
     if (v.audio && (v.audio.channels[0]?.length ?? 0) > 0) {
@@ -119,44 +141,33 @@ export const avNodes: Record<string, NodeImpl> = {
       await writeAudio(wav, v.audio, 'wav');
     }
     try {
-      await writeMp4(path.join(p.folder, file), frames, v.fps, wav, crf);
+      await writeMp4(target, frames, v.fps, wav, crf);
     } finally {
       if (wav) await rm(wav, { force: true });
     }
-    return { outputs: [v], ui: animatedUi(file, p.subfolder) };
+    return { outputs: [v], ui: animatedUi(file, subfolder) };
   },
 
   async SaveWEBM(ctx) {
-    const frames = await uniform(image(ctx, 'images').frames);
-    const first = frames[0]!;
-    const p = saveImagePath(
-      str(ctx, 'filename_prefix', 'ComfyUI'),
-      ctx.dirs.output,
-      first.width,
-      first.height,
-    );
-    const file = fileName(p.filename, p.counter, 'webm');
-    const codec = str(ctx, 'codec', 'vp9') === 'av1' ? 'av1' : 'vp9';
-    await writeWebm(
-      path.join(p.folder, file),
+    const {
       frames,
-      num(ctx, 'fps', 24),
-      codec,
-      num(ctx, 'crf', 32),
-    );
-    return { outputs: [image(ctx, 'images')], ui: animatedUi(file, p.subfolder) };
+      file,
+      path: target,
+      subfolder,
+    } = await animatedTarget(ctx, image(ctx, 'images').frames, 'ComfyUI', 'webm');
+    const codec = str(ctx, 'codec', 'vp9') === 'av1' ? 'av1' : 'vp9';
+    await writeWebm(target, frames, num(ctx, 'fps', 24), codec, num(ctx, 'crf', 32));
+    return { outputs: [image(ctx, 'images')], ui: animatedUi(file, subfolder) };
   },
 
   async SaveAnimatedWEBP(ctx) {
-    const frames = await uniform(image(ctx, 'images').frames);
-    const first = frames[0]!;
-    const p = saveImagePath(
-      str(ctx, 'filename_prefix', 'ComfyUI'),
-      ctx.dirs.output,
-      first.width,
-      first.height,
-    );
-    const file = fileName(p.filename, p.counter, 'webp');
+    const {
+      frames,
+      first,
+      file,
+      path: target,
+      subfolder,
+    } = await animatedTarget(ctx, image(ctx, 'images').frames, 'ComfyUI', 'webp');
     const fps = num(ctx, 'fps', 6);
     const method = { default: 4, fastest: 0, slowest: 6 }[str(ctx, 'method', 'default')] ?? 4;
     const webp = await sharp(Buffer.concat(frames.map((f) => f.data)), {
@@ -175,27 +186,24 @@ export const avNodes: Record<string, NodeImpl> = {
         delay: frames.map(() => Math.round(1000 / fps)),
       })
       .toBuffer();
-    await writeFile(path.join(p.folder, file), webp);
+    await writeFile(target, webp);
     const ui: NodeResult['ui'] = {
-      images: [{ filename: file, subfolder: p.subfolder, type: 'output' }],
+      images: [{ filename: file, subfolder, type: 'output' }],
     };
     if (frames.length > 1) ui.animated = [true];
     return { outputs: [image(ctx, 'images')], ui };
   },
 
   async SaveAnimatedPNG(ctx) {
-    const frames = await uniform(image(ctx, 'images').frames);
-    const first = frames[0]!;
-    const p = saveImagePath(
-      str(ctx, 'filename_prefix', 'ComfyUI'),
-      ctx.dirs.output,
-      first.width,
-      first.height,
-    );
-    const file = fileName(p.filename, p.counter, 'png');
-    await writeApng(path.join(p.folder, file), frames, num(ctx, 'fps', 6));
+    const {
+      frames,
+      file,
+      path: target,
+      subfolder,
+    } = await animatedTarget(ctx, image(ctx, 'images').frames, 'ComfyUI', 'png');
+    await writeApng(target, frames, num(ctx, 'fps', 6));
     const ui: NodeResult['ui'] = {
-      images: [{ filename: file, subfolder: p.subfolder, type: 'output' }],
+      images: [{ filename: file, subfolder, type: 'output' }],
     };
     if (frames.length > 1) ui.animated = [true];
     return { outputs: [image(ctx, 'images')], ui };
