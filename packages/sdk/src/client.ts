@@ -12,10 +12,22 @@ import { createClient as createWsClient, type Client as WsClient } from 'graphql
 /** Headers sent with every HTTP request (and as connection params on the WebSocket). */
 export type AtelierHeaders = Record<string, string> | (() => Record<string, string>);
 
+/**
+ * Header the server requires on requests browsers could send without a CORS preflight
+ * (GET and multipart uploads): the SDK sends it on every HTTP request.
+ */
+export const CSRF_HEADER = 'x-graphql-yoga-csrf';
+
 /** Options of {@link createAtelierClient}. */
 export interface AtelierClientOptions {
   /** Base URL of the Atelier server, e.g. `http://127.0.0.1:4000` (GraphQL is at `/graphql`). */
   url: string;
+  /**
+   * API key (`atl_...`), or a function returning the current one. Sent as
+   * `Authorization: Bearer <key>` on HTTP and as `connectionParams.authorization` on the
+   * WebSocket. Servers in `AUTH_MODE=local` accept requests without one.
+   */
+  apiKey?: string | null | (() => string | null | undefined);
   /** `fetch` to use for HTTP requests; defaults to the global one. */
   fetch?: typeof fetch;
   /**
@@ -62,15 +74,28 @@ export interface AtelierClient {
 export function createAtelierClient(options: AtelierClientOptions): AtelierClient {
   const url = options.url.replace(/\/+$/, '').replace(/\/graphql$/, '');
   const endpoint = `${url}/graphql`;
-  const headers = () =>
-    typeof options.headers === 'function' ? options.headers() : (options.headers ?? {});
+  const apiKey = () =>
+    (typeof options.apiKey === 'function' ? options.apiKey() : options.apiKey) || null;
+  const authorization = (): Record<string, string> => {
+    const key = apiKey();
+    return key ? { authorization: `Bearer ${key}` } : {};
+  };
+  const headers = () => ({
+    [CSRF_HEADER]: '1',
+    ...(typeof options.headers === 'function' ? options.headers() : (options.headers ?? {})),
+    ...authorization(),
+  });
 
   const ws = createWsClient({
     url: endpoint.replace(/^http/, 'ws'),
     webSocketImpl: options.webSocketImpl ?? defaultWebSocketImpl(),
     retryAttempts: options.retryAttempts ?? 5,
     ...(options.retryWait ? { retryWait: options.retryWait } : {}),
-    connectionParams: () => headers(),
+    // Browsers cannot set headers on a WebSocket: the key travels in connection_init.
+    connectionParams: () => ({
+      ...(typeof options.headers === 'function' ? options.headers() : (options.headers ?? {})),
+      ...authorization(),
+    }),
   });
 
   const urql = createUrqlClient({

@@ -11,7 +11,7 @@ export type {
   AtelierClientOptions,
   AtelierHeaders,
 } from './client.ts';
-export { createAtelierClient } from './client.ts';
+export { CSRF_HEADER, createAtelierClient } from './client.ts';
 export type { AtelierGraphQLError } from './errors.ts';
 export { AtelierRequestError, RunTimeoutError } from './errors.ts';
 export type {

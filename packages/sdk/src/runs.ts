@@ -102,6 +102,13 @@ graphql(`
       entity
       id
     }
+    ... on InsufficientCreditsError {
+      needed
+      balance
+    }
+    ... on QueueLimitError {
+      limit
+    }
   }
 `);
 

@@ -23,7 +23,11 @@ const root = path.resolve(here, '../../..');
 describe('result types', () => {
   it('createRun results narrow on __typename', () => {
     expectTypeOf<CreateRunResult['__typename']>().toEqualTypeOf<
-      'CreateRunSuccess' | 'ValidationError' | 'NotFoundError'
+      | 'CreateRunSuccess'
+      | 'ValidationError'
+      | 'NotFoundError'
+      | 'InsufficientCreditsError'
+      | 'QueueLimitError'
     >();
     const narrow = (result: CreateRunResult) => {
       switch (result.__typename) {
@@ -38,6 +42,11 @@ describe('result types', () => {
         case 'NotFoundError':
           expectTypeOf(result.entity).toEqualTypeOf<string>();
           return result.id;
+        case 'InsufficientCreditsError':
+          expectTypeOf(result.needed).toEqualTypeOf<number>();
+          return String(result.balance);
+        case 'QueueLimitError':
+          return String(result.limit);
         default:
           expectTypeOf(result).toEqualTypeOf<never>();
       }

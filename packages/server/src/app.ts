@@ -1,16 +1,27 @@
-// Assembles one Atelier server: database (migrated), services, GraphQL over HTTP/SSE, media
-// routes and health checks. `start()` listens (port 0 picks a free port), `stop()` closes all.
+// Assembles one Atelier server: database (migrated), services, GraphQL over HTTP/SSE and
+// WebSocket, media routes and health checks. `start()` listens (port 0 picks a free port),
+// `stop()` closes all.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { type Sandbox, startSandbox } from '@atelier/comfyui-sandbox';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga } from 'graphql-yoga';
+import { type AuthServerContext, createAuthPlugin } from './auth/auth.plugin.ts';
+import { newAdminToken, removeServerInfo, writeServerInfo } from './auth/server-info.ts';
 import type { Config } from './config.ts';
-import { type Context, LOCAL_ACCOUNT_ID } from './context.ts';
+import type { Context } from './context.ts';
 import { type Database, openDatabase } from './db/database.ts';
+import { maskError } from './errors.ts';
+import { CSRF_HEADER, corsOptions, GRAPHQL_LIMITS } from './http-security.ts';
 import { createLogger, type Logger } from './log.ts';
 import { handleMediaRequest } from './media/media.http.ts';
-import { createUploadPlugin } from './media/upload.plugin.ts';
+import { createUploadPlugin, type NodeServerContext } from './media/upload.plugin.ts';
 import { handleMetrics } from './metrics.ts';
 import { handlePlaygroundRequest } from './playground.ts';
 import { schema } from './schema.ts';
@@ -50,6 +61,8 @@ async function startBundledSandbox(config: Config, log: Logger): Promise<Sandbox
   return sandbox;
 }
 
+type ServerContext = NodeServerContext & AuthServerContext;
+
 /** Opens and migrates the database and loads the catalog; call `start()` to listen. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
@@ -61,41 +74,53 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await sandbox?.stop();
     throw error;
   });
+  // Lets `atelier keys` on this machine act as an administrator while this server runs.
+  const adminToken = newAdminToken();
   let services: Services;
   try {
     const applied = await db.migrate();
     if (applied.length) log.info('applied migrations', { applied });
-    await db.prisma.account.upsert({
-      where: { id: LOCAL_ACCOUNT_ID },
-      create: { id: LOCAL_ACCOUNT_ID, name: 'local' },
-      update: {},
-    });
-    services = await createServices(config, db, log, workers);
+    services = await createServices(config, db, log, workers, { adminToken });
   } catch (error) {
     await db.close();
     await sandbox?.stop();
     throw error;
   }
 
-  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     multipart: false,
     landingPage: false,
+    cors: (request) => corsOptions(request, config.limits.corsOrigins),
+    maxRequestBodySize: config.limits.maxRequestBytes,
+    maskedErrors: { maskError },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
       warn: (...args) => log.warn(args.map(String).join(' ')),
       error: (...args) => log.error(args.map(String).join(' ')),
     },
-    plugins: [createUploadPlugin(config.uploads)],
-    context: ({ request }) => ({
-      origin: new URL(request.url).origin,
-      prisma: db.prisma,
-      services,
-      config,
-      viewer: { accountId: LOCAL_ACCOUNT_ID },
-    }),
+    plugins: [
+      createAuthPlugin({ auth: services.auth, limiter: services.limiter }),
+      useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+      createUploadPlugin(config.uploads),
+      maxTokensPlugin({ n: GRAPHQL_LIMITS.tokens }),
+      maxDepthPlugin({ n: GRAPHQL_LIMITS.depth, flattenFragments: true }),
+      maxAliasesPlugin({ n: GRAPHQL_LIMITS.aliases }),
+      maxDirectivesPlugin({ n: GRAPHQL_LIMITS.directives }),
+      costLimitPlugin({ maxCost: GRAPHQL_LIMITS.cost }),
+    ],
+    context: ({ request, viewer }) => {
+      if (!viewer) throw new Error('request reached execution without a viewer');
+      return {
+        origin: new URL(request.url).origin,
+        prisma: db.prisma,
+        services,
+        config,
+        viewer,
+      };
+    },
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -105,9 +130,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       const ok = await db.ping();
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable', database: ok });
     }
-    if (path === '/metrics') return handleMetrics(res, db.prisma, services.executor);
+    if (path === '/metrics') {
+      return handleMetrics(req, res, {
+        prisma: db.prisma,
+        executor: services.executor,
+        auth: services.auth,
+        metricsToken: config.auth.metricsToken,
+      });
+    }
     if (path.startsWith('/media/')) {
-      return handleMediaRequest(req, res, { prisma: db.prisma, storage: services.storage });
+      return handleMediaRequest(req, res, {
+        prisma: db.prisma,
+        storage: services.storage,
+        auth: services.auth,
+        signer: services.mediaUrls,
+      });
     }
     if (await handlePlaygroundRequest(req, res)) return; // GET/HEAD for the studio only
     return yoga(req, res, { req, res });
@@ -120,13 +157,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       else res.destroy();
     });
   });
+  // Bounds what one connection may hold open: slow headers, idle keep-alive.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 0; // uploads and SSE streams may take long; sockets have their own timeouts
 
-  const closeWebSocket = attachGraphQLWebSocket(server, yoga, '/graphql');
+  const closeWebSocket = attachGraphQLWebSocket(server, yoga, {
+    path: '/graphql',
+    auth: services.auth,
+    limiter: services.limiter,
+    corsOrigins: config.limits.corsOrigins,
+    log,
+  });
 
   let port = config.port;
+  const url = () =>
+    `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   return {
     get url() {
-      return `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      return url();
     },
     get port() {
       return port;
@@ -146,8 +194,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
       });
       port = (server.address() as AddressInfo).port;
+      const loopback = ['0.0.0.0', '::'].includes(config.host) ? `http://127.0.0.1:${port}` : url();
+      await writeServerInfo(config.home, { pid: process.pid, url: loopback, adminToken });
     },
     async stop() {
+      await removeServerInfo(config.home, adminToken).catch((error: unknown) =>
+        log.warn('could not remove server.json', { error: String(error) }),
+      );
       // Runs executing stay RUNNING in the database; the next start reconciles them.
       await services.scheduler.stop();
       await services.executor.stop();

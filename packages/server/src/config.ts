@@ -65,6 +65,30 @@ export const envSchema = z.object({
   LLM_TIMEOUT_MS: int(100).default(30_000),
   CONTENT_BLOCKLIST: z.string().optional(),
   CONTENT_BLOCKLIST_FILE: z.string().min(1).optional(),
+  AUTH_MODE: z.enum(['local', 'keys'], { error: 'must be "local" or "keys"' }).default('local'),
+  METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  MEDIA_URL_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
+  MEDIA_URL_TTL: int(10, 7 * 24 * 3600).default(3600),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .refine(
+      (v) =>
+        !v ||
+        v === '*' ||
+        v.split(',').every((o) => {
+          try {
+            const u = new URL(o.trim());
+            return ['http:', 'https:'].includes(u.protocol) && u.origin === o.trim();
+          } catch {
+            return false;
+          }
+        }),
+      { error: 'must be "*" or comma-separated origins such as https://app.example.com' },
+    ),
+  RATE_LIMIT_PER_MINUTE: int(0).default(600),
+  MAX_QUEUED_RUNS_PER_ACCOUNT: int(1).default(100),
+  MAX_REQUEST_BYTES: int(1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -98,13 +122,40 @@ export interface Config {
   blocklistFile: string | null;
   logLevel: Env['LOG_LEVEL'];
   production: boolean;
+  auth: {
+    /** local: requests without credentials act as the local account; keys: a key is required. */
+    mode: 'local' | 'keys';
+    /** Bearer token accepted by GET /metrics besides admin keys. */
+    metricsToken: string | null;
+    /** HMAC secret of signed media URLs; null: generated and kept under ATELIER_HOME. */
+    mediaUrlSecret: string | null;
+    mediaUrlTtlSeconds: number;
+    /** Requests per minute per API key; 0 turns the limit off. */
+    rateLimitPerMinute: number;
+  };
+  limits: {
+    /** Browser origins allowed to call the API besides its own ("*": any). */
+    corsOrigins: string[] | '*';
+    /** QUEUED runs one account may have at once. */
+    maxQueuedRunsPerAccount: number;
+    /** Largest non-multipart request body. */
+    maxRequestBytes: number;
+  };
+}
+
+/** True for addresses that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
 }
 
 /** Thrown for an invalid environment; the message names each bad variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(
-      `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
+      problems.length === 1
+        ? `Invalid configuration: ${problems[0]?.variable}: ${problems[0]?.message}`
+        : `Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`,
     );
     this.name = 'ConfigError';
   }
@@ -126,6 +177,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const e = parsed.data;
+  if (e.AUTH_MODE === 'local' && !isLoopbackHost(e.HOST)) {
+    throw new ConfigError([
+      {
+        variable: 'HOST',
+        message: `${e.HOST} is not a loopback address, and AUTH_MODE=local lets every request act as the local account; set AUTH_MODE=keys to listen there`,
+      },
+    ]);
+  }
   const home = path.resolve(e.ATELIER_HOME);
   return {
     host: e.HOST,
@@ -164,5 +223,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     blocklistFile: e.CONTENT_BLOCKLIST_FILE ?? null,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
+    auth: {
+      mode: e.AUTH_MODE,
+      metricsToken: e.METRICS_TOKEN ?? null,
+      mediaUrlSecret: e.MEDIA_URL_SECRET ?? null,
+      mediaUrlTtlSeconds: e.MEDIA_URL_TTL,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    },
+    limits: {
+      corsOrigins:
+        e.CORS_ORIGINS === '*'
+          ? '*'
+          : (e.CORS_ORIGINS ?? '')
+              .split(',')
+              .map((o) => o.trim())
+              .filter(Boolean),
+      maxQueuedRunsPerAccount: e.MAX_QUEUED_RUNS_PER_ACCOUNT,
+      maxRequestBytes: e.MAX_REQUEST_BYTES,
+    },
   };
 }

@@ -1,8 +1,31 @@
-// The GraphQL side of domain errors: the `Error` interface and a helper that exposes a
-// domain error class as an object type implementing it.
+// The GraphQL side of domain errors: the `Error` interface, a helper that exposes a domain
+// error class as an object type implementing it, and the mask for errors that reach the
+// response as GraphQL errors.
+//
+// One mechanism: services throw domain errors (AtelierError). A field that lists the class
+// (errors plugin `errors:`, or an error union as its type) returns it as a typed member.
+// Anywhere else (a subscription's first read, a query without a union) the error goes out
+// as a GraphQL error with its message and `extensions.code`; every other error is masked.
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { createGraphQLError, maskError as maskUnexpected } from 'graphql-yoga';
 import { builder } from './builder.ts';
-import { type AtelierError, NotFoundError, ValidationError } from './domain-errors.ts';
+import { AtelierError, NotFoundError, ValidationError } from './domain-errors.ts';
+import { isUuid } from './ids.ts';
 import { MediaInUseError } from './media/media.errors.ts';
+
+/** Yoga's maskError: domain errors keep their message and code, others are masked. */
+export function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = (error as { originalError?: unknown } | null)?.originalError ?? error;
+  if (original instanceof AtelierError) {
+    const located = error as { path?: readonly (string | number)[]; nodes?: never };
+    return createGraphQLError(original.message, {
+      ...(located.path ? { path: located.path } : {}),
+      ...(located.nodes ? { nodes: located.nodes } : {}),
+      extensions: { code: original.code },
+    });
+  }
+  return maskUnexpected(error, message, isDev);
+}
 
 export const ErrorInterface = builder.interfaceRef<AtelierError>('Error').implement({
   description: 'An expected failure, returned as a typed result instead of thrown.',
@@ -26,7 +49,10 @@ builder.objectType(NotFoundError, {
   ...errorTypeOptions(NotFoundError),
   fields: (t) => ({
     entity: t.exposeString('entity', { description: 'Kind of object that was looked up.' }),
-    id: t.exposeString('id', { description: 'The id that was not found.' }),
+    id: t.string({
+      description: 'The id that was not found (a global id for Relay objects).',
+      resolve: (e) => (isUuid(e.id) ? encodeGlobalID(e.entity, e.id) : e.id),
+    }),
   }),
 });
 
@@ -54,10 +80,9 @@ builder.objectType(Deleted, {
 });
 
 /**
- * Result of deleteMedia and deleteRun; resolvers return `Deleted`, or return or throw a
+ * Result of deleteMedia and deleteRun; resolvers return `Deleted` and throw a
  * `NotFoundError` or (deleteMedia) a `MediaInUseError` (its object type is defined in
- * media/media.schema.ts). An error union: graphql-js treats a plain union member that is
- * an Error instance as a thrown error, the errors plugin's union resolves it as a member.
+ * media/media.schema.ts); the errors plugin turns those into members of this union.
  */
 export const DeleteResult = builder.errorUnion('DeleteResult', {
   description:

@@ -1,16 +1,9 @@
-// Relay global ids ↔ database UUIDs.
-import { decodeGlobalID } from '@pothos/plugin-relay';
-import { isUuid } from './media/media.service.ts';
+// Object ids: random v4 UUIDs in the database, Relay global ids (`Type:uuid`, base64) in the
+// API. builder.ts refuses global ids without a UUID inside, so services get UUIDs only.
 
-/** Never an id of ours (ids are random v4 UUIDs): stands in for malformed ids in lookups. */
-export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The UUID inside a global id of `typename`, or null when it is not one. */
-export function uuidOf(globalId: string, typename: string): string | null {
-  try {
-    const { typename: t, id } = decodeGlobalID(globalId);
-    return t === typename && isUuid(id) ? id.toLowerCase() : null;
-  } catch {
-    return null;
-  }
+/** True for a canonical UUID string (ids are checked before they reach the database). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
 }

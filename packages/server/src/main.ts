@@ -9,6 +9,7 @@ const USAGE = `Usage: atelier <command>
 Commands:
   serve     start the API server (migrates the database first)
   migrate   apply pending database migrations and exit
+  keys      create, list and revoke accounts' API keys (keys --help)
   generate  run a generation on a server and download its outputs (--help for options)
   models    list the catalog's models
   styles    list the catalog's styles
@@ -26,6 +27,30 @@ async function main(argv: string[]): Promise<number> {
     // Loaded on demand: the client commands need no server configuration.
     const { runClientCommand } = await import('./cli/cli.ts');
     return runClientCommand(command, argv.slice(1));
+  }
+  if (command === 'keys') {
+    const { keysCommand, KEYS_USAGE } = await import('./cli/keys.ts');
+    const { UsageError } = await import('./cli/options.ts');
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(KEYS_USAGE);
+      return 0;
+    }
+    try {
+      return await keysCommand(argv.slice(1), {
+        env: process.env,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      });
+    } catch (error) {
+      if (
+        error instanceof UsageError ||
+        (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+      ) {
+        process.stderr.write(`${(error as Error).message}\n\n${KEYS_USAGE}`);
+        return 2;
+      }
+      throw error;
+    }
   }
   const config = loadConfig(process.env);
   if (command === 'migrate') {

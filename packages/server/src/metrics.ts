@@ -1,6 +1,11 @@
 // GET /metrics in the Prometheus text format: run counts by status, queue depth, workers,
 // and process figures, read when scraped (nothing accumulates in memory).
-import type { ServerResponse } from 'node:http';
+
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthService } from './auth/auth.service.ts';
+import { isAdmin } from './auth/viewer.ts';
+import { AtelierError } from './domain-errors.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import type { Executor } from './queue/executor.ts';
 
@@ -56,16 +61,66 @@ export async function renderMetrics(prisma: PrismaClient, executor: Executor): P
   ].join('\n')}\n`;
 }
 
+/**
+ * GET /metrics for an admin (an admin key, or the local account in AUTH_MODE=local) or a
+ * scraper with METRICS_TOKEN as its Bearer token; 401 without credentials, 403 otherwise.
+ */
 export async function handleMetrics(
+  req: IncomingMessage,
   res: ServerResponse,
-  prisma: PrismaClient,
-  executor: Executor,
+  deps: {
+    prisma: PrismaClient;
+    executor: Executor;
+    auth: AuthService;
+    metricsToken: string | null;
+  },
 ): Promise<void> {
-  const body = await renderMetrics(prisma, executor);
+  const authorization = req.headers.authorization;
+  const token = /^Bearer +(\S+) *$/i.exec(authorization ?? '')?.[1];
+  if (!(deps.metricsToken && token && sameSecret(token, deps.metricsToken))) {
+    let admin = false;
+    try {
+      admin = isAdmin(await deps.auth.resolve(authorization));
+    } catch (error) {
+      if (!(error instanceof AtelierError)) throw error;
+      return sendText(
+        res,
+        401,
+        'Unauthorized: send an admin key or METRICS_TOKEN as a Bearer token.\n',
+        {
+          'www-authenticate': 'Bearer realm="atelier"',
+        },
+      );
+    }
+    if (!admin)
+      return sendText(res, 403, 'Forbidden: /metrics needs an admin key or METRICS_TOKEN.\n');
+  }
+  const body = await renderMetrics(deps.prisma, deps.executor);
   res.writeHead(200, {
     'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
   });
   res.end(body);
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+) {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
 }

@@ -3,6 +3,8 @@ import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './errors.ts';
 import './enums.ts';
+import './auth/auth.schema.ts';
+import './credits/credits.schema.ts';
 import './models/models.schema.ts';
 import './styles/styles.schema.ts';
 import './media/media.schema.ts';

@@ -2,8 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { AuthService } from './auth/auth.service.ts';
+import { loadMediaUrlSecret, MediaUrlSigner } from './auth/media-urls.ts';
+import { RequestLimiter } from './auth/rate-limit.ts';
 import { ComfyPool } from './comfyui/pool.ts';
 import type { Config } from './config.ts';
+import { CreditsService } from './credits/credits.service.ts';
 import type { Database } from './db/database.ts';
 import { type LlmClient, OpenAiCompatibleClient } from './llm/llm.client.ts';
 import type { Logger } from './log.ts';
@@ -20,6 +24,11 @@ import { LocalStorage } from './storage/local.storage.ts';
 import type { Storage } from './storage/storage.ts';
 
 export interface Services {
+  auth: AuthService;
+  /** Per-key request limit; null when RATE_LIMIT_PER_MINUTE is 0. */
+  limiter: RequestLimiter | null;
+  mediaUrls: MediaUrlSigner;
+  credits: CreditsService;
   catalog: Catalog;
   storage: Storage;
   media: MediaService;
@@ -50,7 +59,22 @@ export async function createServices(
   db: Database,
   log: Logger,
   workers: { urls: string[]; sandboxUrls: string[] },
+  options: { adminToken?: string | null } = {},
 ): Promise<Services> {
+  const auth = new AuthService(db.prisma, {
+    mode: config.auth.mode,
+    adminToken: options.adminToken ?? null,
+    log,
+  });
+  await auth.ensureLocalAccount();
+  const limiter = config.auth.rateLimitPerMinute
+    ? new RequestLimiter(config.auth.rateLimitPerMinute)
+    : null;
+  const mediaUrls = new MediaUrlSigner(
+    await loadMediaUrlSecret(config.home, config.auth.mediaUrlSecret),
+    config.auth.mediaUrlTtlSeconds,
+  );
+  const credits = new CreditsService(db.prisma);
   const catalog = await loadCatalog(config.catalogDir);
   await syncCatalog(db.prisma, catalog);
   log.debug('catalog loaded', { models: catalog.models.length, styles: catalog.styles.length });
@@ -78,6 +102,7 @@ export async function createServices(
   const blocklistFile = config.blocklistFile ? await readFile(config.blocklistFile, 'utf8') : null;
   const engine = new RunEngine({
     prisma: db.prisma,
+    credits,
     catalog,
     executor,
     storage,
@@ -98,7 +123,7 @@ export async function createServices(
     log,
     pollMs: 1000,
   });
-  const runs = new RunsService(db.prisma, catalog, {
+  const runs = new RunsService(db.prisma, catalog, credits, config.limits, {
     queued: () => {
       events.queueChanged();
       scheduler.notify();
@@ -109,5 +134,18 @@ export async function createServices(
       events.queueChanged();
     },
   });
-  return { catalog, storage, media, pubsub, events, executor, scheduler, runs };
+  return {
+    auth,
+    limiter,
+    mediaUrls,
+    credits,
+    catalog,
+    storage,
+    media,
+    pubsub,
+    events,
+    executor,
+    scheduler,
+    runs,
+  };
 }

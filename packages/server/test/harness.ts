@@ -40,11 +40,21 @@ export interface TestServer {
   app: App;
   url: string;
   config: Config;
-  /** POSTs a GraphQL operation as JSON; fails loudly with the query and body on HTTP errors. */
+  /**
+   * POSTs a GraphQL operation as JSON (with `apiKey` as a Bearer token); fails loudly with
+   * the query and body when the answer is not JSON.
+   */
   gql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
-  ): Promise<{ data?: T; errors?: { message: string; extensions?: unknown }[] }>;
+    options?: { apiKey?: string },
+  ): Promise<{ data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] }>;
+  /** Creates an account (when new, with `credits`) and an API key for it, in the database. */
+  createKey(options: {
+    account: string;
+    credits?: number;
+    admin?: boolean;
+  }): Promise<{ key: string; accountId: string; prefix: string }>;
   stop(): Promise<void>;
 }
 
@@ -102,12 +112,13 @@ export async function startTestServer(
     app,
     url,
     config,
-    async gql(query, variables) {
+    async gql(query, variables, options = {}) {
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           accept: 'application/graphql-response+json',
+          ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
         },
         body: JSON.stringify({ query, variables }),
       });
@@ -117,6 +128,14 @@ export async function startTestServer(
       } catch {
         throw new Error(`GraphQL request failed (${res.status}):\n${query}\n${text}`);
       }
+    },
+    async createKey({ account, credits, admin }) {
+      const { auth } = app.services;
+      const existing = await auth.accountByName(account);
+      const owner =
+        existing ?? (await auth.createAccount({ name: account, credits: credits ?? 0 }));
+      const created = await auth.createApiKey({ accountId: owner.id, admin: admin ?? false });
+      return { key: created.key, accountId: owner.id, prefix: created.apiKey.prefix };
     },
     async stop() {
       await app.stop();

@@ -2,10 +2,10 @@
 import { parseArgs } from 'node:util';
 import { createAtelierClient, listModels, listStyles } from '@atelier/sdk';
 import type { CliIo } from './cli.ts';
-import { parseMode, serverUrl } from './options.ts';
+import { apiKey, parseMode, serverUrl } from './options.ts';
 
-export const MODELS_USAGE = `Usage: atelier models [--mode MODE] [--json] [--server URL]\n`;
-export const STYLES_USAGE = `Usage: atelier styles [--json] [--server URL]\n`;
+export const MODELS_USAGE = `Usage: atelier models [--mode MODE] [--json] [--server URL] [--api-key KEY]\n`;
+export const STYLES_USAGE = `Usage: atelier styles [--json] [--server URL] [--api-key KEY]\n`;
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? [];
@@ -23,10 +23,14 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
       mode: { type: 'string' },
       json: { type: 'boolean', default: false },
       server: { type: 'string' },
+      'api-key': { type: 'string' },
     },
   });
   const mode = values.mode ? parseMode(values.mode) : undefined;
-  const client = createAtelierClient({ url: serverUrl(values.server, io.env) });
+  const client = createAtelierClient({
+    url: serverUrl(values.server, io.env),
+    apiKey: apiKey(values['api-key'], io.env),
+  });
   try {
     const models = await listModels(client, mode ? { mode } : {});
     if (values.json) {
@@ -49,9 +53,16 @@ export async function modelsCommand(argv: string[], io: CliIo): Promise<number> 
 export async function stylesCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean', default: false }, server: { type: 'string' } },
+    options: {
+      json: { type: 'boolean', default: false },
+      server: { type: 'string' },
+      'api-key': { type: 'string' },
+    },
   });
-  const client = createAtelierClient({ url: serverUrl(values.server, io.env) });
+  const client = createAtelierClient({
+    url: serverUrl(values.server, io.env),
+    apiKey: apiKey(values['api-key'], io.env),
+  });
   try {
     const styles = await listStyles(client);
     if (values.json) {

@@ -21,7 +21,7 @@ import {
   watchRun,
 } from '@atelier/sdk';
 import type { CliIo } from './cli.ts';
-import { describeRefusal, parseMode, serverUrl, UsageError } from './options.ts';
+import { apiKey, describeRefusal, parseMode, serverUrl, UsageError } from './options.ts';
 import { createProgressReporter } from './progress.ts';
 
 export const GENERATE_USAGE = `Usage: atelier generate --mode MODE --model KEY --prompt TEXT [options]
@@ -42,6 +42,7 @@ export const GENERATE_USAGE = `Usage: atelier generate --mode MODE --model KEY -
   --format F           png, jpeg or webp (images)
   --out DIR            where to write the outputs (default: current directory)
   --server URL         Atelier server (default: $ATELIER_URL or http://127.0.0.1:4000)
+  --api-key KEY        API key (default: $ATELIER_API_KEY; none needed in AUTH_MODE=local)
   --timeout SECONDS    give up waiting after this long (the run continues on the server)
   --json               print one JSON object instead of file paths
 `;
@@ -67,6 +68,7 @@ const EXTENSIONS: Record<string, string> = {
 
 interface GenerateArgs {
   server: string;
+  apiKey: string | null;
   input: CreateRunInput;
   files: { path: string; purpose: MediaPurpose; field: 'source' | 'mask' | 'references' }[];
   out: string;
@@ -94,6 +96,7 @@ function parseGenerateArgs(argv: string[], env: NodeJS.ProcessEnv): GenerateArgs
       format: { type: 'string' },
       out: { type: 'string' },
       server: { type: 'string' },
+      'api-key': { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -150,6 +153,7 @@ function parseGenerateArgs(argv: string[], env: NodeJS.ProcessEnv): GenerateArgs
   }
   return {
     server: serverUrl(values.server, env),
+    apiKey: apiKey(values['api-key'], env),
     input,
     files,
     out: values.out ?? '.',
@@ -190,7 +194,7 @@ async function download(url: string, file: string): Promise<void> {
 /** Runs `atelier generate`; returns the exit code. */
 export async function generateCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseGenerateArgs(argv, io.env);
-  const client = createAtelierClient({ url: args.server });
+  const client = createAtelierClient({ url: args.server, apiKey: args.apiKey });
   try {
     return await generate(client, args, io);
   } finally {
@@ -222,7 +226,11 @@ async function generate(client: AtelierClient, args: GenerateArgs, io: CliIo): P
   const created = await createRun(client, input);
   if (created.__typename !== 'CreateRunSuccess') {
     const detail =
-      created.__typename === 'ValidationError' ? created.field : `${created.entity} ${created.id}`;
+      created.__typename === 'ValidationError'
+        ? created.field
+        : created.__typename === 'NotFoundError'
+          ? `${created.entity} ${created.id}`
+          : undefined;
     return fail(describeRefusal(created, detail), {
       error: {
         code: created.code,

@@ -12,6 +12,11 @@ export function serverUrl(flag: string | undefined, env: NodeJS.ProcessEnv): str
   return flag ?? env.ATELIER_URL ?? 'http://127.0.0.1:4000';
 }
 
+/** The API key: --api-key, else ATELIER_API_KEY; none for servers in AUTH_MODE=local. */
+export function apiKey(flag: string | undefined, env: NodeJS.ProcessEnv): string | null {
+  return flag ?? env.ATELIER_API_KEY ?? null;
+}
+
 const MODE_ALIASES: Record<string, GenerationMode> = {
   T2I: 'TEXT_TO_IMAGE',
   I2I: 'IMAGE_TO_IMAGE',

@@ -45,7 +45,7 @@ describe('GET /media/{id}', () => {
     expect(res.headers.get('content-type')).toBe('image/png');
     expect(res.headers.get('content-length')).toBe(String(media.bytes));
     expect(res.headers.get('etag')).toBe(`"${media.sha256}"`);
-    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(res.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
     expect(res.headers.get('accept-ranges')).toBe('bytes');
     const body = Buffer.from(await res.arrayBuffer());
     expect(body.length).toBe(media.bytes);

@@ -1,22 +1,35 @@
 // HTTP next to GraphQL: GET/HEAD /media/{id} and /media/{id}/thumbnail, streamed from
 // Storage with strong ETags, immutable caching and single byte ranges.
 //
+// Who may fetch a file: a valid signature (the URLs the API hands out, see auth/media-urls.ts)
+// serves it to anyone until it expires; otherwise `Authorization: Bearer <key>` serves the
+// key's own files (an admin's: any); without either, AUTH_MODE=local serves the local
+// account's files. Everything else, a bad or expired signature included, is 404, exactly
+// like an unknown id, so nothing tells whether a file exists.
+//
 // Status codes: 200 full body; 206 one satisfiable range (multi-range requests get 200
 // and the full body); 304 If-None-Match matches; 400 id is not a UUID (checked before any
-// lookup, so ids never become paths); 404 unknown id, unknown sub-path, or missing file;
-// 405 other methods (with Allow); 416 unsatisfiable range (Content-Range: bytes */size).
+// lookup, so ids never become paths); 404 unknown id, not yours, unknown sub-path, or
+// missing file; 405 other methods (with Allow); 416 unsatisfiable range
+// (Content-Range: bytes */size).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import type { AuthService } from '../auth/auth.service.ts';
+import type { MediaUrlSigner, MediaVariant } from '../auth/media-urls.ts';
+import { LOCAL_ACCOUNT_ID, readableBy } from '../auth/viewer.ts';
+import { AtelierError } from '../domain-errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
+import { isUuid } from '../ids.ts';
 import type { Storage } from '../storage/storage.ts';
-import { isUuid } from './media.service.ts';
 
 export interface MediaHttpDeps {
   prisma: PrismaClient;
   storage: Storage;
+  auth: AuthService;
+  signer: MediaUrlSigner;
 }
 
-export type MediaVariant = 'original' | 'thumbnail';
+export type { MediaVariant } from '../auth/media-urls.ts';
 
 /** What the handler needs to serve one file. */
 export interface ServedFile {
@@ -25,11 +38,12 @@ export interface ServedFile {
   etag: string;
 }
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
+// `private`: files belong to one account; shared caches must not keep them.
+const IMMUTABLE = 'private, max-age=31536000, immutable';
 
 /**
- * Finds the file behind /media/{id}[/thumbnail]. `ownerId` scopes the lookup once media
- * requests are authenticated; without it any id is served (ids are unguessable UUIDs).
+ * Finds the file behind /media/{id}[/thumbnail]; `ownerId` limits it to that owner's files
+ * (undefined: any owner, for valid signatures and admins).
  */
 export async function findServedFile(
   prisma: PrismaClient,
@@ -61,12 +75,37 @@ export async function findServedFile(
   };
 }
 
+/**
+ * Whose files this request may fetch: `{}` any (valid signature, admin), `{ ownerId }` that
+ * owner's, or null (nothing: answer 404).
+ */
+async function access(
+  req: IncomingMessage,
+  deps: MediaHttpDeps,
+  id: string,
+  variant: MediaVariant,
+): Promise<{ ownerId?: string } | null> {
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  if (query.has('sig') || query.has('exp')) {
+    return deps.signer.verify(id, variant, query.get('exp'), query.get('sig')) ? {} : null;
+  }
+  const authorization = req.headers.authorization;
+  if (authorization) {
+    try {
+      return readableBy(await deps.auth.resolve(authorization));
+    } catch (error) {
+      if (error instanceof AtelierError) return null;
+      throw error;
+    }
+  }
+  return deps.auth.mode === 'local' ? { ownerId: LOCAL_ACCOUNT_ID } : null;
+}
+
 /** Handles a request whose path starts with /media/. */
 export async function handleMediaRequest(
   req: IncomingMessage,
   res: ServerResponse,
   deps: MediaHttpDeps,
-  options: { ownerId?: string } = {},
 ): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   // The raw (still percent-encoded) path: /media/{id} or /media/{id}/thumbnail.
@@ -81,13 +120,15 @@ export async function handleMediaRequest(
   }
   if (!isUuid(id)) return sendError(res, 400, 'Invalid media id: expected a UUID.');
 
-  const file = await findServedFile(deps.prisma, id, variant, options.ownerId);
+  const allowed = await access(req, deps, id, variant);
+  const file = allowed ? await findServedFile(deps.prisma, id, variant, allowed.ownerId) : null;
   const stored = file ? await deps.storage.stat(file.storageKey) : null;
   if (!file || !stored) return sendError(res, 404, 'Media not found.');
   const size = stored.size;
 
   const common = {
     etag: file.etag,
+    vary: 'authorization',
     'cache-control': IMMUTABLE,
     'accept-ranges': 'bytes',
     'x-content-type-options': 'nosniff',

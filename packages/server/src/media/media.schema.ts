@@ -1,20 +1,21 @@
 // GraphQL for media: the Media node, its errors, uploadMedia, deleteMedia, media, gallery.
 import { PothosValidationError } from '@pothos/core';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { readableBy } from '../auth/viewer.ts';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
-import { NotFoundError, ValidationError } from '../domain-errors.ts';
+import { ValidationError } from '../domain-errors.ts';
 import { MediaKind, MediaPurpose } from '../enums.ts';
 import { Deleted, DeleteResult, errorTypeOptions } from '../errors.ts';
-import { NIL_UUID, uuidOf } from '../ids.ts';
+import { isUuid } from '../ids.ts';
 import { InvalidMediaError, MediaInUseError, MediaTooLargeError } from './media.errors.ts';
-import { isUuid } from './media.service.ts';
 import { readUpload } from './upload.plugin.ts';
 
 export const MediaRef = builder.prismaNode('Media', {
   description:
     'An uploaded or generated file. Uploaded images are normalized: oriented by EXIF, stripped of metadata, scaled to the configured maximum edge.',
   id: { field: 'id', description: 'Global id (Relay); the URL uses the UUID inside it.' },
-  // node(id:) and friends only see the viewer's media; malformed ids find nothing.
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NIL_UUID, ownerId: ctx.viewer.accountId }),
+  // node(id:) finds the viewer's media (an admin's: any); ids are UUIDs (see builder.ts).
+  findUnique: (id, ctx) => ({ id, ...readableBy(ctx.viewer) }),
   fields: (t) => ({
     kind: t.expose('kind', { type: MediaKind, description: 'Image, video or audio.' }),
     purpose: t.expose('purpose', {
@@ -63,14 +64,19 @@ export const MediaRef = builder.prismaNode('Media', {
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was stored.' }),
     url: t.string({
-      description: 'Absolute URL of the file (GET /media/{id}; supports Range and ETag).',
-      resolve: (media, _args, ctx) => `${ctx.origin}/media/${media.id}`,
+      description:
+        'Absolute, signed URL of the file (GET /media/{id}; Range and ETag supported). It works without headers (e.g. in <img src>) until it expires (MEDIA_URL_TTL); read the field again for a fresh one.',
+      resolve: (media, _args, ctx) =>
+        `${ctx.origin}${ctx.services.mediaUrls.sign(media.id, 'original')}`,
     }),
     thumbnailUrl: t.string({
       nullable: true,
-      description: 'Absolute URL of a WebP thumbnail (longest edge at most 256 px by default).',
+      description:
+        'Absolute, signed URL of a WebP thumbnail (longest edge at most 256 px by default); expires like `url`.',
       resolve: (media, _args, ctx) =>
-        media.thumbnailKey ? `${ctx.origin}/media/${media.id}/thumbnail` : null,
+        media.thumbnailKey
+          ? `${ctx.origin}${ctx.services.mediaUrls.sign(media.id, 'thumbnail')}`
+          : null,
     }),
   }),
 });
@@ -114,8 +120,7 @@ builder.objectType(MediaInUseError, {
   }),
 });
 
-/** The Media UUID inside a global id, or null when the id is not a Media id. */
-const mediaUuid = (globalId: string) => uuidOf(globalId, 'Media');
+const MediaId = { for: MediaRef, required: true, description: 'Global id of the media.' } as const;
 
 builder.mutationField('uploadMedia', (t) =>
   t.field({
@@ -137,18 +142,11 @@ builder.mutationField('uploadMedia', (t) =>
       dataField: { name: 'media', description: 'The stored media.' },
     },
     resolve: async (_root, args, ctx) => {
-      const purpose = args.purpose ?? 'SOURCE';
-      // An unread file is drained by the upload plugin once the response is ready.
-      if (purpose === 'OUTPUT') {
-        throw new ValidationError(
-          'purpose',
-          'OUTPUT media are made by runs and cannot be uploaded.',
-        );
-      }
-      const file = await readUpload(args.file, ctx.config.uploads.maxFileBytes);
+      // An unread file (a refused purpose, say) is drained by the upload plugin.
+      const file = await readUpload(args.file);
       return ctx.services.media.upload(ctx.viewer.accountId, {
         stream: file.stream,
-        purpose,
+        purpose: args.purpose ?? 'SOURCE',
         originalName: file.filename,
         clientMime: file.mimetype,
       });
@@ -161,19 +159,10 @@ builder.mutationField('deleteMedia', (t) =>
     type: DeleteResult,
     description:
       'Deletes one of your media items and its files. Media used as a run input cannot be deleted.',
-    args: { id: t.arg.id({ required: true, description: 'Global id of the media.' }) },
+    args: { id: t.arg.globalID(MediaId) },
     resolve: async (_root, args, ctx) => {
-      const globalId = String(args.id);
-      const id = mediaUuid(globalId);
-      if (!id) return new NotFoundError('Media', globalId);
-      try {
-        await ctx.services.media.delete(ctx.viewer.accountId, id);
-        return new Deleted(globalId);
-      } catch (error) {
-        if (error instanceof NotFoundError) return new NotFoundError('Media', globalId);
-        if (error instanceof MediaInUseError) return error;
-        throw error;
-      }
+      await ctx.services.media.delete(ctx.viewer.accountId, args.id.id);
+      return new Deleted(encodeGlobalID('Media', args.id.id));
     },
   }),
 );
@@ -183,11 +172,9 @@ builder.queryField('media', (t) =>
     type: 'Media',
     nullable: true,
     description: 'One of your media items by global id; null when unknown or not yours.',
-    args: { id: t.arg.id({ required: true, description: 'Global id of the media.' }) },
-    resolve: (query, _root, args, ctx) => {
-      const id = mediaUuid(String(args.id));
-      return id ? ctx.services.media.get(ctx.viewer.accountId, id, query) : null;
-    },
+    args: { id: t.arg.globalID(MediaId) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.media.get(readableBy(ctx.viewer), args.id.id, query),
   }),
 );
 

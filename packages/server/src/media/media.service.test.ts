@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { solid } from '../../test/fixtures/images.ts';
 import { listFiles } from '../../test/fixtures/upload.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
-import { LOCAL_ACCOUNT_ID } from '../context.ts';
+import { LOCAL_ACCOUNT_ID } from '../auth/viewer.ts';
 import { InvalidMediaError, MediaTooLargeError } from './media.errors.ts';
 import { MediaService, readCapped } from './media.service.ts';
 

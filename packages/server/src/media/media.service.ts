@@ -2,7 +2,7 @@
 // lookups, the gallery and deletion. No GraphQL here.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
-import { NotFoundError } from '../domain-errors.ts';
+import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import type {
   Media,
   MediaKind,
@@ -10,6 +10,7 @@ import type {
   Prisma,
   PrismaClient,
 } from '../generated/prisma/client.ts';
+import { isUuid } from '../ids.ts';
 import type { Logger } from '../log.ts';
 import type { Storage } from '../storage/storage.ts';
 import { processImage } from './image.ts';
@@ -40,13 +41,6 @@ export interface GalleryPage extends MediaQuery {
   cursor?: Prisma.MediaWhereUniqueInput;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True for a canonical UUID string (ids are checked before they reach the database). */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
-
 export class MediaService {
   constructor(
     readonly prisma: PrismaClient,
@@ -61,6 +55,9 @@ export class MediaService {
    * owner return the existing Media. Nothing is stored when anything fails.
    */
   async upload(ownerId: string, request: UploadRequest): Promise<Media> {
+    if (request.purpose === 'OUTPUT') {
+      throw new ValidationError('purpose', 'OUTPUT media are made by runs and cannot be uploaded.');
+    }
     const input = await readCapped(request.stream, this.limits.maxFileBytes);
     const image = await processImage(input, {
       maxPixels: this.limits.maxPixels,
@@ -115,12 +112,20 @@ export class MediaService {
     }
   }
 
-  /** A media item of `ownerId`, or null when unknown, not theirs, or `id` is no UUID. */
-  async get(ownerId: string, id: string, query: MediaQuery = {}): Promise<Media | null> {
+  /**
+   * A media item within `scope` (an owner id, or `{ ownerId }` / `{}` for admins), or null
+   * when unknown, not theirs, or `id` is no UUID.
+   */
+  async get(
+    scope: string | { ownerId?: string },
+    id: string,
+    query: MediaQuery = {},
+  ): Promise<Media | null> {
     if (!isUuid(id)) return null;
+    const owner = typeof scope === 'string' ? { ownerId: scope } : scope;
     return (await this.prisma.media.findFirst({
       ...selection(query),
-      where: { id, ownerId },
+      where: { id, ...owner },
     })) as Media | null;
   }
 

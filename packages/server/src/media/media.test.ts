@@ -11,6 +11,7 @@ import {
   truncatedPng,
 } from '../../test/fixtures/images.ts';
 import {
+  CSRF_HEADERS,
   listFiles,
   postFormFully,
   type UploadedMedia,
@@ -19,7 +20,7 @@ import {
   uuidOf,
 } from '../../test/fixtures/upload.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
-import { LOCAL_ACCOUNT_ID } from '../context.ts';
+import { LOCAL_ACCOUNT_ID } from '../auth/viewer.ts';
 
 let server: TestServer;
 
@@ -152,7 +153,9 @@ describe('uploadMedia: normalization', () => {
 
   it('makes a WebP thumbnail of at most 256 px', async () => {
     const media = await uploadOk(server.url, await solid(1200, 600, 'png', '#ff8800'));
-    expect(media.thumbnailUrl).toBe(`${media.url}/thumbnail`);
+    expect(new URL(media.thumbnailUrl as string).pathname).toBe(
+      `${new URL(media.url).pathname}/thumbnail`,
+    );
     const res = await fetch(media.thumbnailUrl as string);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/webp');
@@ -316,7 +319,11 @@ describe('upload transport limits', () => {
     );
     for (const name of ['0', '1', '2'])
       form.append(name, new Blob([new Uint8Array(10)]), `${name}.png`);
-    const res = await fetch(`${small.url}/graphql`, { method: 'POST', body: form });
+    const res = await fetch(`${small.url}/graphql`, {
+      method: 'POST',
+      body: form,
+      headers: CSRF_HEADERS,
+    });
     expect(res.status).toBe(413);
     const body = (await res.json()) as {
       errors: { message: string; extensions: { code: string } }[];
@@ -335,8 +342,14 @@ describe('upload transport limits', () => {
     const form = new FormData();
     form.append('operations', '{not json');
     form.append('map', '{}');
-    const res = await fetch(`${small.url}/graphql`, { method: 'POST', body: form });
+    const res = await fetch(`${small.url}/graphql`, {
+      method: 'POST',
+      body: form,
+      headers: CSRF_HEADERS,
+    });
     expect(res.status).toBe(400);
+    const withoutHeader = await fetch(`${small.url}/graphql`, { method: 'POST', body: form });
+    expect(withoutHeader.status).toBe(403); // CSRF prevention: browsers send multipart unasked
   });
 });
 
@@ -406,7 +419,7 @@ describe('media, gallery, deleteMedia', () => {
     expect(videos.data?.gallery.edges).toEqual([]);
   });
 
-  it('media(id) returns the media, and null for unknown or malformed ids', async () => {
+  it('media(id) returns the media, null for unknown ids, and an error for malformed ones', async () => {
     const query = 'query($id: ID!) { media(id: $id) { id width url } }';
     const first = uploaded[0] as UploadedMedia;
     const found = await own.gql<{ media: { id: string; width: number } | null }>(query, {
@@ -415,14 +428,14 @@ describe('media, gallery, deleteMedia', () => {
     expect(found.data?.media).toMatchObject({ id: first.id, width: 20 });
 
     const unknown = Buffer.from('Media:0b6a8a43-5b0e-4a8e-9d4f-6f1f4b1a2c3d').toString('base64');
-    for (const id of [
-      unknown,
-      'not-a-global-id',
-      Buffer.from('Media:../../x').toString('base64'),
-    ]) {
-      const res = await own.gql<{ media: unknown }>(query, { id });
-      expect(res.errors).toBeUndefined();
-      expect(res.data?.media).toBeNull();
+    const res = await own.gql<{ media: unknown }>(query, { id: unknown });
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.media).toBeNull();
+    const run = Buffer.from('Run:0b6a8a43-5b0e-4a8e-9d4f-6f1f4b1a2c3d').toString('base64');
+    for (const id of ['not-a-global-id', Buffer.from('Media:../../x').toString('base64'), run]) {
+      const bad = await own.gql<{ media: unknown }>(query, { id });
+      expect(bad.data?.media ?? null).toBeNull();
+      expect(bad.errors?.[0]?.message).toMatch(/Invalid global ID|is not of type: Media/);
     }
   });
 
@@ -466,7 +479,7 @@ describe('media, gallery, deleteMedia', () => {
       code: 'NOT_FOUND',
     });
     const bogus = await own.gql<DeleteData>(DELETE, { id: 'garbage' });
-    expect(bogus.data?.deleteMedia.__typename).toBe('NotFoundError');
+    expect(bogus.errors?.[0]?.message).toBe('Invalid global ID: garbage');
   });
 
   it('deleteMedia refuses media used as a run input with MediaInUseError', async () => {

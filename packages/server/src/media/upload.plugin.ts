@@ -1,24 +1,30 @@
-// GraphQL multipart requests (file uploads) through graphql-upload-minimal, streamed
-// straight from the Node request with byte and count limits. Yoga's own multipart parsing
-// is off (`multipart: false` in app.ts); every other request is left to Yoga.
+// GraphQL multipart requests (file uploads), streamed straight from the Node request by
+// multipart.ts with byte and count limits. Yoga's own multipart parsing is off
+// (`multipart: false` in app.ts); every other request is left to Yoga.
 //
 // Limits and how they surface:
 // - bytes per file: busboy stops at maxFileBytes + 1 and marks the stream `truncated`;
 //   the resolver turns that into a MediaTooLargeError result (see readUpload and
 //   readCapped). The rest of the body is drained, never buffered.
-// - files per request: more than maxFiles → HTTP 413 with a GraphQL error whose
-//   extensions.code is TOO_MANY_FILES (the request is refused before execution).
-// - malformed multipart → HTTP 400 (extensions.code BAD_MULTIPART_REQUEST).
-// - total body: bounded by the above (busboy also caps the two JSON fields at 1 MB each);
-//   Yoga's own maxRequestBodySize is bypassed for multipart requests only (see onRequest).
+// - files per request: more than maxFiles → HTTP 413 (extensions.code TOO_MANY_FILES).
+// - a malformed body (boundary, names with control characters, duplicate or unexpected
+//   fields, map paths that do not exist, mapped files missing, broken or aborted parts) →
+//   HTTP 400 (extensions.code BAD_MULTIPART_REQUEST), also when the problem shows only after
+//   execution started: the result is replaced before it is sent.
+// - total body: bounded by the above (the two JSON fields at 1 MB each); Yoga's own body
+//   limit applies to JSON requests only (see onRequest).
 // A file that no resolver reads is drained after the response, so the request completes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { processRequest, Upload } from 'graphql-upload-minimal';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
-import type { FileUpload } from '../builder.ts';
 import type { Config } from '../config.ts';
-import { InvalidMediaError, MediaTooLargeError } from './media.errors.ts';
+import { InvalidMediaError } from './media.errors.ts';
 import type { UploadStream } from './media.service.ts';
+import {
+  type FileUpload,
+  MultipartError,
+  type ParsedMultipart,
+  parseMultipart,
+} from './multipart.ts';
 
 /** Server context app.ts passes to Yoga: the raw Node request and response. */
 export interface NodeServerContext {
@@ -26,20 +32,20 @@ export interface NodeServerContext {
   res: ServerResponse;
 }
 
+const MAX_FIELD_BYTES = 1024 * 1024;
+
 /** Creates the Yoga plugin that parses multipart requests with the upload limits. */
 export function createUploadPlugin(
   limits: Config['uploads'],
 ): Plugin<Record<string, unknown>, NodeServerContext> {
-  // Uploads seen per request, so files no resolver consumed can be drained afterwards.
-  const pending = new WeakMap<IncomingMessage, Upload[]>();
+  const parsed = new WeakMap<IncomingMessage, ParsedMultipart>();
 
   return {
     onRequest({ request, setRequest, fetchAPI }) {
       if (!isMultipart(request)) return;
-      // Hand Yoga a body-less copy. Its own body-size limit (maxRequestBodySize) would
-      // otherwise refuse multipart bodies over 25 MB (below maxFiles × maxFileBytes) and
-      // pipe the Node request into a stream nobody reads, beside busboy. Multipart bodies
-      // are bounded by busboy's limits instead; JSON requests keep Yoga's limit.
+      // Hand Yoga a body-less copy. Its own body-size limit would otherwise refuse multipart
+      // bodies over that limit and pipe the Node request into a stream nobody reads, beside
+      // busboy. Multipart bodies are bounded by the limits above instead.
       const headers = new fetchAPI.Headers(request.headers);
       headers.delete('content-length');
       setRequest(
@@ -52,30 +58,36 @@ export function createUploadPlugin(
     },
     onRequestParse({ request, serverContext, setRequestParser }) {
       if (!isMultipart(request)) return;
-      const { req, res } = serverContext;
+      const { req } = serverContext;
       setRequestParser(async () => {
-        let operations: unknown;
         try {
-          operations = await processRequest(req, res, {
-            // busboy flags a file as truncated when it reaches the limit exactly, so
-            // allow one byte more: a file of exactly maxFileBytes is accepted.
-            maxFileSize: limits.maxFileBytes + 1,
+          const result = await parseMultipart(req, {
+            maxFileBytes: limits.maxFileBytes,
             maxFiles: limits.maxFiles,
+            maxFieldBytes: MAX_FIELD_BYTES,
           });
+          parsed.set(req, result);
+          return result.operations as GraphQLParams | GraphQLParams[];
         } catch (error) {
-          throw multipartError(error, limits.maxFiles);
+          throw toGraphQLError(error);
         }
-        pending.set(req, collectUploads(operations));
-        return operations as GraphQLParams | GraphQLParams[];
       });
     },
+    onResultProcess({ serverContext, setResult }) {
+      const failure = serverContext.req ? parsed.get(serverContext.req)?.failure() : null;
+      // The body broke a rule after the operations were read (e.g. a mapped file never
+      // came): the whole request is a 400, whatever the resolvers made of it.
+      if (failure) setResult({ errors: [multipartGraphQLError(failure)] });
+    },
     onResponse({ serverContext }) {
-      const uploads = pending.get(serverContext.req);
-      if (!uploads) return;
-      pending.delete(serverContext.req);
-      // A file no resolver read would stall the multipart parser (and with it the
-      // request body) forever; read it into the void instead.
-      for (const upload of uploads) upload.promise.then(drain, () => {});
+      const result = serverContext.req ? parsed.get(serverContext.req) : undefined;
+      if (!result) return;
+      parsed.delete(serverContext.req);
+      // A file no resolver read would stall the parser (and with it the request body)
+      // forever; read it into the void instead. Failed uploads are rejected, nothing to drain.
+      for (const upload of result.uploads) {
+        upload.promise.then(drain, () => undefined);
+      }
     },
   };
 }
@@ -83,7 +95,6 @@ export function createUploadPlugin(
 /** Resolves an `Upload!` argument into its stream, mapping transport failures to typed errors. */
 export async function readUpload(
   file: Promise<FileUpload>,
-  maxBytes: number,
 ): Promise<{ stream: UploadStream; filename: string; mimetype: string }> {
   try {
     const upload = await file;
@@ -93,12 +104,9 @@ export async function readUpload(
       mimetype: upload.mimetype,
     };
   } catch (error) {
-    const status = (error as { status?: unknown } | null)?.status;
-    if (status === 413) throw MediaTooLargeError.bytes(maxBytes);
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      throw new InvalidMediaError(
-        `The file could not be read from the request: ${(error as Error).message}`,
-      );
+    // Structural problems also turn the whole response into a 400 (onResultProcess).
+    if (error instanceof MultipartError) {
+      throw new InvalidMediaError(`The file could not be read from the request: ${error.message}`);
     }
     throw error;
   }
@@ -108,37 +116,24 @@ function isMultipart(request: Request): boolean {
   return /^multipart\/form-data\s*;/i.test(request.headers.get('content-type') ?? '');
 }
 
-function multipartError(error: unknown, maxFiles: number) {
-  const status = (error as { status?: unknown } | null)?.status;
-  const message = error instanceof Error ? error.message : String(error);
-  if (status === 413 && /max file uploads exceeded/i.test(message)) {
-    return createGraphQLError(`Too many files: at most ${maxFiles} per request.`, {
-      extensions: { code: 'TOO_MANY_FILES', http: { status: 413 } },
-    });
-  }
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return createGraphQLError(message, {
-      extensions: { code: 'BAD_MULTIPART_REQUEST', http: { status } },
-    });
-  }
-  return error;
+function multipartGraphQLError(error: MultipartError) {
+  return createGraphQLError(error.message, {
+    extensions: { code: error.code, http: { status: error.status } },
+  });
 }
 
-function collectUploads(value: unknown, found: Upload[] = [], depth = 0): Upload[] {
-  if (value instanceof Upload) found.push(value);
-  else if (depth < 32 && value && typeof value === 'object') {
-    for (const item of Object.values(value)) collectUploads(item, found, depth + 1);
-  }
-  return found;
+function toGraphQLError(error: unknown) {
+  return error instanceof MultipartError ? multipartGraphQLError(error) : error;
 }
 
-function drain(file: { createReadStream(): NodeJS.ReadableStream }) {
-  let stream: NodeJS.ReadableStream;
+function drain(file: FileUpload) {
+  let stream: ReturnType<FileUpload['createReadStream']>;
   try {
     stream = file.createReadStream();
   } catch {
-    return; // already read by a resolver, or failed: nothing left to drain
+    return; // already read by a resolver
   }
-  stream.on('error', () => {});
+  // Errors of a stream nobody reads are already reported by the parser (MultipartError).
+  stream.on('error', () => undefined);
   stream.resume();
 }

@@ -14,6 +14,7 @@ import {
   styleDefinitionSchema,
 } from '../styles/styles.service.ts';
 import { BUNDLED_NODE_SPECS_FILE, loadNodeSpecs, type NodeSpecs } from './comfyui-nodes.ts';
+import { type ModeCost, modeCost } from './costs.ts';
 import {
   GENERATION_MODES,
   type ModelDefinition,
@@ -53,6 +54,8 @@ export interface CatalogModel {
   sources: string[];
   /** Per mode: the API-format workflow and its bindings (see WorkflowBindings). */
   workflows: Partial<Record<GenerationMode, ModeWorkflow>>;
+  /** Per supported mode: credits per unit (the file's value, else the default). */
+  costs: Partial<Record<GenerationMode, ModeCost>>;
   /** Per mode: node classes and model files a worker needs. */
   requirements: Partial<Record<GenerationMode, ModeRequirements>>;
   /** Union over modes, sorted. */
@@ -213,6 +216,13 @@ function buildModel(
     for (const issue of report.issues) issues.push({ file, ...issue });
     return null;
   }
+  const modes = GENERATION_MODES.filter((m) => def.workflows[m]);
+  for (const mode of Object.keys(def.costs) as GenerationMode[]) {
+    if (!modes.includes(mode)) {
+      issues.push({ file, path: `costs.${mode}`, message: `the model has no ${mode} workflow` });
+      return null;
+    }
+  }
   const { $schema: _ignored, ...content } = def;
   const definition = { ...content, requirements: report.requirements };
   const requirements = Object.values(report.requirements);
@@ -223,7 +233,7 @@ function buildModel(
     name: def.name,
     description: def.description,
     outputKind: def.outputKind,
-    modes: GENERATION_MODES.filter((m) => def.workflows[m]),
+    modes,
     parameters: def.parameters,
     maxReferences: def.maxReferences,
     minReferences: report.minReferences,
@@ -232,6 +242,9 @@ function buildModel(
     promptTemplate: def.promptTemplate ?? null,
     sources: def.sources,
     workflows: def.workflows,
+    costs: Object.fromEntries(
+      modes.map((mode) => [mode, modeCost(def.outputKind, mode, def.costs[mode])]),
+    ),
     requirements: report.requirements,
     requiredNodes: [...new Set(requirements.flatMap((r) => r.nodes))].sort(),
     requiredModelFiles: [...files.values()].sort(

@@ -143,6 +143,11 @@ export const modelDefinitionSchema = z.strictObject({
   promptTemplate: promptTemplate.optional(),
   sources: z.array(z.string().min(1)).min(1),
   parameters: z.array(parameter).default([]),
+  /**
+   * Credits per mode: per output for image models, per second of output for video and audio
+   * models. Modes left out cost the defaults in credits/costs.ts.
+   */
+  costs: z.partialRecord(modeEnum, z.number().int().min(0).max(100_000)).default({}),
   workflows: z
     .partialRecord(modeEnum, modeWorkflow)
     .refine((w) => Object.keys(w).length > 0, { error: 'needs a workflow for at least one mode' }),

@@ -1,7 +1,9 @@
 // GraphQL types and queries for catalog models.
 import { builder } from '../builder.ts';
 import { GenerationMode, MediaKind } from '../enums.ts';
+import type { GenerationMode as GenerationModeValue } from '../generated/prisma/enums.ts';
 import type { CatalogModel, ModelFile } from './catalog.service.ts';
+import type { ModeCost } from './costs.ts';
 import { type ModelParameter, PARAMETER_TYPE_VALUES } from './model.definition.ts';
 
 export const ParameterType = builder.enumType('ParameterType', {
@@ -72,6 +74,29 @@ export const ModelParameterRef = builder.objectRef<ModelParameter>('ModelParamet
   }),
 });
 
+const CostUnit = builder.enumType('CostUnit', {
+  description: 'What a price is per.',
+  values: {
+    OUTPUT: { description: 'Per generated file (image models).' },
+    SECOND: { description: 'Per second of generated video or audio, rounded up per output.' },
+  } as const,
+});
+
+const ModelCostRef = builder
+  .objectRef<{ mode: GenerationModeValue; cost: ModeCost }>('ModelCost')
+  .implement({
+    description: 'What a run of one mode costs, in credits.',
+    fields: (t) => ({
+      mode: t.field({ type: GenerationMode, description: 'The mode.', resolve: (c) => c.mode }),
+      credits: t.int({ description: 'Credits per unit.', resolve: (c) => c.cost.credits }),
+      unit: t.field({
+        type: CostUnit,
+        description: 'What it is per.',
+        resolve: (c) => c.cost.unit,
+      }),
+    }),
+  });
+
 export const ModelRef = builder.objectRef<CatalogModel>('Model').implement({
   description: 'A generation model from the catalog, with the modes and parameters it supports.',
   fields: (t) => ({
@@ -94,6 +119,16 @@ export const ModelRef = builder.objectRef<CatalogModel>('Model').implement({
       type: [ModelParameterRef],
       description: 'Parameters a run may set, with defaults and ranges.',
       resolve: (m) => m.parameters,
+    }),
+    costs: t.field({
+      type: [ModelCostRef],
+      description:
+        'Price per mode: a run costs credits × outputs (images) or credits × seconds × outputs (video, audio; seconds = frames / fps or duration).',
+      resolve: (m) =>
+        m.modes.flatMap((mode) => {
+          const cost = m.costs[mode];
+          return cost ? [{ mode, cost }] : [];
+        }),
     }),
     maxReferences: t.exposeInt('maxReferences', {
       description: 'Most reference images a MULTI_REFERENCE run may bring (0 without that mode).',

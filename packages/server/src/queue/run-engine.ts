@@ -1,6 +1,7 @@
 // Executes one claimed run: the prompt stages, then GENERATE on the executor, storing every
 // output as Media. Every state change is written first, then published (RunEvents).
 import { createHash, randomUUID } from 'node:crypto';
+import type { CreditsService } from '../credits/credits.service.ts';
 import { AtelierError } from '../domain-errors.ts';
 import type { PrismaClient, Run } from '../generated/prisma/client.ts';
 import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
@@ -16,6 +17,7 @@ import { ExecutionError, type ExecutionEvent, type Executor } from './executor.t
 
 export interface EngineDeps {
   prisma: PrismaClient;
+  credits: CreditsService;
   catalog: Catalog;
   executor: Executor;
   storage: Storage;
@@ -363,19 +365,25 @@ export class RunEngine {
         },
       });
     }
-    const updated = await prisma.run
-      .update({
-        where: { id: runId },
-        data: {
-          status,
-          finishedAt: now,
-          ...(status === 'SUCCEEDED' ? { progress: 1 } : {}),
-          errorCode: error?.code ?? null,
-          errorMessage: error?.message ?? null,
-          errorStage: status === 'SUCCEEDED' ? null : (failing?.kind ?? null),
-          errorNodeId: error?.nodeId ?? null,
-          errorNodeType: error?.nodeType ?? null,
-        },
+    // The final state and, for FAILED and CANCELED, the refund of the run's credits are
+    // one transaction: a run never ends without its refund, nor is refunded twice.
+    const updated = await prisma
+      .$transaction(async (tx) => {
+        const run = await tx.run.update({
+          where: { id: runId },
+          data: {
+            status,
+            finishedAt: now,
+            ...(status === 'SUCCEEDED' ? { progress: 1 } : {}),
+            errorCode: error?.code ?? null,
+            errorMessage: error?.message ?? null,
+            errorStage: status === 'SUCCEEDED' ? null : (failing?.kind ?? null),
+            errorNodeId: error?.nodeId ?? null,
+            errorNodeType: error?.nodeType ?? null,
+          },
+        });
+        if (status !== 'SUCCEEDED') await this.deps.credits.refund(tx, runId);
+        return run;
       })
       .catch((e: { code?: string }) => {
         if (e.code === 'P2025') return null; // deleted meanwhile

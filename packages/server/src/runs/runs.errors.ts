@@ -12,3 +12,12 @@ export class RunNotActiveError extends AtelierError {
     this.name = 'RunNotActiveError';
   }
 }
+
+/** The account already has as many QUEUED runs as MAX_QUEUED_RUNS_PER_ACCOUNT allows. */
+export class QueueLimitError extends AtelierError {
+  readonly code = 'QUEUE_LIMIT_REACHED';
+  constructor(readonly limit: number) {
+    super(`You already have ${limit} queued runs, the most allowed; wait for some to start.`);
+    this.name = 'QueueLimitError';
+  }
+}

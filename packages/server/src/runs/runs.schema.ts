@@ -1,7 +1,9 @@
 // GraphQL for runs: Run, Stage, inputs, events; createRun, cancelRun, retryRun, deleteRun;
 // run, runs; the runEvents subscription (SNAPSHOT first, then live events).
-import { createGraphQLError } from 'graphql-yoga';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { readableBy } from '../auth/viewer.ts';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
+import { InsufficientCreditsError } from '../credits/credits.errors.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import {
   GenerationMode,
@@ -14,12 +16,11 @@ import {
 } from '../enums.ts';
 import { Deleted, DeleteResult, errorTypeOptions } from '../errors.ts';
 import type { Run } from '../generated/prisma/client.ts';
-import { NIL_UUID, uuidOf } from '../ids.ts';
-import { isUuid } from '../media/media.service.ts';
+import { MediaRef } from '../media/media.schema.ts';
 import { ModelRef } from '../models/models.schema.ts';
 import type { RunEventPayload } from '../pubsub.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
-import { RunNotActiveError } from './runs.errors.ts';
+import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
 export const StageRef = builder.prismaObject('Stage', {
   description:
@@ -129,7 +130,8 @@ const OutputOptionsRef = builder
 export const RunRef = builder.prismaNode('Run', {
   description: 'One generation request and everything that happened to it.',
   id: { field: 'id', description: 'Global id (Relay).' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NIL_UUID, ownerId: ctx.viewer.accountId }),
+  // node(id:) finds the viewer's runs (an admin's: any); ids are UUIDs (see builder.ts).
+  findUnique: (id, ctx) => ({ id, ...readableBy(ctx.viewer) }),
   fields: (t) => ({
     mode: t.expose('mode', { type: GenerationMode, description: 'What is generated from what.' }),
     modelKey: t.exposeString('modelKey', { description: 'Key of the catalog model.' }),
@@ -168,6 +170,10 @@ export const RunRef = builder.prismaNode('Run', {
       description: 'Unsigned 64-bit seed (decimal string); random when not given, always recorded.',
     }),
     count: t.exposeInt('count', { description: 'Outputs requested (1-10).' }),
+    cost: t.exposeInt('cost', {
+      description:
+        'Credits the run costs (see Model.costs); charged when it was created, refunded when it fails or is canceled. Not charged to accounts with unlimited credits.',
+    }),
     output: t.field({
       type: OutputOptionsRef,
       description: 'How outputs are stored.',
@@ -292,11 +298,18 @@ const CreateRunInput = builder.inputType('CreateRunInput', {
     prompt: t.string({ required: true, description: 'What to generate, in any language.' }),
     negativePrompt: t.string({ description: "What to avoid (default: the model's)." }),
     style: t.string({ description: 'Style key (see `styles`).' }),
-    source: t.id({ description: 'Media id of the source image (I2I, EDIT, INPAINT, I2V).' }),
-    mask: t.id({
+    source: t.globalID({
+      for: MediaRef,
+      description: 'Media id of the source image (I2I, EDIT, INPAINT, I2V).',
+    }),
+    mask: t.globalID({
+      for: MediaRef,
       description: 'Media id of the mask (INPAINT): transparent pixels are repainted.',
     }),
-    references: t.idList({ description: 'Media ids of the reference images (MULTI_REFERENCE).' }),
+    references: t.globalIDList({
+      for: MediaRef,
+      description: 'Media ids of the reference images (MULTI_REFERENCE).',
+    }),
     seed: t.string({
       description: 'Unsigned 64-bit seed as a decimal string (random if omitted).',
     }),
@@ -317,13 +330,6 @@ const CreateRunInput = builder.inputType('CreateRunInput', {
   }),
 });
 
-function mediaArg(value: string | number | null | undefined): string | null {
-  if (value === null || value === undefined) return null;
-  const id = uuidOf(String(value), 'Media');
-  if (!id) throw new NotFoundError('Media', String(value));
-  return id;
-}
-
 /** Successful createRun / retryRun. */
 class RunCreated {
   constructor(readonly run: Run) {}
@@ -338,75 +344,67 @@ builder.objectType(RunCreated, {
   }),
 });
 
-/** Result of createRun and retryRun: the run, or a typed validation error. */
-const CreateRunResult = builder.errorUnion('CreateRunResult', {
-  description: 'The created run, or why the request was refused (nothing is created then).',
-  types: [RunCreated, ValidationError, NotFoundError],
+builder.objectType(QueueLimitError, {
+  name: 'QueueLimitError',
+  description: 'You already have as many queued runs as the server allows per account.',
+  ...errorTypeOptions(QueueLimitError),
+  fields: (t) => ({
+    limit: t.exposeInt('limit', { description: 'Most queued runs per account.' }),
+  }),
 });
 
-/** Runs `fn`, returning domain errors of the union as values. */
-async function asResult<T>(fn: () => Promise<T>): Promise<T | ValidationError | NotFoundError> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof ValidationError || error instanceof NotFoundError) return error;
-    throw error;
-  }
-}
+/**
+ * Result of createRun and retryRun: the run, or why nothing was created. Resolvers return
+ * the run; the domain errors they throw become these members (errors plugin).
+ */
+const CreateRunResult = builder.errorUnion('CreateRunResult', {
+  description: 'The created run, or why the request was refused (nothing is created then).',
+  types: [RunCreated, ValidationError, NotFoundError, InsufficientCreditsError, QueueLimitError],
+});
+
+const RunId = { for: RunRef, required: true, description: 'Run id.' } as const;
 
 builder.mutationField('createRun', (t) =>
   t.field({
     type: CreateRunResult,
     description:
-      'Validates and queues a run. Watch it with `runEvents`; the same idempotency key returns the same run.',
+      'Validates and queues a run, charging its cost (see Model.costs). Watch it with `runEvents`; the same idempotency key returns the same run.',
     args: { input: t.arg({ type: CreateRunInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      asResult(async () => {
-        const run = await ctx.services.runs.create(ctx.viewer.accountId, {
+    resolve: async (_root, { input }, ctx) =>
+      new RunCreated(
+        await ctx.services.runs.create(ctx.viewer.accountId, {
           ...input,
-          source: mediaArg(input.source),
-          mask: mediaArg(input.mask),
-          references: input.references?.map((r) => mediaArg(r)!) ?? null,
-        });
-        return new RunCreated(run);
-      }),
+          source: input.source?.id ?? null,
+          mask: input.mask?.id ?? null,
+          references: input.references?.map((r) => r.id) ?? null,
+        }),
+      ),
   }),
 );
-
-function runArg(id: string | number): string {
-  const uuid = uuidOf(String(id), 'Run');
-  if (!uuid) throw new NotFoundError('Run', String(id));
-  return uuid;
-}
 
 builder.mutationField('cancelRun', (t) =>
   t.field({
     type: RunRef,
     description:
-      'Cancels a queued run at once, or a running one on its worker (only that run stops).',
+      'Cancels a queued run at once, or a running one on its worker (only that run stops). Its credits are refunded.',
     errors: { types: [NotFoundError, RunNotActiveError], dataField: { name: 'run' } },
-    args: { id: t.arg.id({ required: true, description: 'Run id.' }) },
-    resolve: (_root, args, ctx) => ctx.services.runs.cancel(ctx.viewer.accountId, runArg(args.id)),
+    args: { id: t.arg.globalID(RunId) },
+    resolve: (_root, args, ctx) => ctx.services.runs.cancel(ctx.viewer.accountId, args.id.id),
   }),
 );
 
 builder.mutationField('retryRun', (t) =>
   t.field({
     type: CreateRunResult,
-    description: 'Creates a new run like this one, linked to it (`retryOf`).',
+    description: 'Creates (and charges) a new run like this one, linked to it (`retryOf`).',
     args: {
-      id: t.arg.id({ required: true, description: 'Run to retry.' }),
+      id: t.arg.globalID({ ...RunId, description: 'Run to retry.' }),
       newSeed: t.arg.boolean({ defaultValue: true, description: 'Draw a new random seed.' }),
     },
-    resolve: (_root, args, ctx) =>
-      asResult(async () => {
-        const run = await ctx.services.runs.retry(
-          ctx.viewer.accountId,
-          runArg(args.id),
-          args.newSeed ?? true,
-        );
-        return new RunCreated(run);
-      }),
+    resolve: async (_root, args, ctx) =>
+      new RunCreated(
+        await ctx.services.runs.retry(ctx.viewer.accountId, args.id.id, args.newSeed ?? true),
+      ),
   }),
 );
 
@@ -414,15 +412,10 @@ builder.mutationField('deleteRun', (t) =>
   t.field({
     type: DeleteResult,
     description: 'Deletes a run (canceling it first); its outputs stay in the gallery.',
-    args: { id: t.arg.id({ required: true, description: 'Run id.' }) },
+    args: { id: t.arg.globalID(RunId) },
     resolve: async (_root, args, ctx) => {
-      try {
-        await ctx.services.runs.delete(ctx.viewer.accountId, runArg(args.id));
-        return new Deleted(String(args.id));
-      } catch (error) {
-        if (error instanceof NotFoundError) return error;
-        throw error;
-      }
+      await ctx.services.runs.delete(ctx.viewer.accountId, args.id.id);
+      return new Deleted(encodeGlobalID('Run', args.id.id));
     },
   }),
 );
@@ -432,13 +425,9 @@ builder.queryField('run', (t) =>
     type: 'Run',
     nullable: true,
     description: 'One of your runs by global id; null when unknown or not yours.',
-    args: { id: t.arg.id({ required: true, description: 'Global id of the run.' }) },
-    resolve: (query, _root, args, ctx) => {
-      const id = uuidOf(String(args.id), 'Run');
-      return id
-        ? ctx.prisma.run.findFirst({ ...query, where: { id, ownerId: ctx.viewer.accountId } })
-        : null;
-    },
+    args: { id: t.arg.globalID({ ...RunId, description: 'Global id of the run.' }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.runs.find(readableBy(ctx.viewer), args.id.id, query),
   }),
 );
 
@@ -461,16 +450,7 @@ builder.queryField('runs', (t) =>
       description: `Your runs, newest first (pages of at most ${MAX_PAGE_SIZE}).`,
       args: { filter: t.arg({ type: RunFilter, description: 'Filters.' }) },
       resolve: (query, _root, args, ctx) =>
-        ctx.prisma.run.findMany({
-          ...query,
-          where: {
-            ownerId: ctx.viewer.accountId,
-            ...(args.filter?.status ? { status: { in: args.filter.status } } : {}),
-            ...(args.filter?.mode ? { mode: { in: args.filter.mode } } : {}),
-            ...(args.filter?.model ? { modelKey: { in: args.filter.model } } : {}),
-          },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        ctx.services.runs.list(ctx.viewer.accountId, args.filter ?? {}, query),
     },
     { name: 'RunConnection', description: 'A page of runs (Relay connection).' },
     { name: 'RunEdge', description: 'A run in a page, with its cursor.' },
@@ -545,23 +525,17 @@ builder.subscriptionField('runEvents', (t) =>
     type: RunEventRef,
     description:
       'Live events of one run: a SNAPSHOT first, then every change with its sequence. Ends after RUN_FINISHED (or right after the snapshot of a finished run).',
-    args: { id: t.arg.id({ required: true, description: 'Run id.' }) },
+    args: { id: t.arg.globalID(RunId) },
     subscribe: async function* (_root, args, ctx) {
-      const runId = uuidOf(String(args.id), 'Run');
+      const runId = args.id.id;
       // Subscribe before reading, so nothing between the read and the subscription is lost.
-      const live = runId ? ctx.services.pubsub.subscribe('run', runId) : null;
+      const live = ctx.services.pubsub.subscribe('run', runId);
       try {
-        const run = runId
-          ? await ctx.prisma.run.findFirst({
-              where: { id: runId, ownerId: ctx.viewer.accountId },
-              select: { id: true, sequence: true, status: true },
-            })
-          : null;
-        if (!run || !live) {
-          throw createGraphQLError(`Run ${String(args.id)} was not found.`, {
-            extensions: { code: 'NOT_FOUND' },
-          });
-        }
+        // Another account's run is NOT_FOUND, exactly like a missing one.
+        const run = await ctx.services.runs.find(readableBy(ctx.viewer), runId, {
+          select: { id: true, sequence: true, status: true },
+        });
+        if (!run) throw new NotFoundError('Run', runId);
         let last = run.sequence;
         yield {
           runId: run.id,
@@ -579,7 +553,7 @@ builder.subscriptionField('runEvents', (t) =>
           if (event.type === 'RUN_FINISHED') return;
         }
       } finally {
-        await live?.return?.();
+        await live.return?.();
       }
     },
     resolve: (event) => event,

@@ -2,16 +2,21 @@
 // model's catalog entry, before anything is written; a run and its four stages are written
 // in one transaction.
 import { randomBytes } from 'node:crypto';
+import type { Config } from '../config.ts';
+import { InsufficientCreditsError } from '../credits/credits.errors.ts';
+import { type CreditsService, lockAccount } from '../credits/credits.service.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
-import type { PrismaClient, Run } from '../generated/prisma/client.ts';
+import type { Prisma, PrismaClient, Run } from '../generated/prisma/client.ts';
 import type {
   GenerationMode,
   OutputBackground,
   OutputFormat,
   StageKind,
 } from '../generated/prisma/enums.ts';
+import { isUuid } from '../ids.ts';
 import type { Catalog, CatalogModel } from '../models/catalog.service.ts';
-import { RunNotActiveError } from './runs.errors.ts';
+import { runCost } from '../models/costs.ts';
+import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
 export const STAGE_ORDER: StageKind[] = ['TRANSLATE', 'STYLE', 'OPTIMIZE', 'GENERATE'];
 export const MAX_COUNT = 10;
@@ -41,6 +46,25 @@ export interface CreateRunRequest {
   priority?: number | null;
   idempotencyKey?: string | null;
   skipStages?: StageKind[] | null;
+}
+
+/** Prisma selection the GraphQL layer passes through (Pothos' `query`). */
+export interface RunQuery {
+  select?: Prisma.RunSelect | null;
+  include?: Prisma.RunInclude | null;
+}
+
+export interface RunListFilter {
+  status?: Run['status'][] | null;
+  mode?: GenerationMode[] | null;
+  model?: string[] | null;
+}
+
+function selection(query: RunQuery): RunQuery {
+  return {
+    ...(query.select ? { select: query.select } : {}),
+    ...(query.include ? { include: query.include } : {}),
+  };
 }
 
 /** Hooks the service calls after writes (the queue wakes up, events go out). */
@@ -132,11 +156,55 @@ export class RunsService {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly catalog: Catalog,
+    private readonly credits: CreditsService,
+    private readonly limits: Pick<Config['limits'], 'maxQueuedRunsPerAccount'>,
     private readonly lifecycle: RunLifecycle,
   ) {}
 
-  async get(ownerId: string, id: string): Promise<Run | null> {
-    return this.prisma.run.findFirst({ where: { id, ownerId } });
+  /** A run of `ownerId` (any owner's when `ownerId` is undefined: admins), or null. */
+  async get(ownerId: string | undefined, id: string): Promise<Run | null> {
+    if (!isUuid(id)) return null;
+    return this.prisma.run.findFirst({ where: { id, ...(ownerId ? { ownerId } : {}) } });
+  }
+
+  /**
+   * A run by id within `scope` (`{ ownerId }`, or `{}` for admins), with the caller's
+   * Prisma selection (Pothos passes the fields the query asked for).
+   */
+  async find(scope: { ownerId?: string }, id: string, query: RunQuery = {}): Promise<Run | null> {
+    if (!isUuid(id)) return null;
+    return (await this.prisma.run.findFirst({
+      ...selection(query),
+      where: { id, ...scope },
+    })) as Run | null;
+  }
+
+  /** A page of `ownerId`'s runs, newest first, filtered by status, mode and model. */
+  async list(
+    ownerId: string,
+    filter: RunListFilter,
+    page: RunQuery & { take?: number; skip?: number; cursor?: Prisma.RunWhereUniqueInput },
+  ): Promise<Run[]> {
+    return (await this.prisma.run.findMany({
+      ...selection(page),
+      take: page.take,
+      skip: page.skip,
+      cursor: page.cursor,
+      where: {
+        ownerId,
+        ...(filter.status ? { status: { in: filter.status } } : {}),
+        ...(filter.mode ? { mode: { in: filter.mode } } : {}),
+        ...(filter.model ? { modelKey: { in: filter.model } } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    })) as Run[];
+  }
+
+  /** Like `get`, but NotFoundError when missing or not the owner's. */
+  private async require(ownerId: string, id: string): Promise<Run> {
+    const run = await this.get(ownerId, id);
+    if (!run) throw new NotFoundError('Run', id);
+    return run;
   }
 
   /** Validates and creates a run (or returns the run of a repeated idempotency key). */
@@ -199,8 +267,19 @@ export class RunsService {
     const parameters = resolveParameters(model, req.mode, req.parameters);
     const inputs = await this.validateInputs(ownerId, model, req);
 
+    const cost = runCost(model, req.mode, parameters, count);
+
     try {
       const run = await this.prisma.$transaction(async (tx) => {
+        // The account row stays locked until commit: concurrent createRuns of one account
+        // take turns here, so the queue cap and the balance are checked race-free.
+        const balance = await lockAccount(tx, ownerId);
+        if (balance === undefined) throw new NotFoundError('Account', ownerId);
+        const queued = await tx.run.count({ where: { ownerId, status: 'QUEUED' } });
+        if (queued >= this.limits.maxQueuedRunsPerAccount) {
+          throw new QueueLimitError(this.limits.maxQueuedRunsPerAccount);
+        }
+        if (balance !== null && balance < cost) throw new InsufficientCreditsError(cost, balance);
         const created = await tx.run.create({
           data: {
             ownerId,
@@ -212,6 +291,7 @@ export class RunsService {
             parameters: parameters as object,
             seed,
             count,
+            cost,
             outputFormat: format,
             outputQuality: quality,
             outputBackground: background,
@@ -225,6 +305,7 @@ export class RunsService {
             inputs: { create: inputs },
           },
         });
+        await this.credits.charge(tx, { accountId: ownerId, balance, runId: created.id, cost });
         return created;
       });
       this.lifecycle.queued(run);
@@ -278,6 +359,7 @@ export class RunsService {
         index,
       })),
     ];
+    for (const w of wanted) if (!isUuid(w.id)) throw new NotFoundError('Media', w.id);
     const media = await this.prisma.media.findMany({
       where: { id: { in: wanted.map((w) => w.id) }, ownerId },
       select: { id: true, kind: true },
@@ -292,27 +374,30 @@ export class RunsService {
     return wanted.map((w) => ({ mediaId: w.id, role: w.role, index: w.index }));
   }
 
-  /** Cancels a queued or running run. */
+  /** Cancels a queued or running run (refunding a queued one at once). */
   async cancel(ownerId: string, id: string): Promise<Run> {
-    const run = await this.get(ownerId, id);
-    if (!run) throw new NotFoundError('Run', id);
+    const run = await this.require(ownerId, id);
     if (run.status === 'QUEUED') {
-      const { count } = await this.prisma.run.updateMany({
-        where: { id, status: 'QUEUED' },
-        data: {
-          status: 'CANCELED',
-          finishedAt: new Date(),
-          errorCode: 'CANCELED',
-          errorMessage: 'Canceled before it started.',
-          sequence: { increment: 1 },
-        },
-      });
-      if (count === 1) {
-        await this.prisma.stage.updateMany({
+      const canceled = await this.prisma.$transaction(async (tx) => {
+        const { count } = await tx.run.updateMany({
+          where: { id, status: 'QUEUED' },
+          data: {
+            status: 'CANCELED',
+            finishedAt: new Date(),
+            errorCode: 'CANCELED',
+            errorMessage: 'Canceled before it started.',
+            sequence: { increment: 1 },
+          },
+        });
+        if (count !== 1) return null;
+        await tx.stage.updateMany({
           where: { runId: id, status: { in: ['PENDING', 'RUNNING'] } },
           data: { status: 'CANCELED', finishedAt: new Date() },
         });
-        const canceled = await this.prisma.run.findUniqueOrThrow({ where: { id } });
+        await this.credits.refund(tx, id);
+        return tx.run.findUniqueOrThrow({ where: { id } });
+      });
+      if (canceled) {
         await this.lifecycle.canceled(canceled);
         return canceled;
       }
@@ -335,10 +420,12 @@ export class RunsService {
 
   /** Creates a new run from an existing one, linked to it; a new seed unless told otherwise. */
   async retry(ownerId: string, id: string, newSeed: boolean): Promise<Run> {
-    const run = await this.prisma.run.findFirst({
-      where: { id, ownerId },
-      include: { inputs: { orderBy: [{ role: 'asc' }, { index: 'asc' }] } },
-    });
+    const run = isUuid(id)
+      ? await this.prisma.run.findFirst({
+          where: { id, ownerId },
+          include: { inputs: { orderBy: [{ role: 'asc' }, { index: 'asc' }] } },
+        })
+      : null;
     if (!run) throw new NotFoundError('Run', id);
     const byRole = (role: string) =>
       run.inputs.filter((i) => i.role === role).map((i) => i.mediaId);
@@ -368,13 +455,26 @@ export class RunsService {
     );
   }
 
-  /** Deletes a run (canceling it first when active); its outputs stay in the gallery. */
+  /**
+   * Deletes a run (canceling it first when active; an unfinished run's credits come back);
+   * its outputs stay in the gallery.
+   */
   async delete(ownerId: string, id: string): Promise<void> {
-    const run = await this.get(ownerId, id);
-    if (!run) throw new NotFoundError('Run', id);
+    const run = await this.require(ownerId, id);
     if (run.status === 'QUEUED' || run.status === 'RUNNING') {
-      await this.cancel(ownerId, id).catch(() => {});
+      try {
+        await this.cancel(ownerId, id);
+      } catch (error) {
+        // It finished meanwhile: nothing left to cancel, delete it all the same.
+        if (!(error instanceof RunNotActiveError)) throw error;
+      }
     }
-    await this.prisma.run.deleteMany({ where: { id, ownerId } });
+    await this.prisma.$transaction(async (tx) => {
+      const current = await tx.run.findFirst({ where: { id, ownerId }, select: { status: true } });
+      if (!current) return;
+      // A running run is deleted before its engine could record the end: refund it here.
+      if (current.status !== 'SUCCEEDED') await this.credits.refund(tx, id);
+      await tx.run.deleteMany({ where: { id, ownerId } });
+    });
   }
 }

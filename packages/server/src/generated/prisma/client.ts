@@ -43,8 +43,8 @@ export { Prisma }
 
 /**
  * Model Account
- * Owner of runs and media. A built-in "local" account (all-zero id) owns everything
- * until authentication is switched on.
+ * Owner of runs, media and API keys. The built-in "local" account (all-zero id) is who
+ * requests without credentials act as in AUTH_MODE=local.
  */
 export type Account = Prisma.AccountModel
 /**
@@ -52,6 +52,11 @@ export type Account = Prisma.AccountModel
  * An API key; only a hash of the secret is stored, plus a short prefix to recognise it.
  */
 export type ApiKey = Prisma.ApiKeyModel
+/**
+ * Model CreditTransaction
+ * One change of an account's credits: a grant, a run's charge (negative) or its refund.
+ */
+export type CreditTransaction = Prisma.CreditTransactionModel
 /**
  * Model Model
  * A catalog model, mirrored from packages/server/catalog/models at startup so runs can

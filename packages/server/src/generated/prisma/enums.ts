@@ -100,3 +100,12 @@ export const OutputBackground = {
 } as const
 
 export type OutputBackground = (typeof OutputBackground)[keyof typeof OutputBackground]
+
+
+export const CreditReason = {
+  GRANT: 'GRANT',
+  RUN: 'RUN',
+  REFUND: 'REFUND'
+} as const
+
+export type CreditReason = (typeof CreditReason)[keyof typeof CreditReason]

@@ -10,6 +10,7 @@
  */
 export type * from './models/Account.ts'
 export type * from './models/ApiKey.ts'
+export type * from './models/CreditTransaction.ts'
 export type * from './models/Model.ts'
 export type * from './models/Style.ts'
 export type * from './models/Media.ts'

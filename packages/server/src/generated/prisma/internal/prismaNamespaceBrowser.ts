@@ -53,6 +53,7 @@ export const AnyNull = runtime.AnyNull
 export const ModelName = {
   Account: 'Account',
   ApiKey: 'ApiKey',
+  CreditTransaction: 'CreditTransaction',
   Model: 'Model',
   Style: 'Style',
   Media: 'Media',
@@ -94,12 +95,26 @@ export const ApiKeyScalarFieldEnum = {
   name: 'name',
   prefix: 'prefix',
   hash: 'hash',
+  scopes: 'scopes',
   createdAt: 'createdAt',
   lastUsedAt: 'lastUsedAt',
   revokedAt: 'revokedAt'
 } as const
 
 export type ApiKeyScalarFieldEnum = (typeof ApiKeyScalarFieldEnum)[keyof typeof ApiKeyScalarFieldEnum]
+
+
+export const CreditTransactionScalarFieldEnum = {
+  id: 'id',
+  accountId: 'accountId',
+  runId: 'runId',
+  amount: 'amount',
+  reason: 'reason',
+  note: 'note',
+  createdAt: 'createdAt'
+} as const
+
+export type CreditTransactionScalarFieldEnum = (typeof CreditTransactionScalarFieldEnum)[keyof typeof CreditTransactionScalarFieldEnum]
 
 
 export const ModelScalarFieldEnum = {
@@ -191,6 +206,7 @@ export const RunScalarFieldEnum = {
   errorStage: 'errorStage',
   errorNodeId: 'errorNodeId',
   errorNodeType: 'errorNodeType',
+  cost: 'cost',
   retryOfId: 'retryOfId',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',

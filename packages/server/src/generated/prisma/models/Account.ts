@@ -14,8 +14,8 @@ import type * as Prisma from "../internal/prismaNamespace.ts"
 
 /**
  * Model Account
- * Owner of runs and media. A built-in "local" account (all-zero id) owns everything
- * until authentication is switched on.
+ * Owner of runs, media and API keys. The built-in "local" account (all-zero id) is who
+ * requests without credentials act as in AUTH_MODE=local.
  */
 export type AccountModel = runtime.Types.Result.DefaultSelection<Prisma.$AccountPayload>
 
@@ -183,7 +183,7 @@ export type AccountGroupByArgs<ExtArgs extends runtime.Types.Extensions.Internal
 export type AccountGroupByOutputType = {
   id: string
   name: string
-  creditBalance: number
+  creditBalance: number | null
   createdAt: Date
   updatedAt: Date
   _count: AccountCountAggregateOutputType | null
@@ -214,43 +214,46 @@ export type AccountWhereInput = {
   NOT?: Prisma.AccountWhereInput | Prisma.AccountWhereInput[]
   id?: Prisma.UuidFilter<"Account"> | string
   name?: Prisma.StringFilter<"Account"> | string
-  creditBalance?: Prisma.IntFilter<"Account"> | number
+  creditBalance?: Prisma.IntNullableFilter<"Account"> | number | null
   createdAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   apiKeys?: Prisma.ApiKeyListRelationFilter
   runs?: Prisma.RunListRelationFilter
   media?: Prisma.MediaListRelationFilter
+  creditTransactions?: Prisma.CreditTransactionListRelationFilter
 }
 
 export type AccountOrderByWithRelationInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
-  creditBalance?: Prisma.SortOrder
+  creditBalance?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   apiKeys?: Prisma.ApiKeyOrderByRelationAggregateInput
   runs?: Prisma.RunOrderByRelationAggregateInput
   media?: Prisma.MediaOrderByRelationAggregateInput
+  creditTransactions?: Prisma.CreditTransactionOrderByRelationAggregateInput
 }
 
 export type AccountWhereUniqueInput = Prisma.AtLeast<{
   id?: string
+  name?: string
   AND?: Prisma.AccountWhereInput | Prisma.AccountWhereInput[]
   OR?: Prisma.AccountWhereInput[]
   NOT?: Prisma.AccountWhereInput | Prisma.AccountWhereInput[]
-  name?: Prisma.StringFilter<"Account"> | string
-  creditBalance?: Prisma.IntFilter<"Account"> | number
+  creditBalance?: Prisma.IntNullableFilter<"Account"> | number | null
   createdAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   apiKeys?: Prisma.ApiKeyListRelationFilter
   runs?: Prisma.RunListRelationFilter
   media?: Prisma.MediaListRelationFilter
-}, "id">
+  creditTransactions?: Prisma.CreditTransactionListRelationFilter
+}, "id" | "name">
 
 export type AccountOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
-  creditBalance?: Prisma.SortOrder
+  creditBalance?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.AccountCountOrderByAggregateInput
@@ -266,7 +269,7 @@ export type AccountScalarWhereWithAggregatesInput = {
   NOT?: Prisma.AccountScalarWhereWithAggregatesInput | Prisma.AccountScalarWhereWithAggregatesInput[]
   id?: Prisma.UuidWithAggregatesFilter<"Account"> | string
   name?: Prisma.StringWithAggregatesFilter<"Account"> | string
-  creditBalance?: Prisma.IntWithAggregatesFilter<"Account"> | number
+  creditBalance?: Prisma.IntNullableWithAggregatesFilter<"Account"> | number | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Account"> | Date | string
 }
@@ -274,51 +277,55 @@ export type AccountScalarWhereWithAggregatesInput = {
 export type AccountCreateInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
   runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
 }
 
 export type AccountUncheckedCreateInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
 }
 
 export type AccountUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
 }
 
 export type AccountUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
 }
 
 export type AccountCreateManyInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -326,7 +333,7 @@ export type AccountCreateManyInput = {
 export type AccountUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -334,7 +341,7 @@ export type AccountUpdateManyMutationInput = {
 export type AccountUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -380,8 +387,8 @@ export type StringFieldUpdateOperationsInput = {
   set?: string
 }
 
-export type IntFieldUpdateOperationsInput = {
-  set?: number
+export type NullableIntFieldUpdateOperationsInput = {
+  set?: number | null
   increment?: number
   decrement?: number
   multiply?: number
@@ -404,6 +411,20 @@ export type AccountUpdateOneRequiredWithoutApiKeysNestedInput = {
   upsert?: Prisma.AccountUpsertWithoutApiKeysInput
   connect?: Prisma.AccountWhereUniqueInput
   update?: Prisma.XOR<Prisma.XOR<Prisma.AccountUpdateToOneWithWhereWithoutApiKeysInput, Prisma.AccountUpdateWithoutApiKeysInput>, Prisma.AccountUncheckedUpdateWithoutApiKeysInput>
+}
+
+export type AccountCreateNestedOneWithoutCreditTransactionsInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutCreditTransactionsInput, Prisma.AccountUncheckedCreateWithoutCreditTransactionsInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutCreditTransactionsInput
+  connect?: Prisma.AccountWhereUniqueInput
+}
+
+export type AccountUpdateOneRequiredWithoutCreditTransactionsNestedInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutCreditTransactionsInput, Prisma.AccountUncheckedCreateWithoutCreditTransactionsInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutCreditTransactionsInput
+  upsert?: Prisma.AccountUpsertWithoutCreditTransactionsInput
+  connect?: Prisma.AccountWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.AccountUpdateToOneWithWhereWithoutCreditTransactionsInput, Prisma.AccountUpdateWithoutCreditTransactionsInput>, Prisma.AccountUncheckedUpdateWithoutCreditTransactionsInput>
 }
 
 export type AccountCreateNestedOneWithoutMediaInput = {
@@ -437,21 +458,23 @@ export type AccountUpdateOneRequiredWithoutRunsNestedInput = {
 export type AccountCreateWithoutApiKeysInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
   runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
 }
 
 export type AccountUncheckedCreateWithoutApiKeysInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
 }
 
 export type AccountCreateOrConnectWithoutApiKeysInput = {
@@ -473,19 +496,81 @@ export type AccountUpdateToOneWithWhereWithoutApiKeysInput = {
 export type AccountUpdateWithoutApiKeysInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutApiKeysInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
+  media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
+}
+
+export type AccountCreateWithoutCreditTransactionsInput = {
+  id?: string
+  name: string
+  creditBalance?: number | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
+  runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
+  media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
+}
+
+export type AccountUncheckedCreateWithoutCreditTransactionsInput = {
+  id?: string
+  name: string
+  creditBalance?: number | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
+  media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
+}
+
+export type AccountCreateOrConnectWithoutCreditTransactionsInput = {
+  where: Prisma.AccountWhereUniqueInput
+  create: Prisma.XOR<Prisma.AccountCreateWithoutCreditTransactionsInput, Prisma.AccountUncheckedCreateWithoutCreditTransactionsInput>
+}
+
+export type AccountUpsertWithoutCreditTransactionsInput = {
+  update: Prisma.XOR<Prisma.AccountUpdateWithoutCreditTransactionsInput, Prisma.AccountUncheckedUpdateWithoutCreditTransactionsInput>
+  create: Prisma.XOR<Prisma.AccountCreateWithoutCreditTransactionsInput, Prisma.AccountUncheckedCreateWithoutCreditTransactionsInput>
+  where?: Prisma.AccountWhereInput
+}
+
+export type AccountUpdateToOneWithWhereWithoutCreditTransactionsInput = {
+  where?: Prisma.AccountWhereInput
+  data: Prisma.XOR<Prisma.AccountUpdateWithoutCreditTransactionsInput, Prisma.AccountUncheckedUpdateWithoutCreditTransactionsInput>
+}
+
+export type AccountUpdateWithoutCreditTransactionsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
+  runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
+  media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
+}
+
+export type AccountUncheckedUpdateWithoutCreditTransactionsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
 }
@@ -493,21 +578,23 @@ export type AccountUncheckedUpdateWithoutApiKeysInput = {
 export type AccountCreateWithoutMediaInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
   runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
 }
 
 export type AccountUncheckedCreateWithoutMediaInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
 }
 
 export type AccountCreateOrConnectWithoutMediaInput = {
@@ -529,41 +616,45 @@ export type AccountUpdateToOneWithWhereWithoutMediaInput = {
 export type AccountUpdateWithoutMediaInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutMediaInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
 }
 
 export type AccountCreateWithoutRunsInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
   media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
 }
 
 export type AccountUncheckedCreateWithoutRunsInput = {
   id?: string
   name: string
-  creditBalance?: number
+  creditBalance?: number | null
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
   media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
 }
 
 export type AccountCreateOrConnectWithoutRunsInput = {
@@ -585,21 +676,23 @@ export type AccountUpdateToOneWithWhereWithoutRunsInput = {
 export type AccountUpdateWithoutRunsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
   media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutRunsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
-  creditBalance?: Prisma.IntFieldUpdateOperationsInput | number
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
   media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
 }
 
 
@@ -611,12 +704,14 @@ export type AccountCountOutputType = {
   apiKeys: number
   runs: number
   media: number
+  creditTransactions: number
 }
 
 export type AccountCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   apiKeys?: boolean | AccountCountOutputTypeCountApiKeysArgs
   runs?: boolean | AccountCountOutputTypeCountRunsArgs
   media?: boolean | AccountCountOutputTypeCountMediaArgs
+  creditTransactions?: boolean | AccountCountOutputTypeCountCreditTransactionsArgs
 }
 
 /**
@@ -650,6 +745,13 @@ export type AccountCountOutputTypeCountMediaArgs<ExtArgs extends runtime.Types.E
   where?: Prisma.MediaWhereInput
 }
 
+/**
+ * AccountCountOutputType without action
+ */
+export type AccountCountOutputTypeCountCreditTransactionsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.CreditTransactionWhereInput
+}
+
 
 export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -660,6 +762,7 @@ export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   apiKeys?: boolean | Prisma.Account$apiKeysArgs<ExtArgs>
   runs?: boolean | Prisma.Account$runsArgs<ExtArgs>
   media?: boolean | Prisma.Account$mediaArgs<ExtArgs>
+  creditTransactions?: boolean | Prisma.Account$creditTransactionsArgs<ExtArgs>
   _count?: boolean | Prisma.AccountCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["account"]>
 
@@ -692,6 +795,7 @@ export type AccountInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs
   apiKeys?: boolean | Prisma.Account$apiKeysArgs<ExtArgs>
   runs?: boolean | Prisma.Account$runsArgs<ExtArgs>
   media?: boolean | Prisma.Account$mediaArgs<ExtArgs>
+  creditTransactions?: boolean | Prisma.Account$creditTransactionsArgs<ExtArgs>
   _count?: boolean | Prisma.AccountCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type AccountIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -703,11 +807,15 @@ export type $AccountPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
     apiKeys: Prisma.$ApiKeyPayload<ExtArgs>[]
     runs: Prisma.$RunPayload<ExtArgs>[]
     media: Prisma.$MediaPayload<ExtArgs>[]
+    creditTransactions: Prisma.$CreditTransactionPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
     name: string
-    creditBalance: number
+    /**
+     * Credits left; null means unlimited. Always equals the sum of the account's ledger rows.
+     */
+    creditBalance: number | null
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["account"]>
@@ -1107,6 +1215,7 @@ export interface Prisma__AccountClient<T, Null = never, ExtArgs extends runtime.
   apiKeys<T extends Prisma.Account$apiKeysArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$apiKeysArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$ApiKeyPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   runs<T extends Prisma.Account$runsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$runsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   media<T extends Prisma.Account$mediaArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$mediaArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$MediaPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  creditTransactions<T extends Prisma.Account$creditTransactionsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$creditTransactionsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CreditTransactionPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1603,6 +1712,30 @@ export type Account$mediaArgs<ExtArgs extends runtime.Types.Extensions.InternalA
   take?: number
   skip?: number
   distinct?: Prisma.MediaScalarFieldEnum | Prisma.MediaScalarFieldEnum[]
+}
+
+/**
+ * Account.creditTransactions
+ */
+export type Account$creditTransactionsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the CreditTransaction
+   */
+  select?: Prisma.CreditTransactionSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the CreditTransaction
+   */
+  omit?: Prisma.CreditTransactionOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.CreditTransactionInclude<ExtArgs> | null
+  where?: Prisma.CreditTransactionWhereInput
+  orderBy?: Prisma.CreditTransactionOrderByWithRelationInput | Prisma.CreditTransactionOrderByWithRelationInput[]
+  cursor?: Prisma.CreditTransactionWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.CreditTransactionScalarFieldEnum | Prisma.CreditTransactionScalarFieldEnum[]
 }
 
 /**

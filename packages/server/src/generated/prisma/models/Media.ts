@@ -865,14 +865,6 @@ export type EnumMediaPurposeFieldUpdateOperationsInput = {
   set?: $Enums.MediaPurpose
 }
 
-export type NullableIntFieldUpdateOperationsInput = {
-  set?: number | null
-  increment?: number
-  decrement?: number
-  multiply?: number
-  divide?: number
-}
-
 export type BoolFieldUpdateOperationsInput = {
   set?: boolean
 }

@@ -33,6 +33,7 @@ export type RunAvgAggregateOutputType = {
   progress: number | null
   sequence: number | null
   attempt: number | null
+  cost: number | null
 }
 
 export type RunSumAggregateOutputType = {
@@ -42,6 +43,7 @@ export type RunSumAggregateOutputType = {
   progress: number | null
   sequence: number | null
   attempt: number | null
+  cost: number | null
 }
 
 export type RunMinAggregateOutputType = {
@@ -72,6 +74,7 @@ export type RunMinAggregateOutputType = {
   errorStage: $Enums.StageKind | null
   errorNodeId: string | null
   errorNodeType: string | null
+  cost: number | null
   retryOfId: string | null
   createdAt: Date | null
   updatedAt: Date | null
@@ -107,6 +110,7 @@ export type RunMaxAggregateOutputType = {
   errorStage: $Enums.StageKind | null
   errorNodeId: string | null
   errorNodeType: string | null
+  cost: number | null
   retryOfId: string | null
   createdAt: Date | null
   updatedAt: Date | null
@@ -144,6 +148,7 @@ export type RunCountAggregateOutputType = {
   errorStage: number
   errorNodeId: number
   errorNodeType: number
+  cost: number
   retryOfId: number
   createdAt: number
   updatedAt: number
@@ -160,6 +165,7 @@ export type RunAvgAggregateInputType = {
   progress?: true
   sequence?: true
   attempt?: true
+  cost?: true
 }
 
 export type RunSumAggregateInputType = {
@@ -169,6 +175,7 @@ export type RunSumAggregateInputType = {
   progress?: true
   sequence?: true
   attempt?: true
+  cost?: true
 }
 
 export type RunMinAggregateInputType = {
@@ -199,6 +206,7 @@ export type RunMinAggregateInputType = {
   errorStage?: true
   errorNodeId?: true
   errorNodeType?: true
+  cost?: true
   retryOfId?: true
   createdAt?: true
   updatedAt?: true
@@ -234,6 +242,7 @@ export type RunMaxAggregateInputType = {
   errorStage?: true
   errorNodeId?: true
   errorNodeType?: true
+  cost?: true
   retryOfId?: true
   createdAt?: true
   updatedAt?: true
@@ -271,6 +280,7 @@ export type RunCountAggregateInputType = {
   errorStage?: true
   errorNodeId?: true
   errorNodeType?: true
+  cost?: true
   retryOfId?: true
   createdAt?: true
   updatedAt?: true
@@ -395,6 +405,7 @@ export type RunGroupByOutputType = {
   errorStage: $Enums.StageKind | null
   errorNodeId: string | null
   errorNodeType: string | null
+  cost: number
   retryOfId: string | null
   createdAt: Date
   updatedAt: Date
@@ -455,6 +466,7 @@ export type RunWhereInput = {
   errorStage?: Prisma.EnumStageKindNullableFilter<"Run"> | $Enums.StageKind | null
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
+  cost?: Prisma.IntFilter<"Run"> | number
   retryOfId?: Prisma.UuidNullableFilter<"Run"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Run"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Run"> | Date | string
@@ -468,6 +480,7 @@ export type RunWhereInput = {
   stages?: Prisma.StageListRelationFilter
   inputs?: Prisma.RunInputListRelationFilter
   outputs?: Prisma.MediaListRelationFilter
+  creditTransactions?: Prisma.CreditTransactionListRelationFilter
 }
 
 export type RunOrderByWithRelationInput = {
@@ -500,6 +513,7 @@ export type RunOrderByWithRelationInput = {
   errorStage?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeId?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeType?: Prisma.SortOrderInput | Prisma.SortOrder
+  cost?: Prisma.SortOrder
   retryOfId?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -513,6 +527,7 @@ export type RunOrderByWithRelationInput = {
   stages?: Prisma.StageOrderByRelationAggregateInput
   inputs?: Prisma.RunInputOrderByRelationAggregateInput
   outputs?: Prisma.MediaOrderByRelationAggregateInput
+  creditTransactions?: Prisma.CreditTransactionOrderByRelationAggregateInput
 }
 
 export type RunWhereUniqueInput = Prisma.AtLeast<{
@@ -549,6 +564,7 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   errorStage?: Prisma.EnumStageKindNullableFilter<"Run"> | $Enums.StageKind | null
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
+  cost?: Prisma.IntFilter<"Run"> | number
   retryOfId?: Prisma.UuidNullableFilter<"Run"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Run"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Run"> | Date | string
@@ -562,6 +578,7 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   stages?: Prisma.StageListRelationFilter
   inputs?: Prisma.RunInputListRelationFilter
   outputs?: Prisma.MediaListRelationFilter
+  creditTransactions?: Prisma.CreditTransactionListRelationFilter
 }, "id" | "ownerId_idempotencyKey">
 
 export type RunOrderByWithAggregationInput = {
@@ -594,6 +611,7 @@ export type RunOrderByWithAggregationInput = {
   errorStage?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeId?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeType?: Prisma.SortOrderInput | Prisma.SortOrder
+  cost?: Prisma.SortOrder
   retryOfId?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -639,6 +657,7 @@ export type RunScalarWhereWithAggregatesInput = {
   errorStage?: Prisma.EnumStageKindNullableWithAggregatesFilter<"Run"> | $Enums.StageKind | null
   errorNodeId?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
+  cost?: Prisma.IntWithAggregatesFilter<"Run"> | number
   retryOfId?: Prisma.UuidNullableWithAggregatesFilter<"Run"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Run"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Run"> | Date | string
@@ -673,6 +692,7 @@ export type RunCreateInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -685,6 +705,7 @@ export type RunCreateInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateInput = {
@@ -717,6 +738,7 @@ export type RunUncheckedCreateInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -726,6 +748,7 @@ export type RunUncheckedCreateInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunUpdateInput = {
@@ -755,6 +778,7 @@ export type RunUpdateInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -767,6 +791,7 @@ export type RunUpdateInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateInput = {
@@ -799,6 +824,7 @@ export type RunUncheckedUpdateInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -808,6 +834,7 @@ export type RunUncheckedUpdateInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateManyInput = {
@@ -840,6 +867,7 @@ export type RunCreateManyInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -874,6 +902,7 @@ export type RunUpdateManyMutationInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -910,6 +939,7 @@ export type RunUncheckedUpdateManyInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -975,6 +1005,7 @@ export type RunCountOrderByAggregateInput = {
   errorStage?: Prisma.SortOrder
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
+  cost?: Prisma.SortOrder
   retryOfId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -989,6 +1020,7 @@ export type RunAvgOrderByAggregateInput = {
   progress?: Prisma.SortOrder
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
+  cost?: Prisma.SortOrder
 }
 
 export type RunMaxOrderByAggregateInput = {
@@ -1019,6 +1051,7 @@ export type RunMaxOrderByAggregateInput = {
   errorStage?: Prisma.SortOrder
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
+  cost?: Prisma.SortOrder
   retryOfId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -1054,6 +1087,7 @@ export type RunMinOrderByAggregateInput = {
   errorStage?: Prisma.SortOrder
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
+  cost?: Prisma.SortOrder
   retryOfId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -1068,6 +1102,7 @@ export type RunSumOrderByAggregateInput = {
   progress?: Prisma.SortOrder
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
+  cost?: Prisma.SortOrder
 }
 
 export type RunScalarRelationFilter = {
@@ -1115,6 +1150,22 @@ export type RunUncheckedUpdateManyWithoutOwnerNestedInput = {
   update?: Prisma.RunUpdateWithWhereUniqueWithoutOwnerInput | Prisma.RunUpdateWithWhereUniqueWithoutOwnerInput[]
   updateMany?: Prisma.RunUpdateManyWithWhereWithoutOwnerInput | Prisma.RunUpdateManyWithWhereWithoutOwnerInput[]
   deleteMany?: Prisma.RunScalarWhereInput | Prisma.RunScalarWhereInput[]
+}
+
+export type RunCreateNestedOneWithoutCreditTransactionsInput = {
+  create?: Prisma.XOR<Prisma.RunCreateWithoutCreditTransactionsInput, Prisma.RunUncheckedCreateWithoutCreditTransactionsInput>
+  connectOrCreate?: Prisma.RunCreateOrConnectWithoutCreditTransactionsInput
+  connect?: Prisma.RunWhereUniqueInput
+}
+
+export type RunUpdateOneWithoutCreditTransactionsNestedInput = {
+  create?: Prisma.XOR<Prisma.RunCreateWithoutCreditTransactionsInput, Prisma.RunUncheckedCreateWithoutCreditTransactionsInput>
+  connectOrCreate?: Prisma.RunCreateOrConnectWithoutCreditTransactionsInput
+  upsert?: Prisma.RunUpsertWithoutCreditTransactionsInput
+  disconnect?: Prisma.RunWhereInput | boolean
+  delete?: Prisma.RunWhereInput | boolean
+  connect?: Prisma.RunWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.RunUpdateToOneWithWhereWithoutCreditTransactionsInput, Prisma.RunUpdateWithoutCreditTransactionsInput>, Prisma.RunUncheckedUpdateWithoutCreditTransactionsInput>
 }
 
 export type RunCreateNestedManyWithoutModelInput = {
@@ -1367,6 +1418,7 @@ export type RunCreateWithoutOwnerInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1378,6 +1430,7 @@ export type RunCreateWithoutOwnerInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutOwnerInput = {
@@ -1409,6 +1462,7 @@ export type RunUncheckedCreateWithoutOwnerInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1418,6 +1472,7 @@ export type RunUncheckedCreateWithoutOwnerInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutOwnerInput = {
@@ -1479,11 +1534,196 @@ export type RunScalarWhereInput = {
   errorStage?: Prisma.EnumStageKindNullableFilter<"Run"> | $Enums.StageKind | null
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
+  cost?: Prisma.IntFilter<"Run"> | number
   retryOfId?: Prisma.UuidNullableFilter<"Run"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Run"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Run"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"Run"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"Run"> | Date | string | null
+}
+
+export type RunCreateWithoutCreditTransactionsInput = {
+  id?: string
+  mode: $Enums.GenerationMode
+  prompt: string
+  negativePrompt?: string | null
+  effectivePrompt?: string | null
+  effectiveNegativePrompt?: string | null
+  parameters: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed: string
+  count?: number
+  outputFormat?: $Enums.OutputFormat
+  outputQuality?: number | null
+  outputBackground?: $Enums.OutputBackground
+  priority?: number
+  idempotencyKey?: string | null
+  skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  status?: $Enums.RunStatus
+  progress?: number
+  sequence?: number
+  attempt?: number
+  attemptId?: string | null
+  workerUrl?: string | null
+  errorCode?: string | null
+  errorMessage?: string | null
+  errorStage?: $Enums.StageKind | null
+  errorNodeId?: string | null
+  errorNodeType?: string | null
+  cost?: number
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  startedAt?: Date | string | null
+  finishedAt?: Date | string | null
+  owner: Prisma.AccountCreateNestedOneWithoutRunsInput
+  model: Prisma.ModelCreateNestedOneWithoutRunsInput
+  style?: Prisma.StyleCreateNestedOneWithoutRunsInput
+  retryOf?: Prisma.RunCreateNestedOneWithoutRetriesInput
+  retries?: Prisma.RunCreateNestedManyWithoutRetryOfInput
+  stages?: Prisma.StageCreateNestedManyWithoutRunInput
+  inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
+  outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+}
+
+export type RunUncheckedCreateWithoutCreditTransactionsInput = {
+  id?: string
+  ownerId: string
+  mode: $Enums.GenerationMode
+  modelKey: string
+  styleKey?: string | null
+  prompt: string
+  negativePrompt?: string | null
+  effectivePrompt?: string | null
+  effectiveNegativePrompt?: string | null
+  parameters: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed: string
+  count?: number
+  outputFormat?: $Enums.OutputFormat
+  outputQuality?: number | null
+  outputBackground?: $Enums.OutputBackground
+  priority?: number
+  idempotencyKey?: string | null
+  skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  status?: $Enums.RunStatus
+  progress?: number
+  sequence?: number
+  attempt?: number
+  attemptId?: string | null
+  workerUrl?: string | null
+  errorCode?: string | null
+  errorMessage?: string | null
+  errorStage?: $Enums.StageKind | null
+  errorNodeId?: string | null
+  errorNodeType?: string | null
+  cost?: number
+  retryOfId?: string | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  startedAt?: Date | string | null
+  finishedAt?: Date | string | null
+  retries?: Prisma.RunUncheckedCreateNestedManyWithoutRetryOfInput
+  stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
+  inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
+  outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+}
+
+export type RunCreateOrConnectWithoutCreditTransactionsInput = {
+  where: Prisma.RunWhereUniqueInput
+  create: Prisma.XOR<Prisma.RunCreateWithoutCreditTransactionsInput, Prisma.RunUncheckedCreateWithoutCreditTransactionsInput>
+}
+
+export type RunUpsertWithoutCreditTransactionsInput = {
+  update: Prisma.XOR<Prisma.RunUpdateWithoutCreditTransactionsInput, Prisma.RunUncheckedUpdateWithoutCreditTransactionsInput>
+  create: Prisma.XOR<Prisma.RunCreateWithoutCreditTransactionsInput, Prisma.RunUncheckedCreateWithoutCreditTransactionsInput>
+  where?: Prisma.RunWhereInput
+}
+
+export type RunUpdateToOneWithWhereWithoutCreditTransactionsInput = {
+  where?: Prisma.RunWhereInput
+  data: Prisma.XOR<Prisma.RunUpdateWithoutCreditTransactionsInput, Prisma.RunUncheckedUpdateWithoutCreditTransactionsInput>
+}
+
+export type RunUpdateWithoutCreditTransactionsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  mode?: Prisma.EnumGenerationModeFieldUpdateOperationsInput | $Enums.GenerationMode
+  prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  negativePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  effectivePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  effectiveNegativePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  parameters?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed?: Prisma.StringFieldUpdateOperationsInput | string
+  count?: Prisma.IntFieldUpdateOperationsInput | number
+  outputFormat?: Prisma.EnumOutputFormatFieldUpdateOperationsInput | $Enums.OutputFormat
+  outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
+  priority?: Prisma.IntFieldUpdateOperationsInput | number
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
+  progress?: Prisma.FloatFieldUpdateOperationsInput | number
+  sequence?: Prisma.IntFieldUpdateOperationsInput | number
+  attempt?: Prisma.IntFieldUpdateOperationsInput | number
+  attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
+  errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  owner?: Prisma.AccountUpdateOneRequiredWithoutRunsNestedInput
+  model?: Prisma.ModelUpdateOneRequiredWithoutRunsNestedInput
+  style?: Prisma.StyleUpdateOneWithoutRunsNestedInput
+  retryOf?: Prisma.RunUpdateOneWithoutRetriesNestedInput
+  retries?: Prisma.RunUpdateManyWithoutRetryOfNestedInput
+  stages?: Prisma.StageUpdateManyWithoutRunNestedInput
+  inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
+  outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+}
+
+export type RunUncheckedUpdateWithoutCreditTransactionsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  mode?: Prisma.EnumGenerationModeFieldUpdateOperationsInput | $Enums.GenerationMode
+  modelKey?: Prisma.StringFieldUpdateOperationsInput | string
+  styleKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  negativePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  effectivePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  effectiveNegativePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  parameters?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed?: Prisma.StringFieldUpdateOperationsInput | string
+  count?: Prisma.IntFieldUpdateOperationsInput | number
+  outputFormat?: Prisma.EnumOutputFormatFieldUpdateOperationsInput | $Enums.OutputFormat
+  outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
+  priority?: Prisma.IntFieldUpdateOperationsInput | number
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
+  progress?: Prisma.FloatFieldUpdateOperationsInput | number
+  sequence?: Prisma.IntFieldUpdateOperationsInput | number
+  attempt?: Prisma.IntFieldUpdateOperationsInput | number
+  attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
+  errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
+  retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  retries?: Prisma.RunUncheckedUpdateManyWithoutRetryOfNestedInput
+  stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
+  inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
+  outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateWithoutModelInput = {
@@ -1513,6 +1753,7 @@ export type RunCreateWithoutModelInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1524,6 +1765,7 @@ export type RunCreateWithoutModelInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutModelInput = {
@@ -1555,6 +1797,7 @@ export type RunUncheckedCreateWithoutModelInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1564,6 +1807,7 @@ export type RunUncheckedCreateWithoutModelInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutModelInput = {
@@ -1619,6 +1863,7 @@ export type RunCreateWithoutStyleInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1630,6 +1875,7 @@ export type RunCreateWithoutStyleInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutStyleInput = {
@@ -1661,6 +1907,7 @@ export type RunUncheckedCreateWithoutStyleInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1670,6 +1917,7 @@ export type RunUncheckedCreateWithoutStyleInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutStyleInput = {
@@ -1725,6 +1973,7 @@ export type RunCreateWithoutOutputsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1736,6 +1985,7 @@ export type RunCreateWithoutOutputsInput = {
   retries?: Prisma.RunCreateNestedManyWithoutRetryOfInput
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutOutputsInput = {
@@ -1768,6 +2018,7 @@ export type RunUncheckedCreateWithoutOutputsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1776,6 +2027,7 @@ export type RunUncheckedCreateWithoutOutputsInput = {
   retries?: Prisma.RunUncheckedCreateNestedManyWithoutRetryOfInput
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutOutputsInput = {
@@ -1821,6 +2073,7 @@ export type RunUpdateWithoutOutputsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1832,6 +2085,7 @@ export type RunUpdateWithoutOutputsInput = {
   retries?: Prisma.RunUpdateManyWithoutRetryOfNestedInput
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutOutputsInput = {
@@ -1864,6 +2118,7 @@ export type RunUncheckedUpdateWithoutOutputsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1872,6 +2127,7 @@ export type RunUncheckedUpdateWithoutOutputsInput = {
   retries?: Prisma.RunUncheckedUpdateManyWithoutRetryOfNestedInput
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateWithoutRetriesInput = {
@@ -1901,6 +2157,7 @@ export type RunCreateWithoutRetriesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1912,6 +2169,7 @@ export type RunCreateWithoutRetriesInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutRetriesInput = {
@@ -1944,6 +2202,7 @@ export type RunUncheckedCreateWithoutRetriesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1952,6 +2211,7 @@ export type RunUncheckedCreateWithoutRetriesInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutRetriesInput = {
@@ -1986,6 +2246,7 @@ export type RunCreateWithoutRetryOfInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1997,6 +2258,7 @@ export type RunCreateWithoutRetryOfInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutRetryOfInput = {
@@ -2029,6 +2291,7 @@ export type RunUncheckedCreateWithoutRetryOfInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2037,6 +2300,7 @@ export type RunUncheckedCreateWithoutRetryOfInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutRetryOfInput = {
@@ -2087,6 +2351,7 @@ export type RunUpdateWithoutRetriesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2098,6 +2363,7 @@ export type RunUpdateWithoutRetriesInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutRetriesInput = {
@@ -2130,6 +2396,7 @@ export type RunUncheckedUpdateWithoutRetriesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2138,6 +2405,7 @@ export type RunUncheckedUpdateWithoutRetriesInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUpsertWithWhereUniqueWithoutRetryOfInput = {
@@ -2183,6 +2451,7 @@ export type RunCreateWithoutInputsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2194,6 +2463,7 @@ export type RunCreateWithoutInputsInput = {
   retries?: Prisma.RunCreateNestedManyWithoutRetryOfInput
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutInputsInput = {
@@ -2226,6 +2496,7 @@ export type RunUncheckedCreateWithoutInputsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2234,6 +2505,7 @@ export type RunUncheckedCreateWithoutInputsInput = {
   retries?: Prisma.RunUncheckedCreateNestedManyWithoutRetryOfInput
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutInputsInput = {
@@ -2279,6 +2551,7 @@ export type RunUpdateWithoutInputsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2290,6 +2563,7 @@ export type RunUpdateWithoutInputsInput = {
   retries?: Prisma.RunUpdateManyWithoutRetryOfNestedInput
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutInputsInput = {
@@ -2322,6 +2596,7 @@ export type RunUncheckedUpdateWithoutInputsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2330,6 +2605,7 @@ export type RunUncheckedUpdateWithoutInputsInput = {
   retries?: Prisma.RunUncheckedUpdateManyWithoutRetryOfNestedInput
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateWithoutStagesInput = {
@@ -2359,6 +2635,7 @@ export type RunCreateWithoutStagesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2370,6 +2647,7 @@ export type RunCreateWithoutStagesInput = {
   retries?: Prisma.RunCreateNestedManyWithoutRetryOfInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutStagesInput = {
@@ -2402,6 +2680,7 @@ export type RunUncheckedCreateWithoutStagesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2410,6 +2689,7 @@ export type RunUncheckedCreateWithoutStagesInput = {
   retries?: Prisma.RunUncheckedCreateNestedManyWithoutRetryOfInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutStagesInput = {
@@ -2455,6 +2735,7 @@ export type RunUpdateWithoutStagesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2466,6 +2747,7 @@ export type RunUpdateWithoutStagesInput = {
   retries?: Prisma.RunUpdateManyWithoutRetryOfNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutStagesInput = {
@@ -2498,6 +2780,7 @@ export type RunUncheckedUpdateWithoutStagesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2506,6 +2789,7 @@ export type RunUncheckedUpdateWithoutStagesInput = {
   retries?: Prisma.RunUncheckedUpdateManyWithoutRetryOfNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateManyOwnerInput = {
@@ -2537,6 +2821,7 @@ export type RunCreateManyOwnerInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2571,6 +2856,7 @@ export type RunUpdateWithoutOwnerInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2582,6 +2868,7 @@ export type RunUpdateWithoutOwnerInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutOwnerInput = {
@@ -2613,6 +2900,7 @@ export type RunUncheckedUpdateWithoutOwnerInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2622,6 +2910,7 @@ export type RunUncheckedUpdateWithoutOwnerInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutOwnerInput = {
@@ -2653,6 +2942,7 @@ export type RunUncheckedUpdateManyWithoutOwnerInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2689,6 +2979,7 @@ export type RunCreateManyModelInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2723,6 +3014,7 @@ export type RunUpdateWithoutModelInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2734,6 +3026,7 @@ export type RunUpdateWithoutModelInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutModelInput = {
@@ -2765,6 +3058,7 @@ export type RunUncheckedUpdateWithoutModelInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2774,6 +3068,7 @@ export type RunUncheckedUpdateWithoutModelInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutModelInput = {
@@ -2805,6 +3100,7 @@ export type RunUncheckedUpdateManyWithoutModelInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2841,6 +3137,7 @@ export type RunCreateManyStyleInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2875,6 +3172,7 @@ export type RunUpdateWithoutStyleInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2886,6 +3184,7 @@ export type RunUpdateWithoutStyleInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutStyleInput = {
@@ -2917,6 +3216,7 @@ export type RunUncheckedUpdateWithoutStyleInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2926,6 +3226,7 @@ export type RunUncheckedUpdateWithoutStyleInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutStyleInput = {
@@ -2957,6 +3258,7 @@ export type RunUncheckedUpdateManyWithoutStyleInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2994,6 +3296,7 @@ export type RunCreateManyRetryOfInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  cost?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -3027,6 +3330,7 @@ export type RunUpdateWithoutRetryOfInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3038,6 +3342,7 @@ export type RunUpdateWithoutRetryOfInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutRetryOfInput = {
@@ -3070,6 +3375,7 @@ export type RunUncheckedUpdateWithoutRetryOfInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3078,6 +3384,7 @@ export type RunUncheckedUpdateWithoutRetryOfInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutRetryOfInput = {
@@ -3110,6 +3417,7 @@ export type RunUncheckedUpdateManyWithoutRetryOfInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3126,6 +3434,7 @@ export type RunCountOutputType = {
   stages: number
   inputs: number
   outputs: number
+  creditTransactions: number
 }
 
 export type RunCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -3133,6 +3442,7 @@ export type RunCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.In
   stages?: boolean | RunCountOutputTypeCountStagesArgs
   inputs?: boolean | RunCountOutputTypeCountInputsArgs
   outputs?: boolean | RunCountOutputTypeCountOutputsArgs
+  creditTransactions?: boolean | RunCountOutputTypeCountCreditTransactionsArgs
 }
 
 /**
@@ -3173,6 +3483,13 @@ export type RunCountOutputTypeCountOutputsArgs<ExtArgs extends runtime.Types.Ext
   where?: Prisma.MediaWhereInput
 }
 
+/**
+ * RunCountOutputType without action
+ */
+export type RunCountOutputTypeCountCreditTransactionsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.CreditTransactionWhereInput
+}
+
 
 export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -3204,6 +3521,7 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   errorStage?: boolean
   errorNodeId?: boolean
   errorNodeType?: boolean
+  cost?: boolean
   retryOfId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -3217,6 +3535,7 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   stages?: boolean | Prisma.Run$stagesArgs<ExtArgs>
   inputs?: boolean | Prisma.Run$inputsArgs<ExtArgs>
   outputs?: boolean | Prisma.Run$outputsArgs<ExtArgs>
+  creditTransactions?: boolean | Prisma.Run$creditTransactionsArgs<ExtArgs>
   _count?: boolean | Prisma.RunCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["run"]>
 
@@ -3250,6 +3569,7 @@ export type RunSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   errorStage?: boolean
   errorNodeId?: boolean
   errorNodeType?: boolean
+  cost?: boolean
   retryOfId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -3291,6 +3611,7 @@ export type RunSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   errorStage?: boolean
   errorNodeId?: boolean
   errorNodeType?: boolean
+  cost?: boolean
   retryOfId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -3332,6 +3653,7 @@ export type RunSelectScalar = {
   errorStage?: boolean
   errorNodeId?: boolean
   errorNodeType?: boolean
+  cost?: boolean
   retryOfId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -3339,7 +3661,7 @@ export type RunSelectScalar = {
   finishedAt?: boolean
 }
 
-export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
+export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "cost" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
 export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   owner?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefaultArgs<ExtArgs>
@@ -3349,6 +3671,7 @@ export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   stages?: boolean | Prisma.Run$stagesArgs<ExtArgs>
   inputs?: boolean | Prisma.Run$inputsArgs<ExtArgs>
   outputs?: boolean | Prisma.Run$outputsArgs<ExtArgs>
+  creditTransactions?: boolean | Prisma.Run$creditTransactionsArgs<ExtArgs>
   _count?: boolean | Prisma.RunCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type RunIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -3375,6 +3698,7 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     stages: Prisma.$StagePayload<ExtArgs>[]
     inputs: Prisma.$RunInputPayload<ExtArgs>[]
     outputs: Prisma.$MediaPayload<ExtArgs>[]
+    creditTransactions: Prisma.$CreditTransactionPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -3415,6 +3739,10 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     errorStage: $Enums.StageKind | null
     errorNodeId: string | null
     errorNodeType: string | null
+    /**
+     * Credits charged when the run was created (0 for unlimited accounts).
+     */
+    cost: number
     retryOfId: string | null
     createdAt: Date
     updatedAt: Date
@@ -3822,6 +4150,7 @@ export interface Prisma__RunClient<T, Null = never, ExtArgs extends runtime.Type
   stages<T extends Prisma.Run$stagesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$stagesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$StagePayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   inputs<T extends Prisma.Run$inputsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$inputsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunInputPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   outputs<T extends Prisma.Run$outputsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$outputsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$MediaPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  creditTransactions<T extends Prisma.Run$creditTransactionsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$creditTransactionsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CreditTransactionPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -3880,6 +4209,7 @@ export interface RunFieldRefs {
   readonly errorStage: Prisma.FieldRef<"Run", 'StageKind'>
   readonly errorNodeId: Prisma.FieldRef<"Run", 'String'>
   readonly errorNodeType: Prisma.FieldRef<"Run", 'String'>
+  readonly cost: Prisma.FieldRef<"Run", 'Int'>
   readonly retryOfId: Prisma.FieldRef<"Run", 'String'>
   readonly createdAt: Prisma.FieldRef<"Run", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Run", 'DateTime'>
@@ -4417,6 +4747,30 @@ export type Run$outputsArgs<ExtArgs extends runtime.Types.Extensions.InternalArg
   take?: number
   skip?: number
   distinct?: Prisma.MediaScalarFieldEnum | Prisma.MediaScalarFieldEnum[]
+}
+
+/**
+ * Run.creditTransactions
+ */
+export type Run$creditTransactionsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the CreditTransaction
+   */
+  select?: Prisma.CreditTransactionSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the CreditTransaction
+   */
+  omit?: Prisma.CreditTransactionOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.CreditTransactionInclude<ExtArgs> | null
+  where?: Prisma.CreditTransactionWhereInput
+  orderBy?: Prisma.CreditTransactionOrderByWithRelationInput | Prisma.CreditTransactionOrderByWithRelationInput[]
+  cursor?: Prisma.CreditTransactionWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.CreditTransactionScalarFieldEnum | Prisma.CreditTransactionScalarFieldEnum[]
 }
 
 /**

@@ -405,10 +405,6 @@ export type StyleNullableScalarRelationFilter = {
   isNot?: Prisma.StyleWhereInput | null
 }
 
-export type NullableStringFieldUpdateOperationsInput = {
-  set?: string | null
-}
-
 export type StyleCreateNestedOneWithoutRunsInput = {
   create?: Prisma.XOR<Prisma.StyleCreateWithoutRunsInput, Prisma.StyleUncheckedCreateWithoutRunsInput>
   connectOrCreate?: Prisma.StyleCreateOrConnectWithoutRunsInput

@@ -1,0 +1,30 @@
+// Requests per minute per API key (RATE_LIMIT_PER_MINUTE), counted by rate-limiter-flexible
+// in this process. Requests without a key (the local account in AUTH_MODE=local) are not
+// limited.
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimitedError } from './auth.errors.ts';
+import type { Viewer } from './viewer.ts';
+
+export class RequestLimiter {
+  private readonly limiter: RateLimiterMemory;
+
+  constructor(readonly perMinute: number) {
+    this.limiter = new RateLimiterMemory({ points: perMinute, duration: 60 });
+  }
+
+  /** Counts one request of `viewer`; throws RateLimitedError when over the limit. */
+  async consume(viewer: Viewer): Promise<void> {
+    if (!viewer.apiKey) return;
+    try {
+      await this.limiter.consume(viewer.apiKey.id);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) {
+        throw new RateLimitedError(
+          this.perMinute,
+          Math.max(1, Math.ceil(error.msBeforeNext / 1000)),
+        );
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// Credits: balances and their ledger. Every change of Account.creditBalance happens in a
+// transaction together with one CreditTransaction row, so the balance always equals the sum
+// of the account's ledger. A null balance means unlimited: nothing is charged or recorded.
+import { NotFoundError, ValidationError } from '../domain-errors.ts';
+import type { Account, Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { InsufficientCreditsError } from './credits.errors.ts';
+
+type Tx = Prisma.TransactionClient;
+
+/** Largest single grant, so balances stay far inside a 32-bit column. */
+export const MAX_GRANT = 100_000_000;
+
+/**
+ * Locks the account row for the rest of the transaction and returns its balance
+ * (undefined when the account does not exist). Concurrent charges of one account queue
+ * behind this lock, so two runs can never spend the same credits.
+ */
+export async function lockAccount(tx: Tx, accountId: string): Promise<number | null | undefined> {
+  const rows = await tx.$queryRaw<{ creditBalance: number | null }[]>`
+    SELECT "creditBalance" FROM "Account" WHERE "id" = ${accountId}::uuid FOR UPDATE`;
+  return rows[0] ? rows[0].creditBalance : undefined;
+}
+
+export class CreditsService {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /**
+   * Charges `cost` for a run inside the caller's transaction, after `lockAccount`. Throws
+   * InsufficientCreditsError (and the transaction rolls back) when the balance is short.
+   */
+  async charge(
+    tx: Tx,
+    input: { accountId: string; balance: number | null; runId: string; cost: number },
+  ): Promise<void> {
+    const { accountId, balance, runId, cost } = input;
+    if (balance === null || cost <= 0) return;
+    if (balance < cost) throw new InsufficientCreditsError(cost, balance);
+    await tx.account.update({
+      where: { id: accountId },
+      data: { creditBalance: { decrement: cost } },
+    });
+    await tx.creditTransaction.create({
+      data: { accountId, runId, amount: -cost, reason: 'RUN' },
+    });
+  }
+
+  /**
+   * Gives a run's charge back, inside the caller's transaction (the one that marks the run
+   * FAILED or CANCELED). At most once per run: a second call finds the refund row and does
+   * nothing. Returns the credits refunded.
+   */
+  async refund(tx: Tx, runId: string): Promise<number> {
+    const charge = await tx.creditTransaction.findUnique({
+      where: { runId_reason: { runId, reason: 'RUN' } },
+      select: { accountId: true, amount: true },
+    });
+    if (!charge || charge.amount === 0) return 0;
+    const { count } = await tx.creditTransaction.createMany({
+      data: [{ accountId: charge.accountId, runId, amount: -charge.amount, reason: 'REFUND' }],
+      skipDuplicates: true,
+    });
+    if (count === 0) return 0;
+    await tx.account.update({
+      where: { id: charge.accountId },
+      data: { creditBalance: { increment: -charge.amount } },
+    });
+    return -charge.amount;
+  }
+
+  /** Adds (or, negative, removes) credits by hand; the balance cannot go below zero. */
+  async grant(accountId: string, amount: number, note: string | null): Promise<Account> {
+    if (!Number.isInteger(amount) || amount === 0 || Math.abs(amount) > MAX_GRANT) {
+      throw new ValidationError('amount', `must be a non-zero whole number up to ${MAX_GRANT}`);
+    }
+    return this.prisma.$transaction(async (tx) => {
+      const balance = await lockAccount(tx, accountId);
+      if (balance === undefined) throw new NotFoundError('Account', accountId);
+      if (balance === null) {
+        throw new ValidationError('account', 'The account has unlimited credits.');
+      }
+      if (balance + amount < 0) {
+        throw new ValidationError('amount', `would take the balance (${balance}) below zero`);
+      }
+      if (balance + amount > 2_000_000_000) {
+        throw new ValidationError('amount', 'would take the balance above 2,000,000,000');
+      }
+      await tx.creditTransaction.create({
+        data: { accountId, amount, reason: 'GRANT', note: note?.slice(0, 500) || null },
+      });
+      return tx.account.update({
+        where: { id: accountId },
+        data: { creditBalance: { increment: amount } },
+      });
+    });
+  }
+
+  /** Ledger rows of an account, newest first. */
+  ledger(
+    accountId: string,
+    page: { take?: number; skip?: number; cursor?: Prisma.CreditTransactionWhereUniqueInput },
+    query: { select?: Prisma.CreditTransactionSelect | null } = {},
+  ) {
+    return this.prisma.creditTransaction.findMany({
+      ...(query.select ? { select: query.select } : {}),
+      ...page,
+      where: { accountId },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    });
+  }
+}
