@@ -68,6 +68,14 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const app = await createApp(config);
+  // A promise nobody awaited failed: that is a bug to fix, but one request's bug must not
+  // take every other request down with the process. Logged with its stack; uncaught
+  // exceptions (state may be corrupt) still stop the process.
+  process.on('unhandledRejection', (reason) => {
+    app.log.error('unhandled promise rejection', {
+      error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    });
+  });
   await app.start();
   app.log.info(`Atelier listening on ${app.url} (GraphQL at ${app.url}/graphql)`, {
     database: config.database.kind,

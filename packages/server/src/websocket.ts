@@ -99,14 +99,17 @@ export function attachGraphQLWebSocket(server: Server, yoga: Yoga, options: WebS
             { headers: request.headers as Record<string, string> },
           ),
         });
+        // Parse and validation errors (graphql-armor's limits throw from inside validation
+        // rules) end this operation only, never the socket and its other subscriptions.
         let document: ReturnType<typeof parse>;
+        let errors: readonly GraphQLError[];
         try {
           document = parse(params.query);
+          errors = validate(schema, document);
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
-        const errors = validate(schema, document);
         if (errors.length) return errors;
         const args: EnvelopedArgs = {
           schema,

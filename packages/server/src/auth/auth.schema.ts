@@ -19,6 +19,8 @@ builder.objectType(ForbiddenError, {
 export const AccountRef = builder.prismaNode('Account', {
   description: 'Owner of runs, media and API keys, with a credit balance.',
   id: { field: 'id', description: 'Global id (Relay).' },
+  // Unknown ids and other accounts' objects load as null (node, nodes), not as errors.
+  nullable: true,
   // node(id:) finds the viewer's own account, an admin's any account.
   findUnique: (id, ctx) => ({
     id,
@@ -70,6 +72,8 @@ builder.prismaObject('CreditTransaction', {
 export const ApiKeyRef = builder.prismaNode('ApiKey', {
   description: 'An API key. The secret is shown once, when created; only its hash is stored.',
   id: { field: 'id', description: 'Global id (Relay).' },
+  // Unknown ids and other accounts' objects load as null (node, nodes), not as errors.
+  nullable: true,
   findUnique: (id, ctx) => ({
     id,
     ...(isAdmin(ctx.viewer) ? {} : { accountId: ctx.viewer.accountId }),

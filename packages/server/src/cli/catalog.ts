@@ -2,18 +2,10 @@
 import { parseArgs } from 'node:util';
 import { createAtelierClient, listModels, listStyles } from '@atelier/sdk';
 import type { CliIo } from './cli.ts';
-import { apiKey, parseMode, serverUrl } from './options.ts';
+import { apiKey, parseMode, serverUrl, table } from './options.ts';
 
 export const MODELS_USAGE = `Usage: atelier models [--mode MODE] [--json] [--server URL] [--api-key KEY]\n`;
 export const STYLES_USAGE = `Usage: atelier styles [--json] [--server URL] [--api-key KEY]\n`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? [];
-  return rows
-    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)))
-    .map((row) => `${row.join('  ')}\n`)
-    .join('');
-}
 
 /** Runs `atelier models`; returns the exit code. */
 export async function modelsCommand(argv: string[], io: CliIo): Promise<number> {

@@ -13,7 +13,7 @@ import { CreditsService } from '../credits/credits.service.ts';
 import { openDatabase } from '../db/database.ts';
 import { AtelierError } from '../domain-errors.ts';
 import type { CliIo } from './cli.ts';
-import { UsageError } from './options.ts';
+import { table, UsageError } from './options.ts';
 
 export const KEYS_USAGE = `Usage:
   atelier keys create --account NAME [--credits N] [--admin] [--name LABEL] [--json]
@@ -148,14 +148,6 @@ export async function keysCommand(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await backend.close();
   }
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? [];
-  return rows
-    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)))
-    .map((row) => `${row.join('  ')}\n`)
-    .join('');
 }
 
 async function openBackend(env: NodeJS.ProcessEnv): Promise<KeysBackend> {

@@ -56,3 +56,12 @@ export function parseMode(value: string): GenerationMode {
 export function describeRefusal(refusal: { code: string; message: string }, detail?: string) {
   return `${refusal.code}${detail ? ` (${detail})` : ''}: ${refusal.message}`;
 }
+
+/** Rows as a plain-text table: columns padded to their widest cell, two spaces apart. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0))) ?? [];
+  return rows
+    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] ?? 0) : cell)))
+    .map((row) => `${row.join('  ')}\n`)
+    .join('');
+}

@@ -26,6 +26,13 @@ export interface Database {
 
 const QUERY_EVENTS = [{ emit: 'event' as const, level: 'query' as const }];
 
+/**
+ * Interactive transactions (createRun takes the account's row lock in one) queue for the
+ * single PGlite connection or a pooled one under load: wait longer than Prisma's 2 s
+ * default before giving up, so a burst of requests is served late rather than refused.
+ */
+const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 };
+
 function countQueries(prisma: PrismaClient<'query'>) {
   const counter = { count: 0 };
   prisma.$on('query', () => {
@@ -40,7 +47,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     if (target.dataDir) await mkdir(target.dataDir, { recursive: true });
     const pglite = target.dataDir ? new PGlite(target.dataDir) : new PGlite();
     await pglite.waitReady;
-    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite), log: QUERY_EVENTS });
+    const prisma = new PrismaClient({
+      adapter: new PrismaPGlite(pglite),
+      log: QUERY_EVENTS,
+      transactionOptions: TRANSACTION_OPTIONS,
+    });
     const counter = countQueries(prisma);
     const runner: SqlRunner = {
       exec: async (sql) => {
@@ -69,7 +80,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   // listener that event would crash the process. Errors of running queries still reach
   // their callers.
   pool.on('error', () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), log: QUERY_EVENTS });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    log: QUERY_EVENTS,
+    transactionOptions: TRANSACTION_OPTIONS,
+  });
   const counter = countQueries(prisma);
   return {
     kind: 'postgres',

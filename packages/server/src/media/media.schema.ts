@@ -14,6 +14,8 @@ export const MediaRef = builder.prismaNode('Media', {
   description:
     'An uploaded or generated file. Uploaded images are normalized: oriented by EXIF, stripped of metadata, scaled to the configured maximum edge.',
   id: { field: 'id', description: 'Global id (Relay); the URL uses the UUID inside it.' },
+  // Unknown ids and other accounts' objects load as null (node, nodes), not as errors.
+  nullable: true,
   // node(id:) finds the viewer's media (an admin's: any); ids are UUIDs (see builder.ts).
   findUnique: (id, ctx) => ({ id, ...readableBy(ctx.viewer) }),
   fields: (t) => ({

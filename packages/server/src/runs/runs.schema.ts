@@ -130,6 +130,8 @@ const OutputOptionsRef = builder
 export const RunRef = builder.prismaNode('Run', {
   description: 'One generation request and everything that happened to it.',
   id: { field: 'id', description: 'Global id (Relay).' },
+  // Unknown ids and other accounts' objects load as null (node, nodes), not as errors.
+  nullable: true,
   // node(id:) finds the viewer's runs (an admin's: any); ids are UUIDs (see builder.ts).
   findUnique: (id, ctx) => ({ id, ...readableBy(ctx.viewer) }),
   fields: (t) => ({
