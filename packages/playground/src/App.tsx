@@ -1,7 +1,7 @@
 // The studio shell: header with Studio / Gallery, mode tabs, the composer, the live run
 // with its results, the recent runs (from the server), and a live queue and worker status
-// line in the header. Pages are real paths (/ and /gallery): the server
-// answers index.html for both.
+// line in the header, and (with an API key) the account and its credits. Pages are real
+// paths (/ and /gallery): the server answers index.html for both.
 import {
   cancelRun,
   createRun,
@@ -12,6 +12,7 @@ import {
 } from '@atelier/sdk';
 import { useAtelierClient, useModels, useQueue, useRun, useRuns } from '@atelier/sdk/react';
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { type Account, AccountBadge } from './components/ApiKey.tsx';
 import { Composer, formForModel } from './components/Composer.tsx';
 import { Gallery } from './components/Gallery.tsx';
 import { Lightbox, type LightboxItem } from './components/Lightbox.tsx';
@@ -43,7 +44,16 @@ function initialMode(): GenerationMode {
   return MODES.find((m) => m.mode === wanted)?.mode ?? 'TEXT_TO_IMAGE';
 }
 
-export function App() {
+interface AppProps {
+  /** The account of the API key in use; null without a key (AUTH_MODE=local). */
+  account?: Account | null;
+  /** Forgets the stored API key (shown with the account). */
+  onForgetKey?: () => void;
+  /** Called when a run was created or changed state (credits are charged or refunded). */
+  onRunChanged?: () => void;
+}
+
+export function App({ account = null, onForgetKey, onRunChanged }: AppProps = {}) {
   const client = useAtelierClient();
   const [page, setPage] = useState<Page>(pageFromPath);
   const [mode, setMode] = useState<GenerationMode>(initialMode);
@@ -86,8 +96,11 @@ export function App() {
   const liveId = live.run?.id;
   const liveStatus = live.run?.status;
   useEffect(() => {
-    if (liveId && liveStatus) refetchRecent();
-  }, [liveId, liveStatus, refetchRecent]);
+    if (liveId && liveStatus) {
+      refetchRecent();
+      onRunChanged?.();
+    }
+  }, [liveId, liveStatus, refetchRecent, onRunChanged]);
 
   // The server's list, with the watched run as it is now (it is fresher than the last fetch).
   const recent = useMemo(() => {
@@ -100,6 +113,7 @@ export function App() {
     setCanceling(false);
     setRunId(run.id);
     refetchRecent();
+    onRunChanged?.();
   };
 
   const cancel = async () => {
@@ -233,6 +247,7 @@ export function App() {
         </nav>
         <div className="topbar-spacer" />
         <WorkerStatus queue={queue} />
+        {account && onForgetKey ? <AccountBadge account={account} onForget={onForgetKey} /> : null}
         <a className="topbar-link" href="/graphql" target="_blank" rel="noreferrer">
           GraphiQL ↗
         </a>

@@ -1,11 +1,13 @@
 // Browser-test helpers: find Chromium (the tests skip loudly without it), make sure the
-// studio's dist/ is built and fresh, launch Chromium through playwright-core, save screenshots.
+// studio's dist/ is built and fresh, launch Chromium through playwright-core, save screenshots,
+// and drive the studio's page (generate, wait for a run status or a text, set controls).
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 /** Chromium from the Debian package (CI installs it); CHROMIUM_PATH overrides. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -123,4 +125,54 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage });
   return file;
+}
+
+/** A signed media URL, as `Media.url` is now: `/media/<uuid>?exp=<unix s>&sig=<43 base64url>`. */
+export const SIGNED_MEDIA_URL = /\/media\/[0-9a-f-]{36}\?exp=\d+&sig=[\w-]{43}$/;
+
+export const WAIT = { timeout: 20_000 };
+
+/** Text of an element once it matches `pattern` (polls; fails after the timeout). */
+export async function waitForText(page: Page, testId: string, pattern: RegExp, timeout = 20_000) {
+  const locator = page.getByTestId(testId);
+  await expect
+    .poll(async () => (await locator.textContent({ timeout: 1000 }).catch(() => '')) ?? '', {
+      timeout,
+      interval: 20,
+    })
+    .toMatch(pattern);
+  return (await locator.textContent()) ?? '';
+}
+
+/** Clicks Generate and waits until the run view shows the run it created. */
+export async function generate(page: Page) {
+  const view = page.getByTestId('run-view');
+  const before = (await view.count()) ? await view.getAttribute('data-run-id') : null;
+  await page.getByTestId('generate').click();
+  await page
+    .locator(`[data-testid="run-view"]${before ? `:not([data-run-id="${before}"])` : ''}`)
+    .waitFor(WAIT);
+}
+
+export async function runStatus(page: Page, status: string, timeout = 30_000) {
+  await page
+    .getByTestId('run-status')
+    .and(page.locator(`[data-status="${status}"]`))
+    .waitFor({
+      timeout,
+    });
+}
+
+/** Sets a generated parameter control (number input) and commits it. */
+export async function setParam(page: Page, name: string, value: number) {
+  const input = page.getByTestId(`param-${name}`);
+  await input.fill(String(value));
+  await input.blur();
+  await expect.poll(() => input.inputValue()).toBe(String(value));
+}
+
+export async function selectModel(page: Page, key: string) {
+  const select = page.getByTestId('model-select');
+  await select.locator(`option[value="${key}"]`).waitFor({ state: 'attached', ...WAIT });
+  await select.selectOption(key);
 }

@@ -13,9 +13,16 @@ import {
   type Browser,
   CHROMIUM_PATH,
   ensurePlaygroundBuilt,
+  generate,
   HAS_CHROMIUM,
   launchChromium,
+  runStatus,
+  SIGNED_MEDIA_URL,
   screenshot,
+  selectModel,
+  setParam,
+  WAIT,
+  waitForText,
 } from './browser.ts';
 
 if (!HAS_CHROMIUM) {
@@ -23,53 +30,6 @@ if (!HAS_CHROMIUM) {
     `\n*** ${CHROMIUM_PATH} not found: the playground browser tests are SKIPPED. ` +
       'Install Chromium (apt-get install chromium) or set CHROMIUM_PATH to run them. ***\n',
   );
-}
-
-const WAIT = { timeout: 20_000 };
-
-/** Text of an element once it matches `pattern` (polls; fails after the timeout). */
-async function waitForText(page: Page, testId: string, pattern: RegExp, timeout = 20_000) {
-  const locator = page.getByTestId(testId);
-  await expect
-    .poll(async () => (await locator.textContent({ timeout: 1000 }).catch(() => '')) ?? '', {
-      timeout,
-      interval: 20,
-    })
-    .toMatch(pattern);
-  return (await locator.textContent()) ?? '';
-}
-
-/** Clicks Generate and waits until the run view shows the run it created. */
-async function generate(page: Page) {
-  const view = page.getByTestId('run-view');
-  const before = (await view.count()) ? await view.getAttribute('data-run-id') : null;
-  await page.getByTestId('generate').click();
-  await page
-    .locator(`[data-testid="run-view"]${before ? `:not([data-run-id="${before}"])` : ''}`)
-    .waitFor(WAIT);
-}
-
-async function runStatus(page: Page, status: string, timeout = 30_000) {
-  await page
-    .getByTestId('run-status')
-    .and(page.locator(`[data-status="${status}"]`))
-    .waitFor({
-      timeout,
-    });
-}
-
-/** Sets a generated parameter control (number input) and commits it. */
-async function setParam(page: Page, name: string, value: number) {
-  const input = page.getByTestId(`param-${name}`);
-  await input.fill(String(value));
-  await input.blur();
-  await expect.poll(() => input.inputValue()).toBe(String(value));
-}
-
-async function selectModel(page: Page, key: string) {
-  const select = page.getByTestId('model-select');
-  await select.locator(`option[value="${key}"]`).waitFor({ state: 'attached', ...WAIT });
-  await select.selectOption(key);
 }
 
 /** A PNG made in the page (canvas), dropped on a drop zone with a real DataTransfer. */
@@ -181,6 +141,9 @@ async function shownRun(server: TestServer, page: Page): Promise<RunInputs & { i
     expect(response?.status()).toBe(200);
     expect(response?.headers()['cache-control']).toBe('no-cache');
     await page.getByTestId('mode-TEXT_TO_IMAGE').click();
+    // AUTH_MODE=local: no key asked for, no account shown (the local account needs none).
+    expect(await page.getByTestId('key-form').count()).toBe(0);
+    expect(await page.getByTestId('account').count()).toBe(0);
     await selectModel(page, 'flux1-dev');
 
     // An empty prompt: the server's ValidationError names the field.
@@ -233,8 +196,9 @@ async function shownRun(server: TestServer, page: Page): Promise<RunInputs & { i
     await expect
       .poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), WAIT)
       .toBe(256);
+    // Media URLs are signed (they load without credentials): /media/<uuid>?exp=…&sig=….
     expect(await page.getByTestId('download-link').first().getAttribute('href')).toMatch(
-      /\/media\/[0-9a-f-]{36}$/,
+      SIGNED_MEDIA_URL,
     );
     await page.getByTestId('recent-run').first().waitFor(WAIT);
     const run = await shownRun(server, page);
