@@ -90,6 +90,9 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
     url: endpoint.replace(/^http/, 'ws'),
     webSocketImpl: options.webSocketImpl ?? defaultWebSocketImpl(),
     retryAttempts: options.retryAttempts ?? 5,
+    // As graphql-ws does by default, reconnect after a closed socket, but not after 4403:
+    // the server refused the key, and trying the same key again cannot help.
+    shouldRetry: (event) => isCloseEvent(event) && event.code !== FORBIDDEN_CLOSE_CODE,
     ...(options.retryWait ? { retryWait: options.retryWait } : {}),
     // Browsers cannot set headers on a WebSocket: the key travels in connection_init.
     connectionParams: () => ({
@@ -130,6 +133,18 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
       Promise.resolve(ws.dispose()).catch(() => {});
     },
   };
+}
+
+/** Close code the server uses when the socket's key is missing, unknown or revoked. */
+const FORBIDDEN_CLOSE_CODE = 4403;
+
+function isCloseEvent(value: unknown): value is { code: number; reason: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === 'number' &&
+    'reason' in value
+  );
 }
 
 /**

@@ -7,6 +7,7 @@
 // Anywhere else (a subscription's first read, a query without a union) the error goes out
 // as a GraphQL error with its message and `extensions.code`; every other error is masked.
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as maskUnexpected } from 'graphql-yoga';
 import { builder } from './builder.ts';
 import { AtelierError, NotFoundError, ValidationError } from './domain-errors.ts';
@@ -17,12 +18,13 @@ import { MediaInUseError } from './media/media.errors.ts';
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
   const original = (error as { originalError?: unknown } | null)?.originalError ?? error;
   if (original instanceof AtelierError) {
-    const located = error as { path?: readonly (string | number)[]; nodes?: never };
-    return createGraphQLError(original.message, {
-      ...(located.path ? { path: located.path } : {}),
-      ...(located.nodes ? { nodes: located.nodes } : {}),
-      extensions: { code: original.code },
-    });
+    // graphql-js already located it (path, message): add the code and hand back the same
+    // object, which also tells Yoga it was expected (a replaced error is logged as a fault).
+    if (error instanceof GraphQLError) {
+      (error.extensions as Record<string, unknown>).code = original.code;
+      return error;
+    }
+    return createGraphQLError(original.message, { extensions: { code: original.code } });
   }
   return maskUnexpected(error, message, isDev);
 }
