@@ -15,6 +15,7 @@ import {
   createRun,
   createRunOk,
   getRun,
+  holdQueue,
   RUN_EVENTS,
   type RunView,
   until,
@@ -231,22 +232,8 @@ describe('accounts in AUTH_MODE=keys', () => {
     expect(aliceDone.outputs.length).toBe(1);
 
     // Hold the single sandbox worker: its two slots get Alice's runs, the first of which
-    // hangs on the worker, so her third run stays QUEUED until the end of the file (the
-    // holdQueue fixture does the same without a key, which keys mode refuses).
-    const sandbox = server.app.sandbox!;
-    sandbox.hangNextPrompt({ afterSteps: 0 });
-    aliceRunning = [
-      (await createRunOk(server, T2I, { apiKey: alice.key })).id,
-      (await createRunOk(server, T2I, { apiKey: alice.key })).id,
-    ];
-    await until(
-      async () =>
-        sandbox.hanging &&
-        (
-          await Promise.all(aliceRunning.map((id) => getRun(server, id, { apiKey: alice.key })))
-        ).every((r) => r.status === 'RUNNING'),
-      "Alice's two blocker runs to start and the first to hang",
-    );
+    // hangs on the worker, so her third run stays QUEUED until the end of the file.
+    aliceRunning = (await holdQueue(server, { apiKey: alice.key })).blockers;
     aliceQueued = await createRunOk(server, T2I, { apiKey: alice.key });
     expect(aliceQueued.status).toBe('QUEUED');
   });

@@ -4,16 +4,8 @@
 // always the sum of the account's ledger. Runs on PGlite and PostgreSQL (the row lock that
 // serialises concurrent charges matters most on PostgreSQL's connection pool).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accountState,
-  finalRun,
-  globalId,
-  holdQueueAs,
-  T2I,
-  uuidOf,
-  waitIdle,
-} from './fixtures/hardening.ts';
-import { createRun, createRunOk, until } from './fixtures/runs.ts';
+import { accountState, finalRun, globalId, T2I, uuidOf, waitIdle } from './fixtures/hardening.ts';
+import { createRun, createRunOk, holdQueue, until } from './fixtures/runs.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
 interface ModelView {
@@ -311,7 +303,7 @@ describe('credits (AUTH_MODE=keys)', () => {
     const blocker = await newAccount('blocker', 100);
     const { key, accountId } = await newAccount('queued', 50);
     await waitIdle(server);
-    const hold = await holdQueueAs(server, blocker.key);
+    const hold = await holdQueue(server, { apiKey: blocker.key });
     try {
       const canceled = await createRunOk(server, T2I, { apiKey: key });
       const deleted = await createRunOk(server, T2I, { apiKey: key });

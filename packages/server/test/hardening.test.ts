@@ -10,15 +10,8 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, isLoopbackHost, loadConfig } from '../src/config.ts';
-import {
-  accountState,
-  finalRun,
-  globalId,
-  holdQueueAs,
-  T2I,
-  waitIdle,
-} from './fixtures/hardening.ts';
-import { createRun, createRunOk, RUN_EVENTS, watchRunSse } from './fixtures/runs.ts';
+import { accountState, finalRun, globalId, T2I, waitIdle } from './fixtures/hardening.ts';
+import { createRun, createRunOk, holdQueue, RUN_EVENTS, watchRunSse } from './fixtures/runs.ts';
 import { CSRF_HEADERS, UPLOAD_MEDIA } from './fixtures/upload.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
@@ -533,7 +526,7 @@ describe.skipIf(process.env.ATELIER_TEST_DB === 'postgres')('hardening', () => {
       const runsOf = (accountId: string) =>
         server.app.db.prisma.run.count({ where: { ownerId: accountId } });
       await waitIdle(server);
-      const hold = await holdQueueAs(server, blocker.key);
+      const hold = await holdQueue(server, { apiKey: blocker.key });
       try {
         const first = await createRunOk(server, T2I, { apiKey: user.key });
         const second = await createRunOk(server, T2I, { apiKey: user.key });
