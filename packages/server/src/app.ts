@@ -24,6 +24,7 @@ import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin, type NodeServerContext } from './media/upload.plugin.ts';
 import { handleMetrics } from './metrics.ts';
 import { handlePlaygroundRequest } from './playground.ts';
+import { useJsonParamsGuard, useNestingLimit, useNoNulText } from './request-guards.ts';
 import { schema } from './schema.ts';
 import { createServices, type Services } from './services.ts';
 import { attachGraphQLWebSocket } from './websocket.ts';
@@ -105,11 +106,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       createAuthPlugin({ auth: services.auth, limiter: services.limiter }),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       createUploadPlugin(config.uploads),
+      useJsonParamsGuard(),
+      useNestingLimit(),
       maxTokensPlugin({ n: GRAPHQL_LIMITS.tokens }),
       maxDepthPlugin({ n: GRAPHQL_LIMITS.depth, flattenFragments: true }),
       maxAliasesPlugin({ n: GRAPHQL_LIMITS.aliases }),
       maxDirectivesPlugin({ n: GRAPHQL_LIMITS.directives }),
       costLimitPlugin({ maxCost: GRAPHQL_LIMITS.cost }),
+      useNoNulText(),
     ],
     context: ({ request, viewer }) => {
       if (!viewer) throw new Error('request reached execution without a viewer');

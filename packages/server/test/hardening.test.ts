@@ -323,9 +323,8 @@ describe.skipIf(process.env.ATELIER_TEST_DB === 'postgres')('hardening', () => {
       it('refuses 31 aliases over graphql-ws too', async () => {
         const client = socketClient(server, user.key);
         try {
-          // BUG: the socket is closed instead ("socket closed with 4500: Syntax Error: Aliases
-          // limit of 30 exceeded, found 31."), ending every other subscription on it: the
-          // armor rule throws inside validate() and websocket.ts's onSubscribe lets it escape.
+          // Regression: the armor rule throws inside validate(); that once closed the whole
+          // socket (4500) and every other subscription on it. Only the operation fails now.
           await expect(overSocket(client, aliases(31))).rejects.toEqual([
             expect.objectContaining({ message: expect.stringMatching(/aliases/i) }),
           ]);
@@ -378,8 +377,8 @@ describe.skipIf(process.env.ATELIER_TEST_DB === 'postgres')('hardening', () => {
         const theirs = await createRunOk(server, T2I, { apiKey: other.key });
         await finalRun(server, theirs.id, other.key);
         const ids = [globalId('Run', randomUUID()), globalId('Media', randomUUID()), theirs.id];
-        // BUG: each of these answers INTERNAL_SERVER_ERROR "Unexpected error." (Prisma
-        // findUniqueOrThrow: "No record was found for a query") instead of null.
+        // Regression: node loaders once used findUniqueOrThrow, so each of these answered
+        // "Unexpected error." instead of null.
         const nodes = await run('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids });
         expect(nodes.body).toEqual({ data: { nodes: [null, null, null] } });
         for (const id of ids) {

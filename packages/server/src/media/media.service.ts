@@ -189,6 +189,14 @@ export class MediaService {
  */
 export function readCapped(stream: UploadStream, maxBytes: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
+    // A stream destroyed before we got here emits nothing more: answer now, never hang.
+    const dead = stream as NodeJS.ReadableStream & { destroyed?: boolean; errored?: unknown };
+    if (dead.destroyed) {
+      reject(
+        dead.errored instanceof Error ? dead.errored : new Error('The upload stream was closed.'),
+      );
+      return;
+    }
     let chunks: Buffer[] = [];
     let total = 0;
     let settled = false;

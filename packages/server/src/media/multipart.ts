@@ -288,6 +288,9 @@ export function parseMultipart(
         createReadStream() {
           if (taken) throw new Error('The upload stream was already read.');
           taken = true;
+          // The body broke a rule before this file was read: its stream is destroyed and
+          // will never emit again, so refuse here instead of handing out a dead stream.
+          if (failure && !stream.readableEnded) throw failure;
           return stream as Readable & { truncated?: boolean };
         },
       });
