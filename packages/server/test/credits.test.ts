@@ -537,4 +537,21 @@ describe('credits (AUTH_MODE=local)', () => {
     const after = await server.gql<ViewerView>(VIEWER);
     expect(after.data?.viewer.account.credits).toBeNull();
   });
+  it('a key acts as its own account; an unknown key is 401 even though no key is needed', async () => {
+    const { key } = await server.createKey({ account: 'keyed', credits: 7 });
+    const keyed = await server.gql<ViewerView>(VIEWER, {}, { apiKey: key });
+    expect(keyed.data?.viewer.account).toMatchObject({ name: 'keyed', credits: 7 });
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer atl_${'0'.repeat(40)}`,
+      },
+      body: JSON.stringify({ query: '{ viewer { account { name } } }' }),
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({
+      errors: [{ extensions: { code: 'UNAUTHENTICATED' } }],
+    });
+  });
 });

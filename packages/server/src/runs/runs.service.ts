@@ -161,12 +161,6 @@ export class RunsService {
     private readonly lifecycle: RunLifecycle,
   ) {}
 
-  /** A run of `ownerId` (any owner's when `ownerId` is undefined: admins), or null. */
-  async get(ownerId: string | undefined, id: string): Promise<Run | null> {
-    if (!isUuid(id)) return null;
-    return this.prisma.run.findFirst({ where: { id, ...(ownerId ? { ownerId } : {}) } });
-  }
-
   /**
    * A run by id within `scope` (`{ ownerId }`, or `{}` for admins), with the caller's
    * Prisma selection (Pothos passes the fields the query asked for).
@@ -202,7 +196,7 @@ export class RunsService {
 
   /** Like `get`, but NotFoundError when missing or not the owner's. */
   private async require(ownerId: string, id: string): Promise<Run> {
-    const run = await this.get(ownerId, id);
+    const run = await this.find({ ownerId }, id);
     if (!run) throw new NotFoundError('Run', id);
     return run;
   }
