@@ -232,7 +232,7 @@ function serverBackend(info: ServerInfo): KeysBackend {
     } catch (error) {
       throw new KeysError(
         'SERVER_UNREACHABLE',
-        `a server (pid ${info.pid}) has the embedded database open but ${info.url} does not answer (${(error as Error).message}); stop it or wait until it is ready`,
+        `a server (pid ${info.pid}) has the embedded database open but ${info.url} does not answer (${(error as Error).message}); wait until it is ready, or, if no Atelier server runs, remove server.json from ATELIER_HOME`,
       );
     }
     const body = (await res.json().catch(() => null)) as {
