@@ -44,6 +44,11 @@ export interface App {
 
 export interface AppOptions {
   log?: Logger;
+  /**
+   * Execute runs in this process (default). `false` (`atelier serve --no-worker`) serves the
+   * API only: runs are executed by other processes on the same database.
+   */
+  worker?: boolean;
 }
 
 /** Starts the bundled ComfyUI sandbox on a free loopback port (no COMFYUI_URLS given). */
@@ -67,10 +72,12 @@ type ServerContext = NodeServerContext & AuthServerContext;
 /** Opens and migrates the database and loads the catalog; call `start()` to listen. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
-  const sandbox = config.comfyuiUrls.length ? null : await startBundledSandbox(config, log);
+  const worker = options.worker ?? true;
+  const sandbox =
+    worker && !config.comfyuiUrls.length ? await startBundledSandbox(config, log) : null;
   const workers = sandbox
     ? { urls: [sandbox.url], sandboxUrls: [sandbox.url] }
-    : { urls: config.comfyuiUrls, sandboxUrls: [] };
+    : { urls: worker ? config.comfyuiUrls : [], sandboxUrls: [] };
   const db = await openDatabase(config.database).catch(async (error: unknown) => {
     await sandbox?.stop();
     throw error;
@@ -188,8 +195,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     log,
     sandbox,
     async start() {
-      await services.executor.start();
-      await services.scheduler.start();
+      if (worker) {
+        await services.executor.start();
+        await services.scheduler.start();
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -214,6 +223,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await services.close();
       await db.close();
       await sandbox?.stop();
     },

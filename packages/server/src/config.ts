@@ -32,7 +32,21 @@ export const envSchema = z.object({
   PORT: int(0, 65535).default(4000),
   ATELIER_HOME: z.string().min(1).default('./.atelier'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
-  STORAGE_URL: url(['file:']).optional(),
+  STORAGE_URL: url(['file:', 's3:'])
+    .superRefine((value, ctx) => {
+      // Unparsable URLs are reported once, by url() above.
+      const s3 = value.startsWith('s3:') && URL.canParse(value) ? parseS3Url(value) : null;
+      if (typeof s3 === 'string') ctx.addIssue({ code: 'custom', message: s3 });
+    })
+    .optional(),
+  S3_ENDPOINT: url(['http:', 'https:']).optional(),
+  // Read only with an s3:// STORAGE_URL. Without a key pair the SDK's default chain applies
+  // (shared config and profiles, SSO, container and instance roles).
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_DEFAULT_REGION: z.string().min(1).optional(),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   CATALOG_DIR: z.string().min(1).default(DEFAULT_CATALOG_DIR),
   UPLOAD_MAX_FILE_BYTES: int(1).default(25 * 1024 * 1024),
   UPLOAD_MAX_FILES: int(1, 100).default(4),
@@ -89,18 +103,76 @@ export const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: int(0).default(600),
   MAX_QUEUED_RUNS_PER_ACCOUNT: int(1).default(100),
   MAX_REQUEST_BYTES: int(1024).default(1024 * 1024),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$/, { error: 'must be 1-64 letters, digits, : _ . -' })
+    .default('atelier'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   NODE_ENV: z.string().default('development'),
 });
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Where media bytes live: a folder, or a bucket (keys under `prefix`) of S3 or a compatible server. */
+export type StorageConfig =
+  | { kind: 'file'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Key prefix without surrounding slashes; '' for the bucket's root. */
+      prefix: string;
+      /** S3_ENDPOINT (addressed path-style); null: AWS itself. */
+      endpoint: string | null;
+      region: string;
+      /** AWS_ACCESS_KEY_ID and friends; null: the SDK's default credential chain. */
+      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null;
+    };
+
+// S3 bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens, starting and
+// ending with a letter or digit, no "..", not shaped like an IP address.
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Splits s3://bucket[/prefix] into its parts, or returns what is wrong with it. */
+export function parseS3Url(value: string): { bucket: string; prefix: string } | string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return 'must be a URL such as s3://bucket/prefix';
+  }
+  if (u.username || u.password || u.port || u.search || u.hash) {
+    return 'must be s3://bucket or s3://bucket/prefix (no credentials, port, query or fragment; use S3_ENDPOINT and the AWS_* variables)';
+  }
+  const bucket = u.hostname;
+  if (!BUCKET.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
+    return `"${bucket}" is not a valid S3 bucket name (3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)`;
+  }
+  let prefix: string;
+  try {
+    // From the text as written: URL parsing would quietly resolve "a/../b" to "b".
+    const rawPath = value.replace(/^s3:\/\/[^/]*/i, '');
+    prefix = decodeURIComponent(rawPath).replace(/^\/+|\/+$/g, '');
+  } catch {
+    return 'has a badly encoded prefix';
+  }
+  if (
+    prefix !== '' &&
+    prefix.split('/').some((part) => part === '' || part === '.' || part === '..')
+  ) {
+    return 'has an empty, "." or ".." segment in its prefix';
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
+  if (/[\u0000-\u001f\u007f]/.test(prefix)) return 'has a control character in its prefix';
+  return { bucket, prefix };
+}
+
 export interface Config {
   host: string;
   port: number;
   home: string;
   database: DatabaseTarget;
-  mediaDir: string;
+  storage: StorageConfig;
   catalogDir: string;
   uploads: {
     maxFileBytes: number;
@@ -133,6 +205,8 @@ export interface Config {
     /** Requests per minute per API key; 0 turns the limit off. */
     rateLimitPerMinute: number;
   };
+  /** Redis for pub/sub between processes; null keeps everything in this process. */
+  redis: { url: string; prefix: string } | null;
   limits: {
     /** Browser origins allowed to call the API besides its own ("*": any). */
     corsOrigins: string[] | '*';
@@ -186,6 +260,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ]);
   }
   const home = path.resolve(e.ATELIER_HOME);
+  const storage = storageConfig(e, home);
   return {
     host: e.HOST,
     port: e.PORT,
@@ -193,7 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'pglite', dataDir: path.join(home, 'db') },
-    mediaDir: e.STORAGE_URL ? fileURLToPath(e.STORAGE_URL) : path.join(home, 'media'),
+    storage,
     catalogDir: path.resolve(e.CATALOG_DIR),
     uploads: {
       maxFileBytes: e.UPLOAD_MAX_FILE_BYTES,
@@ -230,6 +305,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       mediaUrlTtlSeconds: e.MEDIA_URL_TTL,
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_PREFIX } : null,
     limits: {
       corsOrigins:
         e.CORS_ORIGINS === '*'
@@ -241,5 +317,45 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxQueuedRunsPerAccount: e.MAX_QUEUED_RUNS_PER_ACCOUNT,
       maxRequestBytes: e.MAX_REQUEST_BYTES,
     },
+  };
+}
+
+/** STORAGE_URL with its S3 settings; throws a ConfigError for inconsistent ones. */
+function storageConfig(e: Env, home: string): StorageConfig {
+  const s3 = e.STORAGE_URL?.startsWith('s3:') ? parseS3Url(e.STORAGE_URL) : null;
+  if (!s3 || typeof s3 === 'string') {
+    // An endpoint without an s3:// URL would silently keep media on this host's disk.
+    if (e.S3_ENDPOINT) {
+      throw new ConfigError([
+        { variable: 'S3_ENDPOINT', message: 'is set, but STORAGE_URL is not an s3:// URL' },
+      ]);
+    }
+    return {
+      kind: 'file',
+      dir: e.STORAGE_URL ? fileURLToPath(e.STORAGE_URL) : path.join(home, 'media'),
+    };
+  }
+  if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
+    throw new ConfigError([
+      {
+        variable: e.AWS_ACCESS_KEY_ID ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID',
+        message: 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together',
+      },
+    ]);
+  }
+  return {
+    kind: 's3',
+    bucket: s3.bucket,
+    prefix: s3.prefix,
+    endpoint: e.S3_ENDPOINT ?? null,
+    region: e.AWS_REGION ?? e.AWS_DEFAULT_REGION ?? 'us-east-1',
+    credentials:
+      e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+        ? {
+            accessKeyId: e.AWS_ACCESS_KEY_ID,
+            secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+            ...(e.AWS_SESSION_TOKEN ? { sessionToken: e.AWS_SESSION_TOKEN } : {}),
+          }
+        : null,
   };
 }

@@ -7,7 +7,8 @@ import { openDatabase } from './db/database.ts';
 const USAGE = `Usage: atelier <command>
 
 Commands:
-  serve     start the API server (migrates the database first)
+  serve     start the API server (migrates the database first); it also executes runs,
+            unless started with --no-worker (an API replica: other processes execute)
   migrate   apply pending database migrations and exit
   keys      create, list and revoke accounts' API keys (keys --help)
   generate  run a generation on a server and download its outputs (--help for options)
@@ -67,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`);
     return 2;
   }
-  const app = await createApp(config);
+  const app = await createApp(config, { worker: !argv.includes('--no-worker') });
   // A promise nobody awaited failed: that is a bug to fix, but one request's bug must not
   // take every other request down with the process. Logged with its stack; uncaught
   // exceptions (state may be corrupt) still stop the process.

@@ -13,14 +13,14 @@ import { type LlmClient, OpenAiCompatibleClient } from './llm/llm.client.ts';
 import type { Logger } from './log.ts';
 import { MediaService } from './media/media.service.ts';
 import { type Catalog, loadCatalog, syncCatalog } from './models/catalog.service.ts';
-import { createAtelierPubSub, type PubSub } from './pubsub.ts';
+import { connectRedisEventTarget, createAtelierPubSub, type PubSub } from './pubsub.ts';
 import type { Executor } from './queue/executor.ts';
 import { RunEngine } from './queue/run-engine.ts';
 import { RunScheduler } from './queue/scheduler.ts';
 import { RunEvents } from './runs/run-events.ts';
 import { RunsService } from './runs/runs.service.ts';
 import { resolveBlocklist } from './stages/blocklist.ts';
-import { LocalStorage } from './storage/local.storage.ts';
+import { createStorage } from './storage/create-storage.ts';
 import type { Storage } from './storage/storage.ts';
 
 export interface Services {
@@ -37,6 +37,8 @@ export interface Services {
   executor: Executor;
   scheduler: RunScheduler;
   runs: RunsService;
+  /** Closes connections the services hold (Redis). */
+  close(): Promise<void>;
 }
 
 /** A stable id for this installation, so worker client ids survive restarts. */
@@ -78,17 +80,19 @@ export async function createServices(
   const catalog = await loadCatalog(config.catalogDir);
   await syncCatalog(db.prisma, catalog);
   log.debug('catalog loaded', { models: catalog.models.length, styles: catalog.styles.length });
-  const storage = new LocalStorage(config.mediaDir);
+  const storage = createStorage(config.storage);
   const media = new MediaService(db.prisma, storage, config.uploads, log);
-  const pubsub = createAtelierPubSub();
+  const redis = config.redis ? await connectRedisEventTarget(config.redis, log) : null;
+  const pubsub = createAtelierPubSub(redis?.eventTarget);
   const events = new RunEvents(db.prisma, pubsub);
+  const instance = await instanceId(config.home);
   const executor = new ComfyPool({
     urls: workers.urls,
     sandboxUrls: workers.sandboxUrls,
     queueTimeoutMs: config.queueTimeoutMs,
     stallTimeoutMs: config.stallTimeoutMs,
     retries: config.workerRetries,
-    instanceId: await instanceId(config.home),
+    instanceId: instance,
     log,
   });
   const llm: LlmClient | null = config.llm
@@ -120,7 +124,9 @@ export async function createServices(
     engine,
     executor,
     events,
+    pubsub,
     log,
+    owner: instance,
     pollMs: 1000,
   });
   const runs = new RunsService(db.prisma, catalog, credits, config.limits, {
@@ -128,7 +134,12 @@ export async function createServices(
       events.queueChanged();
       scheduler.notify();
     },
-    cancelRunning: (runId) => scheduler.cancelRunning(runId),
+    cancelRunning: (runId) => {
+      if (scheduler.cancelRunning(runId)) return true;
+      // Executing in another process (or about to be resumed): whoever executes it cancels it.
+      pubsub.publish('cancel', { runId });
+      return false;
+    },
     canceled: async (run) => {
       await events.emit(run.id, 'RUN_FINISHED');
       events.queueChanged();
@@ -147,5 +158,8 @@ export async function createServices(
     executor,
     scheduler,
     runs,
+    close: async () => {
+      await redis?.close();
+    },
   };
 }

@@ -88,6 +88,7 @@ export async function createPersistentState(): Promise<PersistentState> {
 export async function startTestServer(
   env: Record<string, string> = {},
   state?: PersistentState,
+  options: { worker?: boolean } = {},
 ): Promise<TestServer> {
   const home = state?.home ?? (await mkdtemp(path.join(tmpdir(), 'atelier-test-')));
   const postgres = !state && TEST_DB === 'postgres' ? await createPostgresDatabase() : null;
@@ -100,7 +101,7 @@ export async function startTestServer(
   };
   let app: App;
   try {
-    app = await createApp(config, { log: createLogger(config.logLevel) });
+    app = await createApp(config, { log: createLogger(config.logLevel), ...options });
     await app.start();
   } catch (error) {
     await postgres?.drop();

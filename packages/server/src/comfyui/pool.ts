@@ -88,7 +88,7 @@ export class ComfyPool implements Executor {
   private lastOnDemandRefresh = 0;
 
   constructor(options: ComfyPoolOptions) {
-    if (options.urls.length === 0) throw new Error('ComfyPool needs at least one worker URL');
+    // No URLs: the pool of an API replica (`serve --no-worker`), which is never started.
     this.queueTimeoutMs = options.queueTimeoutMs ?? 10 * 60_000;
     this.stallTimeoutMs = options.stallTimeoutMs ?? 10 * 60_000;
     this.retries = options.retries ?? 2;

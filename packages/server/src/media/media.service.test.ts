@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { solid } from '../../test/fixtures/images.ts';
-import { listFiles } from '../../test/fixtures/upload.ts';
+import { listFiles, mediaDir } from '../../test/fixtures/upload.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
 import { LOCAL_ACCOUNT_ID } from '../auth/viewer.ts';
 import { InvalidMediaError, MediaTooLargeError } from './media.errors.ts';
@@ -72,7 +72,7 @@ describe('MediaService.upload', () => {
 
   const state = async () => ({
     rows: await server.app.db.prisma.media.count(),
-    files: await listFiles(server.config.mediaDir),
+    files: await listFiles(mediaDir(server.config)),
   });
 
   it('stores nothing when writing the thumbnail fails', async () => {

@@ -13,6 +13,7 @@ import {
 import {
   CSRF_HEADERS,
   listFiles,
+  mediaDir,
   postFormFully,
   type UploadedMedia,
   upload,
@@ -41,7 +42,7 @@ async function fetchBytes(url: string): Promise<Buffer> {
 async function storedState() {
   return {
     rows: await server.app.db.prisma.media.count(),
-    files: await listFiles(server.config.mediaDir),
+    files: await listFiles(mediaDir(server.config)),
   };
 }
 
@@ -202,7 +203,7 @@ describe('uploadMedia: normalization', () => {
     expect(await server.app.db.prisma.media.count({ where: { sha256: results[0]?.sha256 } })).toBe(
       1,
     );
-    const files = await listFiles(server.config.mediaDir);
+    const files = await listFiles(mediaDir(server.config));
     expect(files.filter((f) => f.includes(uuidOf(results[0] as UploadedMedia)))).toHaveLength(2);
     expect(await server.app.db.prisma.media.count()).toBe(files.length / 2);
   });
@@ -291,7 +292,7 @@ describe('upload transport limits', () => {
       limit: LIMIT,
     });
     expect(await small.app.db.prisma.media.count()).toBe(0);
-    expect(await listFiles(small.config.mediaDir)).toEqual([]);
+    expect(await listFiles(mediaDir(small.config))).toEqual([]);
     expect((await uploadOk(small.url, await solid(12, 12))).width).toBe(12);
   });
 
@@ -465,12 +466,12 @@ describe('media, gallery, deleteMedia', () => {
   it('deleteMedia removes the row and the files; a second delete is NotFoundError', async () => {
     const target = uploaded[1] as UploadedMedia;
     const uuid = uuidOf(target);
-    expect((await listFiles(own.config.mediaDir)).filter((f) => f.includes(uuid))).toHaveLength(2);
+    expect((await listFiles(mediaDir(own.config))).filter((f) => f.includes(uuid))).toHaveLength(2);
 
     const res = await own.gql<DeleteData>(DELETE, { id: target.id });
     expect(res.data?.deleteMedia).toEqual({ __typename: 'DeleteSuccess', deletedId: target.id });
     expect(await own.app.db.prisma.media.findUnique({ where: { id: uuid } })).toBeNull();
-    expect((await listFiles(own.config.mediaDir)).filter((f) => f.includes(uuid))).toEqual([]);
+    expect((await listFiles(mediaDir(own.config))).filter((f) => f.includes(uuid))).toEqual([]);
     expect((await fetch(target.url)).status).toBe(404);
 
     const again = await own.gql<DeleteData>(DELETE, { id: target.id });

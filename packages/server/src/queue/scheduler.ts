@@ -2,9 +2,17 @@
 // nothing: RUNNING runs are handed back to the engine, which reconciles them with their
 // worker by prompt id; QUEUED runs are picked up again. Order: priority, then fairness across
 // owners (fewest runs executing first), then age. Concurrency follows the executor's capacity.
+//
+// Several processes may execute from one PostgreSQL database. A run has one owner at a time:
+// the process that claims it writes its instance id and a lease (leaseExpiresAt) and renews
+// the lease while it works. A starting process resumes its own runs at once (a restart of
+// the same installation) and, like every running process, takes over other RUNNING runs
+// only once their lease has expired, i.e. their owner is gone. Cancel requests and "the
+// queue changed" travel over pub/sub, so they reach the executing process wherever it is.
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient, Run } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
+import type { PubSub } from '../pubsub.ts';
 import type { RunEvents } from '../runs/run-events.ts';
 import type { Executor } from './executor.ts';
 import type { RunEngine } from './run-engine.ts';
@@ -15,12 +23,18 @@ interface Active {
   done: Promise<void>;
 }
 
+/** How long a claimed run stays its owner's without a renewal. */
+export const DEFAULT_LEASE_MS = 30_000;
+
 export class RunScheduler {
   private readonly active = new Map<string, Active>();
+  private started = false;
   private stopping = false;
   private pumping = false;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly listeners: AsyncIterator<unknown>[] = [];
 
   constructor(
     private readonly deps: {
@@ -28,24 +42,50 @@ export class RunScheduler {
       engine: RunEngine;
       executor: Executor;
       events: RunEvents;
+      pubsub: PubSub;
       log: Logger;
-      /** Safety-net poll for capacity changes (ms). */
+      /** This installation's instance id: the lease owner of the runs it executes. */
+      owner: string;
+      /** Safety-net poll for capacity changes and expired leases (ms). */
       pollMs: number;
+      leaseMs?: number;
     },
   ) {}
 
-  /** Resumes runs left RUNNING by a previous process, then starts taking queued runs. */
+  private get leaseMs(): number {
+    return this.deps.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  private leaseUntil(): Date {
+    return new Date(Date.now() + this.leaseMs);
+  }
+
+  /**
+   * Resumes this installation's runs left RUNNING by its previous process and any run
+   * whose owner's lease has expired, then starts taking queued runs.
+   */
   async start(): Promise<void> {
-    const orphans = await this.deps.prisma.run.findMany({
-      where: { status: 'RUNNING' },
-      orderBy: { startedAt: 'asc' },
-    });
-    for (const run of orphans) {
-      this.deps.log.info('resuming run left running', { runId: run.id, worker: run.workerUrl });
-      this.launch(run);
-    }
-    this.timer = setInterval(() => this.notify(), this.deps.pollMs);
+    this.started = true;
+    this.listen('cancel', (payload) => this.cancelRunning((payload as { runId: string }).runId));
+    this.listen('queue', () => this.notify());
+    await this.adoptOrphans(true);
+    this.timer = setInterval(() => {
+      this.adoptOrphans(false).then(
+        () => this.notify(),
+        (error: unknown) => this.deps.log.error('adopting runs failed', { error: String(error) }),
+      );
+    }, this.deps.pollMs);
     this.timer.unref();
+    this.heartbeat = setInterval(
+      () => {
+        this.renewLeases().catch((error: unknown) =>
+          // The next beat tries again; only a lease left unrenewed for leaseMs is lost.
+          this.deps.log.warn('renewing run leases failed', { error: String(error) }),
+        );
+      },
+      Math.max(100, Math.floor(this.leaseMs / 3)),
+    );
+    this.heartbeat.unref();
     this.notify();
   }
 
@@ -53,6 +93,71 @@ export class RunScheduler {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await Promise.all(this.listeners.map((l) => l.return?.()));
+  }
+
+  /** Runs `handle` for every message on a pub/sub topic until stop(). */
+  private listen(topic: 'cancel' | 'queue', handle: (payload: unknown) => void): void {
+    const iterator = this.deps.pubsub.subscribe(topic)[Symbol.asyncIterator]();
+    this.listeners.push(iterator);
+    const next = (): void => {
+      iterator.next().then(
+        (result) => {
+          if (result.done) return;
+          handle(result.value);
+          next();
+        },
+        (error: unknown) =>
+          this.deps.log.error('pub/sub listener ended', { topic, error: String(error) }),
+      );
+    };
+    next();
+  }
+
+  /**
+   * Claims RUNNING runs nobody owns any more (lease expired) — at start, also this
+   * installation's own — and launches them; the engine reconciles each with its worker.
+   */
+  private async adoptOrphans(atStart: boolean): Promise<void> {
+    if (this.stopping) return;
+    const { prisma, log, owner } = this.deps;
+    const now = new Date();
+    const orphanable = {
+      status: 'RUNNING' as const,
+      OR: [
+        { leaseExpiresAt: null },
+        { leaseExpiresAt: { lt: now } },
+        ...(atStart ? [{ leaseOwner: owner }] : []),
+      ],
+    };
+    const candidates = await prisma.run.findMany({
+      where: orphanable,
+      orderBy: { startedAt: 'asc' },
+      select: { id: true },
+    });
+    for (const { id } of candidates) {
+      if (this.stopping || this.active.has(id)) continue;
+      const { count } = await prisma.run.updateMany({
+        where: { id, ...orphanable },
+        data: { leaseOwner: owner, leaseExpiresAt: this.leaseUntil() },
+      });
+      if (count !== 1) continue; // another process adopted it first
+      const run = await prisma.run.findUnique({ where: { id } });
+      if (!run || run.status !== 'RUNNING') continue;
+      log.info('resuming run left running', { runId: run.id, worker: run.workerUrl });
+      this.launch(run);
+    }
+  }
+
+  /** Extends the leases of the runs this process executes. */
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.active.keys()];
+    if (!ids.length || this.stopping) return;
+    await this.deps.prisma.run.updateMany({
+      where: { id: { in: ids }, status: 'RUNNING', leaseOwner: this.deps.owner },
+      data: { leaseExpiresAt: this.leaseUntil() },
+    });
   }
 
   /** Waits until every run this process was executing has settled. */
@@ -85,7 +190,7 @@ export class RunScheduler {
   }
 
   private async pump(): Promise<void> {
-    if (this.stopping) return;
+    if (!this.started || this.stopping) return;
     if (this.pumping) {
       this.again = true;
       return;
@@ -132,6 +237,8 @@ export class RunScheduler {
           attempt: { increment: 1 },
           attemptId: randomUUID(),
           workerUrl: null,
+          leaseOwner: this.deps.owner,
+          leaseExpiresAt: this.leaseUntil(),
         },
       });
       if (count === 1) {

@@ -3,16 +3,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Storage, StoredObject } from './storage.ts';
-
-const KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
+import { assertValidKey, type Storage, type StoredObject } from './storage.ts';
 
 export class LocalStorage implements Storage {
   constructor(readonly root: string) {}
 
   /** Maps a key to a path inside the root; rejects anything that could escape it. */
   private pathOf(key: string): string {
-    if (!KEY.test(key) || key.includes('..')) throw new Error(`Invalid storage key: ${key}`);
+    assertValidKey(key);
     return path.join(this.root, key);
   }
 

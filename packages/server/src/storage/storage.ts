@@ -15,3 +15,10 @@ export interface Storage {
   /** Removes an object; removing a missing one is not an error. */
   delete(key: string): Promise<void>;
 }
+
+const KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
+
+/** Rejects keys that could escape a folder or a prefix (every Storage checks them). */
+export function assertValidKey(key: string): void {
+  if (!KEY.test(key) || key.includes('..')) throw new Error(`Invalid storage key: ${key}`);
+}

@@ -1252,6 +1252,8 @@ export const RunScalarFieldEnum = {
   sequence: 'sequence',
   attempt: 'attempt',
   attemptId: 'attemptId',
+  leaseOwner: 'leaseOwner',
+  leaseExpiresAt: 'leaseExpiresAt',
   workerUrl: 'workerUrl',
   errorCode: 'errorCode',
   errorMessage: 'errorMessage',

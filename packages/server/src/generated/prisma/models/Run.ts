@@ -68,6 +68,8 @@ export type RunMinAggregateOutputType = {
   sequence: number | null
   attempt: number | null
   attemptId: string | null
+  leaseOwner: string | null
+  leaseExpiresAt: Date | null
   workerUrl: string | null
   errorCode: string | null
   errorMessage: string | null
@@ -104,6 +106,8 @@ export type RunMaxAggregateOutputType = {
   sequence: number | null
   attempt: number | null
   attemptId: string | null
+  leaseOwner: string | null
+  leaseExpiresAt: Date | null
   workerUrl: string | null
   errorCode: string | null
   errorMessage: string | null
@@ -142,6 +146,8 @@ export type RunCountAggregateOutputType = {
   sequence: number
   attempt: number
   attemptId: number
+  leaseOwner: number
+  leaseExpiresAt: number
   workerUrl: number
   errorCode: number
   errorMessage: number
@@ -200,6 +206,8 @@ export type RunMinAggregateInputType = {
   sequence?: true
   attempt?: true
   attemptId?: true
+  leaseOwner?: true
+  leaseExpiresAt?: true
   workerUrl?: true
   errorCode?: true
   errorMessage?: true
@@ -236,6 +244,8 @@ export type RunMaxAggregateInputType = {
   sequence?: true
   attempt?: true
   attemptId?: true
+  leaseOwner?: true
+  leaseExpiresAt?: true
   workerUrl?: true
   errorCode?: true
   errorMessage?: true
@@ -274,6 +284,8 @@ export type RunCountAggregateInputType = {
   sequence?: true
   attempt?: true
   attemptId?: true
+  leaseOwner?: true
+  leaseExpiresAt?: true
   workerUrl?: true
   errorCode?: true
   errorMessage?: true
@@ -399,6 +411,8 @@ export type RunGroupByOutputType = {
   sequence: number
   attempt: number
   attemptId: string | null
+  leaseOwner: string | null
+  leaseExpiresAt: Date | null
   workerUrl: string | null
   errorCode: string | null
   errorMessage: string | null
@@ -460,6 +474,8 @@ export type RunWhereInput = {
   sequence?: Prisma.IntFilter<"Run"> | number
   attempt?: Prisma.IntFilter<"Run"> | number
   attemptId?: Prisma.UuidNullableFilter<"Run"> | string | null
+  leaseOwner?: Prisma.StringNullableFilter<"Run"> | string | null
+  leaseExpiresAt?: Prisma.DateTimeNullableFilter<"Run"> | Date | string | null
   workerUrl?: Prisma.StringNullableFilter<"Run"> | string | null
   errorCode?: Prisma.StringNullableFilter<"Run"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"Run"> | string | null
@@ -507,6 +523,8 @@ export type RunOrderByWithRelationInput = {
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
   attemptId?: Prisma.SortOrderInput | Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrderInput | Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrderInput | Prisma.SortOrder
   workerUrl?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   errorMessage?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -558,6 +576,8 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   sequence?: Prisma.IntFilter<"Run"> | number
   attempt?: Prisma.IntFilter<"Run"> | number
   attemptId?: Prisma.UuidNullableFilter<"Run"> | string | null
+  leaseOwner?: Prisma.StringNullableFilter<"Run"> | string | null
+  leaseExpiresAt?: Prisma.DateTimeNullableFilter<"Run"> | Date | string | null
   workerUrl?: Prisma.StringNullableFilter<"Run"> | string | null
   errorCode?: Prisma.StringNullableFilter<"Run"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"Run"> | string | null
@@ -605,6 +625,8 @@ export type RunOrderByWithAggregationInput = {
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
   attemptId?: Prisma.SortOrderInput | Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrderInput | Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrderInput | Prisma.SortOrder
   workerUrl?: Prisma.SortOrderInput | Prisma.SortOrder
   errorCode?: Prisma.SortOrderInput | Prisma.SortOrder
   errorMessage?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -651,6 +673,8 @@ export type RunScalarWhereWithAggregatesInput = {
   sequence?: Prisma.IntWithAggregatesFilter<"Run"> | number
   attempt?: Prisma.IntWithAggregatesFilter<"Run"> | number
   attemptId?: Prisma.UuidNullableWithAggregatesFilter<"Run"> | string | null
+  leaseOwner?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
+  leaseExpiresAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Run"> | Date | string | null
   workerUrl?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   errorCode?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   errorMessage?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
@@ -686,6 +710,8 @@ export type RunCreateInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -732,6 +758,8 @@ export type RunUncheckedCreateInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -772,6 +800,8 @@ export type RunUpdateInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -818,6 +848,8 @@ export type RunUncheckedUpdateInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -861,6 +893,8 @@ export type RunCreateManyInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -896,6 +930,8 @@ export type RunUpdateManyMutationInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -933,6 +969,8 @@ export type RunUncheckedUpdateManyInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -999,6 +1037,8 @@ export type RunCountOrderByAggregateInput = {
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
   attemptId?: Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
   workerUrl?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
@@ -1045,6 +1085,8 @@ export type RunMaxOrderByAggregateInput = {
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
   attemptId?: Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
   workerUrl?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
@@ -1081,6 +1123,8 @@ export type RunMinOrderByAggregateInput = {
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
   attemptId?: Prisma.SortOrder
+  leaseOwner?: Prisma.SortOrder
+  leaseExpiresAt?: Prisma.SortOrder
   workerUrl?: Prisma.SortOrder
   errorCode?: Prisma.SortOrder
   errorMessage?: Prisma.SortOrder
@@ -1412,6 +1456,8 @@ export type RunCreateWithoutOwnerInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -1456,6 +1502,8 @@ export type RunUncheckedCreateWithoutOwnerInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -1528,6 +1576,8 @@ export type RunScalarWhereInput = {
   sequence?: Prisma.IntFilter<"Run"> | number
   attempt?: Prisma.IntFilter<"Run"> | number
   attemptId?: Prisma.UuidNullableFilter<"Run"> | string | null
+  leaseOwner?: Prisma.StringNullableFilter<"Run"> | string | null
+  leaseExpiresAt?: Prisma.DateTimeNullableFilter<"Run"> | Date | string | null
   workerUrl?: Prisma.StringNullableFilter<"Run"> | string | null
   errorCode?: Prisma.StringNullableFilter<"Run"> | string | null
   errorMessage?: Prisma.StringNullableFilter<"Run"> | string | null
@@ -1563,6 +1613,8 @@ export type RunCreateWithoutCreditTransactionsInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -1608,6 +1660,8 @@ export type RunUncheckedCreateWithoutCreditTransactionsInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -1663,6 +1717,8 @@ export type RunUpdateWithoutCreditTransactionsInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1708,6 +1764,8 @@ export type RunUncheckedUpdateWithoutCreditTransactionsInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1747,6 +1805,8 @@ export type RunCreateWithoutModelInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -1791,6 +1851,8 @@ export type RunUncheckedCreateWithoutModelInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -1857,6 +1919,8 @@ export type RunCreateWithoutStyleInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -1901,6 +1965,8 @@ export type RunUncheckedCreateWithoutStyleInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -1967,6 +2033,8 @@ export type RunCreateWithoutOutputsInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2012,6 +2080,8 @@ export type RunUncheckedCreateWithoutOutputsInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2067,6 +2137,8 @@ export type RunUpdateWithoutOutputsInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2112,6 +2184,8 @@ export type RunUncheckedUpdateWithoutOutputsInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2151,6 +2225,8 @@ export type RunCreateWithoutRetriesInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2196,6 +2272,8 @@ export type RunUncheckedCreateWithoutRetriesInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2240,6 +2318,8 @@ export type RunCreateWithoutRetryOfInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2285,6 +2365,8 @@ export type RunUncheckedCreateWithoutRetryOfInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2345,6 +2427,8 @@ export type RunUpdateWithoutRetriesInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2390,6 +2474,8 @@ export type RunUncheckedUpdateWithoutRetriesInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2445,6 +2531,8 @@ export type RunCreateWithoutInputsInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2490,6 +2578,8 @@ export type RunUncheckedCreateWithoutInputsInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2545,6 +2635,8 @@ export type RunUpdateWithoutInputsInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2590,6 +2682,8 @@ export type RunUncheckedUpdateWithoutInputsInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2629,6 +2723,8 @@ export type RunCreateWithoutStagesInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2674,6 +2770,8 @@ export type RunUncheckedCreateWithoutStagesInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2729,6 +2827,8 @@ export type RunUpdateWithoutStagesInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2774,6 +2874,8 @@ export type RunUncheckedUpdateWithoutStagesInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2815,6 +2917,8 @@ export type RunCreateManyOwnerInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -2850,6 +2954,8 @@ export type RunUpdateWithoutOwnerInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2894,6 +3000,8 @@ export type RunUncheckedUpdateWithoutOwnerInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2936,6 +3044,8 @@ export type RunUncheckedUpdateManyWithoutOwnerInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -2973,6 +3083,8 @@ export type RunCreateManyModelInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -3008,6 +3120,8 @@ export type RunUpdateWithoutModelInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3052,6 +3166,8 @@ export type RunUncheckedUpdateWithoutModelInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3094,6 +3210,8 @@ export type RunUncheckedUpdateManyWithoutModelInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3131,6 +3249,8 @@ export type RunCreateManyStyleInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -3166,6 +3286,8 @@ export type RunUpdateWithoutStyleInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3210,6 +3332,8 @@ export type RunUncheckedUpdateWithoutStyleInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3252,6 +3376,8 @@ export type RunUncheckedUpdateManyWithoutStyleInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3290,6 +3416,8 @@ export type RunCreateManyRetryOfInput = {
   sequence?: number
   attempt?: number
   attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
   workerUrl?: string | null
   errorCode?: string | null
   errorMessage?: string | null
@@ -3324,6 +3452,8 @@ export type RunUpdateWithoutRetryOfInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3369,6 +3499,8 @@ export type RunUncheckedUpdateWithoutRetryOfInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3411,6 +3543,8 @@ export type RunUncheckedUpdateManyWithoutRetryOfInput = {
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
   attempt?: Prisma.IntFieldUpdateOperationsInput | number
   attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -3515,6 +3649,8 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   sequence?: boolean
   attempt?: boolean
   attemptId?: boolean
+  leaseOwner?: boolean
+  leaseExpiresAt?: boolean
   workerUrl?: boolean
   errorCode?: boolean
   errorMessage?: boolean
@@ -3563,6 +3699,8 @@ export type RunSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   sequence?: boolean
   attempt?: boolean
   attemptId?: boolean
+  leaseOwner?: boolean
+  leaseExpiresAt?: boolean
   workerUrl?: boolean
   errorCode?: boolean
   errorMessage?: boolean
@@ -3605,6 +3743,8 @@ export type RunSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   sequence?: boolean
   attempt?: boolean
   attemptId?: boolean
+  leaseOwner?: boolean
+  leaseExpiresAt?: boolean
   workerUrl?: boolean
   errorCode?: boolean
   errorMessage?: boolean
@@ -3647,6 +3787,8 @@ export type RunSelectScalar = {
   sequence?: boolean
   attempt?: boolean
   attemptId?: boolean
+  leaseOwner?: boolean
+  leaseExpiresAt?: boolean
   workerUrl?: boolean
   errorCode?: boolean
   errorMessage?: boolean
@@ -3661,7 +3803,7 @@ export type RunSelectScalar = {
   finishedAt?: boolean
 }
 
-export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "cost" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
+export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "cost" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
 export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   owner?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefaultArgs<ExtArgs>
@@ -3733,6 +3875,15 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
      * The current attempt's UUID, sent to ComfyUI as prompt_id.
      */
     attemptId: string | null
+    /**
+     * The process executing the run (its installation's instance id) while RUNNING.
+     */
+    leaseOwner: string | null
+    /**
+     * The executing process renews this while it works; once it has passed, the owner is
+     * gone and another process may take the run over.
+     */
+    leaseExpiresAt: Date | null
     workerUrl: string | null
     errorCode: string | null
     errorMessage: string | null
@@ -4203,6 +4354,8 @@ export interface RunFieldRefs {
   readonly sequence: Prisma.FieldRef<"Run", 'Int'>
   readonly attempt: Prisma.FieldRef<"Run", 'Int'>
   readonly attemptId: Prisma.FieldRef<"Run", 'String'>
+  readonly leaseOwner: Prisma.FieldRef<"Run", 'String'>
+  readonly leaseExpiresAt: Prisma.FieldRef<"Run", 'DateTime'>
   readonly workerUrl: Prisma.FieldRef<"Run", 'String'>
   readonly errorCode: Prisma.FieldRef<"Run", 'String'>
   readonly errorMessage: Prisma.FieldRef<"Run", 'String'>
