@@ -128,6 +128,7 @@ export async function createServices(
     log,
     owner: instance,
     pollMs: 1000,
+    queueTimeoutMs: config.queueTimeoutMs,
   });
   const runs = new RunsService(db.prisma, catalog, credits, config.limits, {
     queued: () => {

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processAlive, readServerInfo } from '../src/auth/server-info.ts';
 import { REPO_ROOT } from '../src/db/paths.ts';
+import { until } from './fixtures/runs.ts';
 import { createPostgresDatabase, TEST_DB } from './harness.ts';
 
 const exec = promisify(execFile);
@@ -54,11 +56,15 @@ describe('atelier CLI', () => {
     }
     const child = spawn('npm', ['start'], { cwd: REPO_ROOT, env, detached: true });
     cleanups.push(async () => {
+      // npm may exit before the server it started has closed its database: wait for the
+      // server process itself (its pid is in server.json) before the home is removed.
+      const info = await readServerInfo(home);
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         process.kill(-child.pid!, 'SIGTERM');
         await exited;
       }
+      if (info) await until(async () => !processAlive(info.pid), 'the server process to exit');
     });
     let output = '';
     child.stderr?.on('data', (chunk: Buffer) => {

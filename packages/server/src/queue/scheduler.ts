@@ -46,9 +46,11 @@ export class RunScheduler {
       log: Logger;
       /** This installation's instance id: the lease owner of the runs it executes. */
       owner: string;
-      /** Safety-net poll for capacity changes and expired leases (ms). */
+      /** Safety-net poll for capacity changes, expired leases and queue timeouts (ms). */
       pollMs: number;
       leaseMs?: number;
+      /** A run still QUEUED this long after it was created fails with TIMED_OUT. */
+      queueTimeoutMs: number;
     },
   ) {}
 
@@ -70,9 +72,9 @@ export class RunScheduler {
     this.listen('queue', () => this.notify());
     await this.adoptOrphans(true);
     this.timer = setInterval(() => {
-      this.adoptOrphans(false).then(
+      Promise.all([this.adoptOrphans(false), this.expireQueued()]).then(
         () => this.notify(),
-        (error: unknown) => this.deps.log.error('adopting runs failed', { error: String(error) }),
+        (error: unknown) => this.deps.log.error('queue upkeep failed', { error: String(error) }),
       );
     }, this.deps.pollMs);
     this.timer.unref();
@@ -144,9 +146,37 @@ export class RunScheduler {
       });
       if (count !== 1) continue; // another process adopted it first
       const run = await prisma.run.findUnique({ where: { id } });
-      if (!run || run.status !== 'RUNNING') continue;
+      if (run?.status !== 'RUNNING') continue;
       log.info('resuming run left running', { runId: run.id, worker: run.workerUrl });
       this.launch(run);
+    }
+  }
+
+  /**
+   * Fails runs that waited in the queue longer than the queue timeout (no healthy worker,
+   * or a queue that long), so they end with RUN_FINISHED instead of waiting forever. Each is
+   * claimed first, so a run another process just took is left alone.
+   */
+  private async expireQueued(): Promise<void> {
+    if (this.stopping) return;
+    const { prisma, engine, owner, queueTimeoutMs } = this.deps;
+    const cutoff = new Date(Date.now() - queueTimeoutMs);
+    const expired = await prisma.run.findMany({
+      where: { status: 'QUEUED', createdAt: { lt: cutoff } },
+      select: { id: true },
+      take: 100,
+    });
+    for (const { id } of expired) {
+      const { count } = await prisma.run.updateMany({
+        where: { id, status: 'QUEUED' },
+        data: { status: 'RUNNING', leaseOwner: owner, leaseExpiresAt: this.leaseUntil() },
+      });
+      if (count !== 1) continue;
+      await engine.finish(id, 'FAILED', {
+        code: 'TIMED_OUT',
+        message: `No worker took the run within ${Math.round(queueTimeoutMs / 1000)} s (QUEUE_TIMEOUT_MS).`,
+      });
+      this.deps.events.queueChanged();
     }
   }
 
