@@ -135,12 +135,8 @@ export async function createServices(
       events.queueChanged();
       scheduler.notify();
     },
-    cancelRunning: (runId) => {
-      if (scheduler.cancelRunning(runId)) return true;
-      // Executing in another process (or about to be resumed): whoever executes it cancels it.
-      pubsub.publish('cancel', { runId });
-      return false;
-    },
+    cancelRunning: (runId) => scheduler.cancelRunning(runId),
+    cancelElsewhere: (runId) => pubsub.publish('cancel', { runId }),
     canceled: async (run) => {
       await events.emit(run.id, 'RUN_FINISHED');
       events.queueChanged();

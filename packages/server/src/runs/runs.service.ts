@@ -72,6 +72,8 @@ export interface RunLifecycle {
   queued(run: Run): void;
   /** Cancels a run that is executing in this process; false when it is not here. */
   cancelRunning(runId: string): boolean;
+  /** Asks the process executing a run (another one, or none yet) to cancel it. */
+  cancelElsewhere(runId: string): void;
   canceled(run: Run): Promise<void>;
 }
 
@@ -399,14 +401,14 @@ export class RunsService {
       return this.cancel(ownerId, id);
     }
     if (run.status === 'RUNNING') {
-      if (!this.lifecycle.cancelRunning(id)) {
-        // Not executing in this process (e.g. a restart is reconciling it): mark it so the
-        // engine cancels it on its worker when it picks it up again.
-        await this.prisma.run.update({
-          where: { id },
-          data: { errorCode: 'CANCEL_REQUESTED' },
-        });
-      }
+      if (this.lifecycle.cancelRunning(id)) return run;
+      // Not executing in this process: mark it (a process that resumes it later cancels it
+      // at once), then ask whichever process executes it to stop it on its worker.
+      await this.prisma.run.updateMany({
+        where: { id, status: 'RUNNING' },
+        data: { errorCode: 'CANCEL_REQUESTED' },
+      });
+      this.lifecycle.cancelElsewhere(id);
       return run;
     }
     throw new RunNotActiveError(id, run.status);
