@@ -2,7 +2,6 @@
 // queries and mutations (accounts, apiKeys, createAccount, createApiKey, revokeApiKey,
 // grantCredits). Admin fields need the `admin` scope (scope-auth); without it they answer
 // a typed ForbiddenError (mutations) or a FORBIDDEN error (queries).
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import { errorTypeOptions } from '../errors.ts';
@@ -294,8 +293,3 @@ builder.mutationField('grantCredits', (t) =>
       ctx.services.credits.grant(args.account.id, args.amount, args.note ?? null),
   }),
 );
-
-/** Global id of an account, as the API shows it (the CLI prints the same). */
-export function accountGlobalId(id: string): string {
-  return encodeGlobalID('Account', id);
-}

@@ -185,10 +185,6 @@ export class AuthService {
     return this.prisma.account.findUnique({ where: { name: name.trim() } });
   }
 
-  async account(id: string): Promise<Account | null> {
-    return this.prisma.account.findUnique({ where: { id } });
-  }
-
   /** Creates a key for an account; the secret is returned here once and never stored. */
   async createApiKey(input: {
     accountId: string;

@@ -93,18 +93,4 @@ export class CreditsService {
       });
     });
   }
-
-  /** Ledger rows of an account, newest first. */
-  ledger(
-    accountId: string,
-    page: { take?: number; skip?: number; cursor?: Prisma.CreditTransactionWhereUniqueInput },
-    query: { select?: Prisma.CreditTransactionSelect | null } = {},
-  ) {
-    return this.prisma.creditTransaction.findMany({
-      ...(query.select ? { select: query.select } : {}),
-      ...page,
-      where: { accountId },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    });
-  }
 }
