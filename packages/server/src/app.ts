@@ -49,6 +49,11 @@ export interface AppOptions {
    * API only: runs are executed by other processes on the same database.
    */
   worker?: boolean;
+  /**
+   * Serve the API (default). `false` is `atelier worker`: it executes runs only, listens on
+   * no port, and registers as a worker process.
+   */
+  api?: boolean;
 }
 
 /** Starts the bundled ComfyUI sandbox on a free loopback port (no COMFYUI_URLS given). */
@@ -72,6 +77,7 @@ type ServerContext = NodeServerContext & AuthServerContext;
 /** Opens and migrates the database and loads the catalog; call `start()` to listen. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
+  const api = options.api ?? true;
   const worker = options.worker ?? true;
   const sandbox =
     worker && !config.comfyuiUrls.length ? await startBundledSandbox(config, log) : null;
@@ -88,7 +94,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   try {
     const applied = await db.migrate();
     if (applied.length) log.info('applied migrations', { applied });
-    services = await createServices(config, db, log, workers, { adminToken });
+    services = await createServices(config, db, log, workers, {
+      adminToken,
+      role: api ? 'serve' : 'worker',
+      execute: worker,
+    });
   } catch (error) {
     await db.close();
     await sandbox?.stop();
@@ -197,8 +207,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     async start() {
       if (worker) {
         await services.executor.start();
-        await services.scheduler.start();
+        await services.registry.start();
       }
+      await services.scheduler.start({ execute: worker });
+      if (!api) return;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -216,13 +228,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       );
       // Runs executing stay RUNNING in the database; the next start reconciles them.
       await services.scheduler.stop();
+      if (worker) await services.registry.stop();
       await services.executor.stop();
       await services.scheduler.settled();
       await closeWebSocket();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      if (server.listening) {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      }
       await services.close();
       await db.close();
       await sandbox?.stop();

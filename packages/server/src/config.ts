@@ -72,6 +72,8 @@ export const envSchema = z.object({
   QUEUE_TIMEOUT_MS: int(1000).default(30 * 60 * 1000),
   STALL_TIMEOUT_MS: int(1000).default(5 * 60 * 1000),
   WORKER_RETRIES: int(0, 10).default(2),
+  WORKER_HEARTBEAT_MS: int(100, 600_000).default(5_000),
+  RUN_LEASE_MS: int(300, 3_600_000).default(30_000),
   BACKGROUND_REMOVAL_MODEL: z.string().min(1).default('birefnet.safetensors'),
   LLM_URL: url(['http:', 'https:']).optional(),
   LLM_MODEL: z.string().min(1).optional(),
@@ -187,6 +189,10 @@ export interface Config {
   queueTimeoutMs: number;
   stallTimeoutMs: number;
   workerRetries: number;
+  /** How often an executing process renews its registration (WorkerProcess). */
+  workerHeartbeatMs: number;
+  /** How long a claimed run stays its process's without a renewal (kill -9 → taken over after). */
+  runLeaseMs: number;
   backgroundRemovalModel: string;
   llm: { url: string; model: string; apiKey: string | null; timeoutMs: number } | null;
   /** CONTENT_BLOCKLIST as given: replaces the built-in list; "none" turns it off. */
@@ -285,6 +291,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
     stallTimeoutMs: e.STALL_TIMEOUT_MS,
     workerRetries: e.WORKER_RETRIES,
+    workerHeartbeatMs: e.WORKER_HEARTBEAT_MS,
+    runLeaseMs: e.RUN_LEASE_MS,
     backgroundRemovalModel: e.BACKGROUND_REMOVAL_MODEL,
     llm: e.LLM_URL
       ? {

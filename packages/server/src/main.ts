@@ -9,6 +9,8 @@ const USAGE = `Usage: atelier <command>
 Commands:
   serve     start the API server (migrates the database first); it also executes runs,
             unless started with --no-worker (an API replica: other processes execute)
+  worker    execute runs only (no API): takes runs from the shared queue (DATABASE_URL,
+            and REDIS_URL for BullMQ) on the ComfyUI servers in its COMFYUI_URLS
   migrate   apply pending database migrations and exit
   keys      create, list and revoke accounts' API keys (keys --help)
   generate  run a generation on a server and download its outputs (--help for options)
@@ -64,11 +66,20 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  if (command !== 'serve') {
+  if (command !== 'serve' && command !== 'worker') {
     process.stderr.write(`Unknown command: ${command}\n\n${USAGE}`);
     return 2;
   }
-  const app = await createApp(config, { worker: !argv.includes('--no-worker') });
+  if (command === 'worker' && config.database.kind !== 'postgres') {
+    process.stderr.write(
+      'atelier worker: DATABASE_URL must name the PostgreSQL database the API servers use (the embedded database belongs to one process).\n',
+    );
+    return 2;
+  }
+  const app =
+    command === 'worker'
+      ? await createApp(config, { worker: true, api: false })
+      : await createApp(config, { worker: !argv.includes('--no-worker') });
   // A promise nobody awaited failed: that is a bug to fix, but one request's bug must not
   // take every other request down with the process. Logged with its stack; uncaught
   // exceptions (state may be corrupt) still stop the process.
@@ -78,10 +89,18 @@ async function main(argv: string[]): Promise<number> {
     });
   });
   await app.start();
-  app.log.info(`Atelier listening on ${app.url} (GraphQL at ${app.url}/graphql)`, {
-    database: config.database.kind,
-    home: config.home,
-  });
+  if (command === 'worker') {
+    app.log.info('Atelier worker ready', {
+      instance: app.services.instanceId,
+      queue: app.services.queue.kind,
+      comfyui: app.services.executor.workers().map((w) => w.url),
+    });
+  } else {
+    app.log.info(`Atelier listening on ${app.url} (GraphQL at ${app.url}/graphql)`, {
+      database: config.database.kind,
+      home: config.home,
+    });
+  }
   const shutdown = async (signal: string) => {
     app.log.info(`received ${signal}, shutting down`);
     await app.stop();

@@ -6,6 +6,7 @@ import { AuthService } from './auth/auth.service.ts';
 import { loadMediaUrlSecret, MediaUrlSigner } from './auth/media-urls.ts';
 import { RequestLimiter } from './auth/rate-limit.ts';
 import { ComfyPool } from './comfyui/pool.ts';
+import { RedisSlotLedger } from './comfyui/slot-ledger.ts';
 import type { Config } from './config.ts';
 import { CreditsService } from './credits/credits.service.ts';
 import type { Database } from './db/database.ts';
@@ -14,9 +15,13 @@ import type { Logger } from './log.ts';
 import { MediaService } from './media/media.service.ts';
 import { type Catalog, loadCatalog, syncCatalog } from './models/catalog.service.ts';
 import { connectRedisEventTarget, createAtelierPubSub, type PubSub } from './pubsub.ts';
+import { BullJobQueue } from './queue/bullmq-queue.ts';
 import type { Executor } from './queue/executor.ts';
-import { RunEngine } from './queue/run-engine.ts';
+import { DatabaseJobQueue, type JobQueue } from './queue/job-queue.ts';
+import { QueueService } from './queue/queue.service.ts';
 import { RunScheduler } from './queue/scheduler.ts';
+import { WorkerRegistry } from './queue/worker-registry.ts';
+import { RunEngine } from './runs/run-engine.ts';
 import { RunEvents } from './runs/run-events.ts';
 import { RunsService } from './runs/runs.service.ts';
 import { resolveBlocklist } from './stages/blocklist.ts';
@@ -36,6 +41,14 @@ export interface Services {
   events: RunEvents;
   executor: Executor;
   scheduler: RunScheduler;
+  /** Where queued runs wait: the database, or BullMQ with REDIS_URL. */
+  queue: JobQueue;
+  /** Counts, positions and workers of the whole cluster. */
+  queueStatus: QueueService;
+  /** Registers this process as an executing one (started only when it executes). */
+  registry: WorkerRegistry;
+  /** This installation's instance id. */
+  instanceId: string;
   runs: RunsService;
   /** Closes connections the services hold (Redis). */
   close(): Promise<void>;
@@ -61,7 +74,7 @@ export async function createServices(
   db: Database,
   log: Logger,
   workers: { urls: string[]; sandboxUrls: string[] },
-  options: { adminToken?: string | null } = {},
+  options: { adminToken?: string | null; role?: 'serve' | 'worker'; execute?: boolean } = {},
 ): Promise<Services> {
   const auth = new AuthService(db.prisma, {
     mode: config.auth.mode,
@@ -93,6 +106,18 @@ export async function createServices(
     stallTimeoutMs: config.stallTimeoutMs,
     retries: config.workerRetries,
     instanceId: instance,
+    // Processes that share a ComfyUI server count its slots together (through Redis).
+    ...(config.redis
+      ? {
+          ledger: new RedisSlotLedger({
+            url: config.redis.url,
+            prefix: config.redis.prefix,
+            owner: instance,
+            ttlMs: config.runLeaseMs,
+            log,
+          }),
+        }
+      : {}),
     log,
   });
   const llm: LlmClient | null = config.llm
@@ -119,25 +144,51 @@ export async function createServices(
     progressIntervalMs: 250,
     previewIntervalMs: 500,
   });
+  const queue: JobQueue = config.redis
+    ? new BullJobQueue(db.prisma, { url: config.redis.url, prefix: config.redis.prefix, log })
+    : new DatabaseJobQueue(db.prisma);
+  const heartbeatMs = config.workerHeartbeatMs;
   const scheduler = new RunScheduler({
     prisma: db.prisma,
     engine,
     executor,
     events,
     pubsub,
+    queue,
+    catalog,
     log,
     owner: instance,
     pollMs: 1000,
+    leaseMs: config.runLeaseMs,
+    heartbeatMs,
     queueTimeoutMs: config.queueTimeoutMs,
   });
+  const registry = new WorkerRegistry(db.prisma, {
+    id: instance,
+    role: options.role ?? 'serve',
+    heartbeatMs,
+    log,
+    state: () => scheduler.registryState(),
+  });
   const runs = new RunsService(db.prisma, catalog, credits, config.limits, {
-    queued: () => {
+    queued: async (run) => {
+      try {
+        await queue.enqueue({ ...run, runId: run.id });
+      } catch (error) {
+        // The run is committed: the queue's repair puts it back within seconds.
+        log.warn('could not enqueue a run', { runId: run.id, error: String(error) });
+      }
       events.queueChanged();
       scheduler.notify();
     },
     cancelRunning: (runId) => scheduler.cancelRunning(runId),
     cancelElsewhere: (runId) => pubsub.publish('cancel', { runId }),
     canceled: async (run) => {
+      await queue
+        .remove({ runId: run.id, modelKey: run.modelKey, mode: run.mode })
+        .catch((error: unknown) =>
+          log.warn('could not remove a canceled run from the queue', { error: String(error) }),
+        );
       await events.emit(run.id, 'RUN_FINISHED');
       events.queueChanged();
     },
@@ -154,8 +205,17 @@ export async function createServices(
     events,
     executor,
     scheduler,
+    queue,
+    queueStatus: new QueueService(db.prisma, {
+      id: instance,
+      executor: options.execute === false ? null : executor,
+      heartbeatMs,
+    }),
+    registry,
+    instanceId: instance,
     runs,
     close: async () => {
+      await queue.close();
       await redis?.close();
     },
   };

@@ -69,11 +69,24 @@ describe.skipIf(!enabled)('replicas on one database and one Redis', () => {
     await state?.dispose();
   });
 
-  it('the API replica executes nothing and lists no workers of its own', async () => {
+  it("the API replica executes nothing, registers no worker process, and lists the cluster's workers", async () => {
     expect(api.app.sandbox).toBeNull();
     expect(api.app.services.scheduler.running).toBe(0);
-    const queue = await api.gql<{ queue: { workers: unknown[] } }>('{ queue { workers { url } } }');
-    expect(queue.data?.queue.workers).toEqual([]);
+    const query = '{ queue { workers { url } processes { id role comfyui { url } } } }';
+    type Q = {
+      queue: {
+        workers: { url: string }[];
+        processes: { id: string; role: string; comfyui: { url: string }[] }[];
+      };
+    };
+    const sandboxUrl = worker.app.sandbox!.url;
+    for (const server of [api, worker]) {
+      const { data } = await server.gql<Q>(query);
+      expect(data?.queue.workers).toEqual([{ url: sandboxUrl }]);
+      expect(data?.queue.processes).toEqual([
+        { id: worker.app.services.instanceId, role: 'serve', comfyui: [{ url: sandboxUrl }] },
+      ]);
+    }
   });
 
   it('a run created on the API replica runs on the worker; its subscriber there gets every event', async () => {
@@ -114,7 +127,10 @@ describe.skipIf(!enabled)('replicas on one database and one Redis', () => {
     const final = (await events).at(-1)!;
     expect(final.type).toBe('RUN_FINISHED');
     expect(final.run.status).toBe('CANCELED');
-    expect(sandbox.stats().interrupted).toBe(interruptedBefore + 1);
+    await until(
+      async () => sandbox.stats().interrupted === interruptedBefore + 1,
+      'the sandbox to count the interrupt',
+    );
   });
 
   it('a process that starts takes over no run whose owner is alive', async () => {

@@ -17,6 +17,7 @@ import { ComfyClient, type ComfyClientOptions } from './client.ts';
 import { canceled, WorkerFailure } from './errors.ts';
 import type { FetchLike } from './http.ts';
 import type { RunTimings } from './run.ts';
+import { LocalSlotLedger, type SlotLedger } from './slot-ledger.ts';
 import { PoolWorker } from './worker.ts';
 
 export interface ComfyPoolOptions {
@@ -50,6 +51,8 @@ export interface ComfyPoolOptions {
   instanceId?: string;
   /** Treat these URLs as the bundled sandbox (also detected from `/system_stats`). */
   sandboxUrls?: string[];
+  /** Counts slots across processes that share ComfyUI servers (default: this process only). */
+  ledger?: SlotLedger;
   fetch?: FetchLike;
   log?: Logger;
 }
@@ -86,6 +89,9 @@ export class ComfyPool implements Executor {
   private healthTimer: NodeJS.Timeout | null = null;
   private running = false;
   private lastOnDemandRefresh = 0;
+  private readonly newClient: (url: string) => ComfyClient;
+  private readonly ledger: SlotLedger;
+  private fullTimer: NodeJS.Timeout | null = null;
 
   constructor(options: ComfyPoolOptions) {
     // No URLs: the pool of an API replica (`serve --no-worker`), which is never started.
@@ -97,11 +103,10 @@ export class ComfyPool implements Executor {
     this.healthTimeoutMs = options.healthTimeoutMs ?? 5_000;
     this.capabilitiesIntervalMs = options.capabilitiesIntervalMs ?? 5 * 60_000;
     this.log = options.log;
+    this.ledger = options.ledger ?? new LocalSlotLedger();
     const sandboxUrls = new Set((options.sandboxUrls ?? []).map(normalizeUrl));
-    for (const raw of options.urls) {
-      const url = normalizeUrl(raw);
-      if (this.workersByUrl.has(url)) continue;
-      const client = new ComfyClient({
+    this.newClient = (url) =>
+      new ComfyClient({
         ...options.client,
         url,
         ...(options.instanceId ? { clientId: derivedClientId(options.instanceId, url) } : {}),
@@ -109,6 +114,10 @@ export class ComfyPool implements Executor {
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.log ? { log: options.log } : {}),
       });
+    for (const raw of options.urls) {
+      const url = normalizeUrl(raw);
+      if (this.workersByUrl.has(url)) continue;
+      const client = this.newClient(url);
       const worker = new PoolWorker(url, client, sandboxUrls.has(url), this.log);
       this.workersByUrl.set(url, worker);
     }
@@ -149,6 +158,14 @@ export class ComfyPool implements Executor {
     this.running = true;
     const all = [...this.workersByUrl.values()];
     for (const w of all) this.unsubscribers.push(this.subscribe(w));
+    await this.ledger.start(all.map((w) => w.url));
+    this.unsubscribers.push(
+      this.ledger.onRelease((url) => {
+        const w = this.workersByUrl.get(url);
+        if (w) w.fullUntil = 0;
+        this.wake();
+      }),
+    );
     await Promise.all(all.map((w) => w.client.start(5_000)));
     await Promise.all(
       all.map(async (w) => {
@@ -177,6 +194,8 @@ export class ComfyPool implements Executor {
       waiter.reject(new ExecutionError('WORKER_UNAVAILABLE', 'The worker pool stopped.'));
     }
     await Promise.all([...this.workersByUrl.values()].map((w) => w.client.stop()));
+    if (this.fullTimer) clearTimeout(this.fullTimer);
+    await this.ledger.stop();
   }
 
   // ---- health and capabilities ----
@@ -210,10 +229,29 @@ export class ComfyPool implements Executor {
     return false;
   }
 
+  mayRun(requirements: ExecutionJob['requirements']): boolean {
+    for (const w of this.workersByUrl.values()) if (w.satisfies(requirements)) return true;
+    return false;
+  }
+
+  capabilitiesKnown(): boolean {
+    for (const w of this.workersByUrl.values()) if (w.capabilities === null) return false;
+    return true;
+  }
+
   capacity(): number {
-    let healthy = 0;
-    for (const w of this.workersByUrl.values()) if (this.healthy(w)) healthy++;
-    return healthy * this.slotsPerWorker;
+    let free = 0;
+    for (const w of this.workersByUrl.values()) {
+      // Slots other processes hold on a shared server are not ours to fill.
+      if (this.healthy(w))
+        free += Math.max(0, this.slotsPerWorker - this.ledger.heldElsewhere(w.url));
+    }
+    return free;
+  }
+
+  /** Slots taken on a worker, by this process and (on a shared server) by others. */
+  private taken(w: PoolWorker): number {
+    return w.slots + this.ledger.heldElsewhere(w.url);
   }
 
   workers(): WorkerStatus[] {
@@ -237,14 +275,15 @@ export class ComfyPool implements Executor {
     );
     // Workers that failed this job are used again only when no other can run it.
     const fresh = capable.filter((w) => !avoid.has(w.url));
+    const now = Date.now();
     const candidates = (fresh.length > 0 ? fresh : capable).filter(
-      (w) => w.slots < this.slotsPerWorker,
+      (w) => this.taken(w) < this.slotsPerWorker && w.fullUntil <= now,
     );
     if (candidates.length === 0) return null;
     candidates.sort((a, b) => {
       const am = a.loadedModels.includes(job.modelKey) ? 0 : 1;
       const bm = b.loadedModels.includes(job.modelKey) ? 0 : 1;
-      return am - bm || a.slots - b.slots;
+      return am - bm || this.taken(a) - this.taken(b);
     });
     return candidates[0] ?? null;
   }
@@ -264,9 +303,47 @@ export class ComfyPool implements Executor {
     }
   }
 
-  private release(w: PoolWorker): void {
+  private release(w: PoolWorker, hold: string | null): void {
     w.slots--;
+    if (hold) {
+      this.ledger.release(w.url, hold).catch((error: unknown) =>
+        this.log?.warn('releasing a ComfyUI slot failed', {
+          worker: w.url,
+          error: String(error),
+        }),
+      );
+    }
     this.wake();
+  }
+
+  /**
+   * A slot on a worker that can run the job, counted across processes: the local pick is
+   * confirmed in the slot ledger; a server whose slots other processes hold is skipped for a
+   * moment (or until they release one) and the pick made again.
+   */
+  private async acquireSlot(
+    job: ExecutionJob,
+    avoid: Set<string>,
+    signal: AbortSignal,
+  ): Promise<{ w: PoolWorker; hold: string }> {
+    for (;;) {
+      const w = await this.acquire(job, avoid, signal);
+      let hold: string | null;
+      try {
+        hold = await this.ledger.take(w.url, this.slotsPerWorker);
+      } catch (error) {
+        w.slots--;
+        this.wake();
+        throw new WorkerFailure(`the slot ledger failed: ${String(error)}`, true, w.url);
+      }
+      if (hold) return { w, hold };
+      w.slots--;
+      w.fullUntil = Date.now() + 1_000;
+      if (this.fullTimer) clearTimeout(this.fullTimer);
+      this.fullTimer = setTimeout(() => this.wake(), 1_000);
+      this.fullTimer.unref();
+      this.wake();
+    }
   }
 
   /** Whether some worker (healthy or not) is known to be able to run the job. */
@@ -368,9 +445,9 @@ export class ComfyPool implements Executor {
     const avoid = new Set<string>();
     let lastFailure = '';
     for (let attempt = 0; ; attempt++) {
-      const w = await this.acquire(job, avoid, signal);
+      const { w, hold } = await this.acquireSlot(job, avoid, signal);
       try {
-        return await this.runOn(w, job, onEvent, signal, 'submit');
+        return await this.runOn(w, job, onEvent, signal, 'submit', hold);
       } catch (e) {
         if (!(e instanceof WorkerFailure)) throw e;
         lastFailure = e.message;
@@ -409,6 +486,7 @@ export class ComfyPool implements Executor {
     onEvent: (event: ExecutionEvent) => void,
     signal: AbortSignal,
     mode: 'submit' | 'track',
+    hold: string | null,
   ): Promise<ExecutionResult> {
     let started = false;
     let finished = false;
@@ -433,7 +511,7 @@ export class ComfyPool implements Executor {
             if (finished) return;
             finished = true;
             if (started) w.running--;
-            this.release(w);
+            this.release(w, hold);
           },
           stalled: () => {
             w.stalled = true;
@@ -455,7 +533,7 @@ export class ComfyPool implements Executor {
       if (!finished) {
         finished = true;
         if (started) w.running--;
-        this.release(w);
+        this.release(w, hold);
       }
     }
   }
@@ -470,8 +548,33 @@ export class ComfyPool implements Executor {
     onEvent: (event: ExecutionEvent) => void,
     signal: AbortSignal,
   ): Promise<ExecutionResult | null> {
-    const w = this.workersByUrl.get(normalizeUrl(job.resumeOn ?? ''));
-    if (!w) return null;
+    const url = normalizeUrl(job.resumeOn ?? '');
+    const own = this.workersByUrl.get(url);
+    if (own) return this.resumeOn(own, job, onEvent, signal, true);
+    // The run was taken over from a process that is gone, and its prompt went to a ComfyUI
+    // server this process does not use: look there all the same (a prompt that is queued,
+    // running or done there is followed or collected, never run a second time elsewhere).
+    if (!/^https?:\/\//.test(url)) return null;
+    const guest = new PoolWorker(url, this.newClient(url), false, this.log);
+    this.log?.info('reconciling a taken-over run on the ComfyUI server it was on', {
+      run: job.runId,
+      worker: url,
+    });
+    try {
+      await guest.client.start(guest.client.timings.lostAfterMs);
+      return await this.resumeOn(guest, job, onEvent, signal, false);
+    } finally {
+      await guest.client.stop();
+    }
+  }
+
+  private async resumeOn(
+    w: PoolWorker,
+    job: ExecutionJob,
+    onEvent: (event: ExecutionEvent) => void,
+    signal: AbortSignal,
+    own: boolean,
+  ): Promise<ExecutionResult | null> {
     const lostAfter = w.client.timings.lostAfterMs;
     if (!(await w.client.waitConnected(lostAfter))) {
       // It may come back with the prompt: cancel it then, run it elsewhere now.
@@ -491,9 +594,11 @@ export class ComfyPool implements Executor {
     }
     if (state === 'unknown') return null;
     // Pending, running or finished: follow it there (a finished one is read from history).
+    // The prompt is on the server already: its slot is counted whatever the others hold.
     w.slots++;
+    const hold = own ? await this.ledger.force(w.url).catch(() => null) : null;
     try {
-      return await this.runOn(w, job, onEvent, signal, 'track');
+      return await this.runOn(w, job, onEvent, signal, 'track', hold);
     } catch (e) {
       if (e instanceof WorkerFailure && e.retryable) return null;
       if (e instanceof WorkerFailure) {

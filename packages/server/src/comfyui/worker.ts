@@ -19,6 +19,8 @@ export class PoolWorker {
   capabilitiesAt = 0;
   /** Our jobs holding a slot here: submitted, or about to be. */
   slots = 0;
+  /** Another process holds every slot here (slot-ledger.ts) until this time (ms). */
+  fullUntil = 0;
   /** Of those, the one the worker executes now (0 or 1). */
   running = 0;
   /** Model keys of the job submitted last: what the worker has loaded after its queue. */

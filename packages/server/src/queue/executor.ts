@@ -129,5 +129,9 @@ export interface Executor {
   capacity(): number;
   /** Whether any healthy worker can run a job with these requirements. */
   canRun(requirements: ExecutionJob['requirements']): boolean;
+  /** Whether some worker, healthy now or not, was seen to have what the job needs. */
+  mayRun(requirements: ExecutionJob['requirements']): boolean;
+  /** False while some worker's node classes and model files have not been read yet. */
+  capabilitiesKnown(): boolean;
   workers(): WorkerStatus[];
 }

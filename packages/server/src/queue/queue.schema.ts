@@ -4,13 +4,19 @@ import type { Context } from '../context.ts';
 import type { Run } from '../generated/prisma/client.ts';
 import { RunRef } from '../runs/runs.schema.ts';
 import type { WorkerStatus } from './executor.ts';
+import { QUEUE_ORDER } from './job-queue.ts';
+import type { WorkerProcessView } from './worker-registry.ts';
 
 interface QueueStatusShape {
   queued: number;
   running: number;
   workers: WorkerStatus[];
+  processes: WorkerProcessView[];
   mine: { run: Run; position: number | null }[];
 }
+
+/** queueUpdated yields at most one update per this interval; a burst becomes one update. */
+export const QUEUE_UPDATE_INTERVAL_MS = 250;
 
 const WorkerRef = builder.objectRef<WorkerStatus>('Worker').implement({
   description: 'A ComfyUI worker in the pool.',
@@ -28,6 +34,32 @@ const WorkerRef = builder.objectRef<WorkerStatus>('Worker').implement({
     lastError: t.exposeString('lastError', {
       nullable: true,
       description: 'Last connection or health problem.',
+    }),
+  }),
+});
+
+const WorkerProcessRef = builder.objectRef<WorkerProcessView>('WorkerProcess').implement({
+  description:
+    'A process that executes runs (`atelier serve`, or `atelier worker`), alive: it renewed its registration within the last three heartbeats.',
+  fields: (t) => ({
+    id: t.exposeString('id', { description: "The installation's instance id." }),
+    host: t.exposeString('host', { description: 'Host name of the machine it runs on.' }),
+    pid: t.exposeInt('pid', { description: 'Its process id there.' }),
+    role: t.exposeString('role', { description: '`serve` or `worker`.' }),
+    startedAt: t.field({
+      type: 'DateTime',
+      resolve: (p) => p.startedAt,
+      description: 'When it started.',
+    }),
+    heartbeatAt: t.field({
+      type: 'DateTime',
+      resolve: (p) => p.heartbeatAt,
+      description: 'Its last heartbeat.',
+    }),
+    comfyui: t.field({
+      type: [WorkerRef],
+      description: 'The ComfyUI servers it uses, as it sees them.',
+      resolve: (p) => p.comfyui,
     }),
   }),
 });
@@ -52,8 +84,14 @@ const QueueStatusRef = builder.objectRef<QueueStatusShape>('QueueStatus').implem
     running: t.exposeInt('running', { description: 'Runs executing, all owners.' }),
     workers: t.field({
       type: [WorkerRef],
-      description: 'The workers and their state.',
+      description:
+        'Every ComfyUI server of the cluster (once each, even when several processes use it) and its state.',
       resolve: (q) => q.workers,
+    }),
+    processes: t.field({
+      type: [WorkerProcessRef],
+      description: 'Every live process that executes runs, and its ComfyUI servers.',
+      resolve: (q) => q.processes,
     }),
     viewerRuns: t.field({
       type: [QueuedRunRef],
@@ -64,28 +102,23 @@ const QueueStatusRef = builder.objectRef<QueueStatusShape>('QueueStatus').implem
 });
 
 async function queueStatus(ctx: Context): Promise<QueueStatusShape> {
-  const [queued, running, mine] = await Promise.all([
-    ctx.prisma.run.count({ where: { status: 'QUEUED' } }),
-    ctx.prisma.run.count({ where: { status: 'RUNNING' } }),
+  const queue = ctx.services.queueStatus;
+  const [counts, processes, mine] = await Promise.all([
+    queue.counts(),
+    queue.processes(),
     ctx.prisma.run.findMany({
       where: { ownerId: ctx.viewer.accountId, status: { in: ['QUEUED', 'RUNNING'] } },
-      orderBy: [{ status: 'desc' }, { priority: 'desc' }, { createdAt: 'asc' }],
+      orderBy: [{ status: 'desc' }, ...QUEUE_ORDER],
       take: 100,
     }),
   ]);
-  // Position among all queued runs: the number of queued runs ahead of it, plus one.
-  const queuedAll = mine.some((r) => r.status === 'QUEUED')
-    ? await ctx.prisma.run.findMany({
-        where: { status: 'QUEUED' },
-        orderBy: [{ priority: 'desc' }, { createdAt: 'asc' }],
-        select: { id: true },
-      })
-    : [];
-  const position = new Map(queuedAll.map((r, i) => [r.id, i + 1]));
+  const position = await queue.positions(
+    mine.filter((r) => r.status === 'QUEUED').map((r) => r.id),
+  );
   return {
-    queued,
-    running,
-    workers: ctx.services.executor.workers(),
+    ...counts,
+    workers: await queue.comfyServers(processes),
+    processes,
     mine: mine.map((run) => ({ run, position: position.get(run.id) ?? null })),
   };
 }
@@ -102,22 +135,60 @@ builder.subscriptionField('queueUpdated', (t) =>
   t.field({
     type: QueueStatusRef,
     description: 'The queue state now and after every change (throttled).',
-    subscribe: async function* (_root, _args, ctx) {
-      const changes = ctx.services.pubsub.subscribe('queue');
-      try {
-        yield null;
-        let last = 0;
-        for await (const _ of changes) {
-          // Collapse bursts: at most two updates a second.
-          const wait = last + 500 - Date.now();
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-          last = Date.now();
-          yield null;
-        }
-      } finally {
-        await changes.return?.();
-      }
-    },
+    subscribe: (_root, _args, ctx) => coalesced(ctx.services.pubsub.subscribe('queue')),
     resolve: (_event, _args, ctx) => queueStatus(ctx),
   }),
 );
+
+/**
+ * Yields once at once, then once after every change, at most once per
+ * QUEUE_UPDATE_INTERVAL_MS: changes arriving meanwhile collapse into the next update, so a
+ * burst of N changes costs one or two updates and nothing piles up behind a slow client.
+ */
+export async function* coalesced(
+  changes: AsyncIterable<unknown>,
+  intervalMs = QUEUE_UPDATE_INTERVAL_MS,
+): AsyncGenerator<null> {
+  const iterator = changes[Symbol.asyncIterator]();
+  let dirty = false;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const signal = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  // Drains the source continuously (its buffer never fills), remembering only "changed".
+  const draining = (async () => {
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        dirty = true;
+        signal();
+      }
+    } catch {
+      // the source failed: end like a closed one
+    } finally {
+      ended = true;
+      signal();
+    }
+  })();
+  try {
+    yield null;
+    // The first change goes out at once; later ones at most once per interval.
+    let last = 0;
+    for (;;) {
+      if (!dirty && !ended) await new Promise<void>((resolve) => (wake = resolve));
+      if (!dirty) return;
+      const wait = last + intervalMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      dirty = false;
+      last = Date.now();
+      yield null;
+    }
+  } finally {
+    await iterator.return?.();
+    await draining;
+  }
+}

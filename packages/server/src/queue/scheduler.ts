@@ -1,7 +1,8 @@
-// The in-process queue. State lives in the database (Run.status), so a restart loses
-// nothing: RUNNING runs are handed back to the engine, which reconciles them with their
-// worker by prompt id; QUEUED runs are picked up again. Order: priority, then fairness across
-// owners (fewest runs executing first), then age. Concurrency follows the executor's capacity.
+// Takes runs from the job queue (job-queue.ts: the database, or BullMQ with REDIS_URL) and
+// executes them. State lives in the database (Run.status), so a restart loses nothing:
+// RUNNING runs are handed back to the engine, which reconciles them with their worker by
+// prompt id; QUEUED runs are picked up again. Concurrency follows the executor's capacity,
+// and a process asks the queue only for runs its ComfyUI servers can execute.
 //
 // Several processes may execute from one PostgreSQL database. A run has one owner at a time:
 // the process that claims it writes its instance id and a lease (leaseExpiresAt) and renews
@@ -11,11 +12,15 @@
 // queue changed" travel over pub/sub, so they reach the executing process wherever it is.
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient, Run } from '../generated/prisma/client.ts';
+import type { GenerationMode } from '../generated/prisma/enums.ts';
 import type { Logger } from '../log.ts';
+import type { Catalog } from '../models/catalog.service.ts';
 import type { PubSub } from '../pubsub.ts';
+import type { RunEngine } from '../runs/run-engine.ts';
 import type { RunEvents } from '../runs/run-events.ts';
-import type { Executor } from './executor.ts';
-import type { RunEngine } from './run-engine.ts';
+import type { Executor, WorkerStatus } from './executor.ts';
+import type { Capability, JobQueue } from './job-queue.ts';
+import { listWorkerProcesses } from './worker-registry.ts';
 
 interface Active {
   ownerId: string;
@@ -25,6 +30,14 @@ interface Active {
 
 /** How long a claimed run stays its owner's without a renewal. */
 export const DEFAULT_LEASE_MS = 30_000;
+
+/** How long a run no live process can execute waits before it fails (registrations settle). */
+const UNSERVABLE_GRACE_MS = 3_000;
+
+/** Runs and registry rows name a capability `model/MODE`. */
+export function capabilityKey(c: { modelKey: string; mode: string }): string {
+  return `${c.modelKey}/${c.mode}`;
+}
 
 export class RunScheduler {
   private readonly active = new Map<string, Active>();
@@ -43,7 +56,11 @@ export class RunScheduler {
       executor: Executor;
       events: RunEvents;
       pubsub: PubSub;
+      queue: JobQueue;
+      catalog: Catalog;
       log: Logger;
+      /** The worker registry's heartbeat (ms): a process is gone after three missed beats. */
+      heartbeatMs: number;
       /** This installation's instance id: the lease owner of the runs it executes. */
       owner: string;
       /** Safety-net poll for capacity changes, expired leases and queue timeouts (ms). */
@@ -66,16 +83,20 @@ export class RunScheduler {
    * Resumes this installation's runs left RUNNING by its previous process and any run
    * whose owner's lease has expired, then starts taking queued runs.
    */
-  async start(): Promise<void> {
+  async start(options: { execute: boolean } = { execute: true }): Promise<void> {
+    if (!options.execute) {
+      // An API replica executes nothing, but still ends runs that wait too long or that no
+      // process can execute: with no executing process at all, somebody has to.
+      this.timer = setInterval(() => void this.upkeep(), this.deps.pollMs);
+      this.timer.unref();
+      return;
+    }
     this.started = true;
     this.listen('cancel', (payload) => this.cancelRunning((payload as { runId: string }).runId));
     this.listen('queue', () => this.notify());
     await this.adoptOrphans(true);
     this.timer = setInterval(() => {
-      Promise.all([this.adoptOrphans(false), this.expireQueued()]).then(
-        () => this.notify(),
-        (error: unknown) => this.deps.log.error('queue upkeep failed', { error: String(error) }),
-      );
+      void this.upkeep().then(() => this.notify());
     }, this.deps.pollMs);
     this.timer.unref();
     this.heartbeat = setInterval(
@@ -89,6 +110,24 @@ export class RunScheduler {
     );
     this.heartbeat.unref();
     this.notify();
+  }
+
+  private ticks = 0;
+
+  /** Expired leases, queue timeouts, unservable runs; now and then, jobs the queue lost. */
+  private async upkeep(): Promise<void> {
+    if (this.stopping) return;
+    const repair = this.ticks++ % 10 === 0;
+    try {
+      await Promise.all([
+        this.started ? this.adoptOrphans(false) : null,
+        this.expireQueued(),
+        this.failUnservable(),
+        repair ? this.deps.queue.repair() : null,
+      ]);
+    } catch (error) {
+      this.deps.log.error('queue upkeep failed', { error: String(error) });
+    }
   }
 
   /** Stops taking runs and detaches from the ones executing (they stay RUNNING for the next start). */
@@ -159,25 +198,60 @@ export class RunScheduler {
    */
   private async expireQueued(): Promise<void> {
     if (this.stopping) return;
-    const { prisma, engine, owner, queueTimeoutMs } = this.deps;
+    const { prisma, queueTimeoutMs } = this.deps;
     const cutoff = new Date(Date.now() - queueTimeoutMs);
     const expired = await prisma.run.findMany({
       where: { status: 'QUEUED', createdAt: { lt: cutoff } },
-      select: { id: true },
+      select: { id: true, modelKey: true, mode: true },
       take: 100,
     });
-    for (const { id } of expired) {
-      const { count } = await prisma.run.updateMany({
-        where: { id, status: 'QUEUED' },
-        data: { status: 'RUNNING', leaseOwner: owner, leaseExpiresAt: this.leaseUntil() },
-      });
-      if (count !== 1) continue;
-      await engine.finish(id, 'FAILED', {
+    for (const run of expired) {
+      await this.failQueued(run, {
         code: 'TIMED_OUT',
         message: `No worker took the run within ${Math.round(queueTimeoutMs / 1000)} s (QUEUE_TIMEOUT_MS).`,
       });
-      this.deps.events.queueChanged();
     }
+  }
+
+  /**
+   * Fails runs that no live executing process could ever run (no ComfyUI server has the
+   * node classes and model files their model needs in their mode), after a short grace so a
+   * process that is starting can register first.
+   */
+  private async failUnservable(): Promise<void> {
+    if (this.stopping) return;
+    const { prisma } = this.deps;
+    const live = await listWorkerProcesses(prisma, this.deps.heartbeatMs * 3);
+    const served = new Set(live.flatMap((p) => p.capabilities));
+    if (served.has('*') || !live.length) return; // unknown yet, or nobody to ask: the timeout decides
+    const waiting = await prisma.run.findMany({
+      where: { status: 'QUEUED', createdAt: { lt: new Date(Date.now() - UNSERVABLE_GRACE_MS) } },
+      select: { id: true, modelKey: true, mode: true },
+      take: 500,
+    });
+    for (const run of waiting) {
+      if (served.has(capabilityKey(run))) continue;
+      await this.failQueued(run, {
+        code: 'MODEL_UNAVAILABLE',
+        message: `No worker has the node classes and model files model ${run.modelKey} needs for ${run.mode}.`,
+      });
+    }
+  }
+
+  /** Claims a queued run only to fail it (so a run another process just took is left alone). */
+  private async failQueued(
+    run: { id: string; modelKey: string; mode: GenerationMode },
+    error: { code: string; message: string },
+  ): Promise<void> {
+    const { prisma, engine, owner, queue } = this.deps;
+    const { count } = await prisma.run.updateMany({
+      where: { id: run.id, status: 'QUEUED' },
+      data: { status: 'RUNNING', leaseOwner: owner, leaseExpiresAt: this.leaseUntil() },
+    });
+    if (count !== 1) return;
+    await queue.remove({ runId: run.id, modelKey: run.modelKey, mode: run.mode });
+    await engine.finish(run.id, 'FAILED', error);
+    this.deps.events.queueChanged();
   }
 
   /** Extends the leases of the runs this process executes. */
@@ -240,44 +314,51 @@ export class RunScheduler {
     }
   }
 
-  /** Picks the next queued run and marks it RUNNING atomically; null when none is left. */
-  private async claimNext(): Promise<Run | null> {
-    const { prisma, events } = this.deps;
-    for (let tries = 0; tries < 5; tries++) {
-      const candidates = await prisma.run.findMany({
-        where: { status: 'QUEUED' },
-        orderBy: [{ priority: 'desc' }, { createdAt: 'asc' }],
-        take: 50,
-        select: { id: true, ownerId: true, priority: true },
-      });
-      if (!candidates.length) return null;
-      const top = candidates[0]!.priority;
-      const load = new Map<string, number>();
-      for (const a of this.active.values()) load.set(a.ownerId, (load.get(a.ownerId) ?? 0) + 1);
-      const pick = candidates
-        .filter((c) => c.priority === top)
-        .reduce((best, c) =>
-          (load.get(c.ownerId) ?? 0) < (load.get(best.ownerId) ?? 0) ? c : best,
-        );
-      const { count } = await prisma.run.updateMany({
-        where: { id: pick.id, status: 'QUEUED' },
-        data: {
-          status: 'RUNNING',
-          startedAt: new Date(),
-          attempt: { increment: 1 },
-          attemptId: randomUUID(),
-          workerUrl: null,
-          leaseOwner: this.deps.owner,
-          leaseExpiresAt: this.leaseUntil(),
-        },
-      });
-      if (count === 1) {
-        events.queueChanged();
-        return prisma.run.findUniqueOrThrow({ where: { id: pick.id } });
+  /** This process's capabilities: what its healthy workers can run now, and what any could. */
+  private capabilities(): { healthy: Capability[]; known: string[] } {
+    const { catalog, executor } = this.deps;
+    const healthy: Capability[] = [];
+    const known: string[] = [];
+    for (const model of catalog.models) {
+      for (const [mode, req] of Object.entries(model.requirements)) {
+        if (!req) continue;
+        const requirements = { nodeClasses: req.nodes, modelFiles: req.modelFiles };
+        const c = { modelKey: model.key, mode: mode as GenerationMode };
+        if (executor.canRun(requirements)) healthy.push(c);
+        if (executor.mayRun(requirements)) known.push(capabilityKey(c));
       }
-      // Someone else (a cancel, another process) took it: look again.
     }
-    return null;
+    return { healthy, known: executor.capabilitiesKnown() ? known : ['*'] };
+  }
+
+  /** What the registry publishes for this process. */
+  registryState(): { comfyui: WorkerStatus[]; capabilities: string[] } {
+    return { comfyui: this.deps.executor.workers(), capabilities: this.capabilities().known };
+  }
+
+  /** Picks the next queued run this process can execute and claims it; null when none is left. */
+  private async claimNext(): Promise<Run | null> {
+    return this.deps.queue.next(this.capabilities().healthy, (id) => this.claim(id));
+  }
+
+  /** Marks a queued run RUNNING with this process's lease; null when it is not QUEUED any more. */
+  private async claim(id: string): Promise<Run | null> {
+    const { prisma, events } = this.deps;
+    const { count } = await prisma.run.updateMany({
+      where: { id, status: 'QUEUED' },
+      data: {
+        status: 'RUNNING',
+        startedAt: new Date(),
+        attempt: { increment: 1 },
+        attemptId: randomUUID(),
+        workerUrl: null,
+        leaseOwner: this.deps.owner,
+        leaseExpiresAt: this.leaseUntil(),
+      },
+    });
+    if (count !== 1) return null;
+    events.queueChanged();
+    return prisma.run.findUnique({ where: { id } });
   }
 
   private launch(run: Run): void {

@@ -19,6 +19,7 @@ import type { Run } from '../generated/prisma/client.ts';
 import { MediaRef } from '../media/media.schema.ts';
 import { ModelRef } from '../models/models.schema.ts';
 import type { RunEventPayload } from '../pubsub.ts';
+import { positionLoader } from '../queue/queue.service.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
@@ -203,18 +204,10 @@ export const RunRef = builder.prismaNode('Run', {
     queuePosition: t.int({
       nullable: true,
       description: 'Position in the queue (1 = next) while QUEUED; null otherwise.',
-      resolve: async (run, _args, ctx) => {
+      resolve: (run, _args, ctx) => {
         if (run.status !== 'QUEUED') return null;
-        const ahead = await ctx.prisma.run.count({
-          where: {
-            status: 'QUEUED',
-            OR: [
-              { priority: { gt: run.priority } },
-              { priority: run.priority, createdAt: { lt: run.createdAt } },
-            ],
-          },
-        });
-        return ahead + 1;
+        // One query for every position this request asks for (queue.service.ts).
+        return positionLoader(ctx, ctx.services.queueStatus).load(run.id);
       },
     }),
     attempt: t.exposeInt('attempt', { description: 'How many times execution started.' }),

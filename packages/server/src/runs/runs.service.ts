@@ -69,7 +69,7 @@ function selection(query: RunQuery): RunQuery {
 
 /** Hooks the service calls after writes (the queue wakes up, events go out). */
 export interface RunLifecycle {
-  queued(run: Run): void;
+  queued(run: Run): Promise<void>;
   /** Cancels a run that is executing in this process; false when it is not here. */
   cancelRunning(runId: string): boolean;
   /** Asks the process executing a run (another one, or none yet) to cancel it. */
@@ -292,6 +292,7 @@ export class RunsService {
             outputQuality: quality,
             outputBackground: background,
             priority,
+            queueRank: queued,
             idempotencyKey: req.idempotencyKey || null,
             skipStages,
             retryOfId: retryOfId ?? null,
@@ -304,7 +305,7 @@ export class RunsService {
         await this.credits.charge(tx, { accountId: ownerId, balance, runId: created.id, cost });
         return created;
       });
-      this.lifecycle.queued(run);
+      await this.lifecycle.queued(run);
       return run;
     } catch (error) {
       // A concurrent request with the same idempotency key won the race: return its run.

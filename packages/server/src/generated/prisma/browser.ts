@@ -64,3 +64,10 @@ export type RunInput = Prisma.RunInputModel
  * One of a run's four stages.
  */
 export type Stage = Prisma.StageModel
+/**
+ * Model WorkerProcess
+ * A process that executes runs (`atelier serve` or `atelier worker`), registered while it
+ * lives: it rewrites its row (and its ComfyUI servers' state) on every heartbeat, so every
+ * replica lists the workers of the whole cluster.
+ */
+export type WorkerProcess = Prisma.WorkerProcessModel

@@ -405,7 +405,8 @@ export const ModelName = {
   Media: 'Media',
   Run: 'Run',
   RunInput: 'RunInput',
-  Stage: 'Stage'
+  Stage: 'Stage',
+  WorkerProcess: 'WorkerProcess'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -421,7 +422,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "account" | "apiKey" | "creditTransaction" | "model" | "style" | "media" | "run" | "runInput" | "stage"
+    modelProps: "account" | "apiKey" | "creditTransaction" | "model" | "style" | "media" | "run" | "runInput" | "stage" | "workerProcess"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -1091,6 +1092,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         }
       }
     }
+    WorkerProcess: {
+      payload: Prisma.$WorkerProcessPayload<ExtArgs>
+      fields: Prisma.WorkerProcessFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.WorkerProcessFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.WorkerProcessFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>
+        }
+        findFirst: {
+          args: Prisma.WorkerProcessFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.WorkerProcessFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>
+        }
+        findMany: {
+          args: Prisma.WorkerProcessFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>[]
+        }
+        create: {
+          args: Prisma.WorkerProcessCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>
+        }
+        createMany: {
+          args: Prisma.WorkerProcessCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.WorkerProcessCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>[]
+        }
+        delete: {
+          args: Prisma.WorkerProcessDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>
+        }
+        update: {
+          args: Prisma.WorkerProcessUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>
+        }
+        deleteMany: {
+          args: Prisma.WorkerProcessDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.WorkerProcessUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.WorkerProcessUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>[]
+        }
+        upsert: {
+          args: Prisma.WorkerProcessUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$WorkerProcessPayload>
+        }
+        aggregate: {
+          args: Prisma.WorkerProcessAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateWorkerProcess>
+        }
+        groupBy: {
+          args: Prisma.WorkerProcessGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.WorkerProcessGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.WorkerProcessCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.WorkerProcessCountAggregateOutputType> | number
+        }
+      }
+    }
   }
 } & {
   other: {
@@ -1245,6 +1320,7 @@ export const RunScalarFieldEnum = {
   outputQuality: 'outputQuality',
   outputBackground: 'outputBackground',
   priority: 'priority',
+  queueRank: 'queueRank',
   idempotencyKey: 'idempotencyKey',
   skipStages: 'skipStages',
   status: 'status',
@@ -1301,6 +1377,20 @@ export const StageScalarFieldEnum = {
 } as const
 
 export type StageScalarFieldEnum = (typeof StageScalarFieldEnum)[keyof typeof StageScalarFieldEnum]
+
+
+export const WorkerProcessScalarFieldEnum = {
+  id: 'id',
+  host: 'host',
+  pid: 'pid',
+  role: 'role',
+  comfyui: 'comfyui',
+  capabilities: 'capabilities',
+  startedAt: 'startedAt',
+  heartbeatAt: 'heartbeatAt'
+} as const
+
+export type WorkerProcessScalarFieldEnum = (typeof WorkerProcessScalarFieldEnum)[keyof typeof WorkerProcessScalarFieldEnum]
 
 
 export const SortOrder = {
@@ -1725,6 +1815,7 @@ export type GlobalOmitConfig = {
   run?: Prisma.RunOmit
   runInput?: Prisma.RunInputOmit
   stage?: Prisma.StageOmit
+  workerProcess?: Prisma.WorkerProcessOmit
 }
 
 /* Types for Logging */

@@ -59,7 +59,8 @@ export const ModelName = {
   Media: 'Media',
   Run: 'Run',
   RunInput: 'RunInput',
-  Stage: 'Stage'
+  Stage: 'Stage',
+  WorkerProcess: 'WorkerProcess'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -193,6 +194,7 @@ export const RunScalarFieldEnum = {
   outputQuality: 'outputQuality',
   outputBackground: 'outputBackground',
   priority: 'priority',
+  queueRank: 'queueRank',
   idempotencyKey: 'idempotencyKey',
   skipStages: 'skipStages',
   status: 'status',
@@ -249,6 +251,20 @@ export const StageScalarFieldEnum = {
 } as const
 
 export type StageScalarFieldEnum = (typeof StageScalarFieldEnum)[keyof typeof StageScalarFieldEnum]
+
+
+export const WorkerProcessScalarFieldEnum = {
+  id: 'id',
+  host: 'host',
+  pid: 'pid',
+  role: 'role',
+  comfyui: 'comfyui',
+  capabilities: 'capabilities',
+  startedAt: 'startedAt',
+  heartbeatAt: 'heartbeatAt'
+} as const
+
+export type WorkerProcessScalarFieldEnum = (typeof WorkerProcessScalarFieldEnum)[keyof typeof WorkerProcessScalarFieldEnum]
 
 
 export const SortOrder = {

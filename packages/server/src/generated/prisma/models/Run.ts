@@ -30,6 +30,7 @@ export type RunAvgAggregateOutputType = {
   count: number | null
   outputQuality: number | null
   priority: number | null
+  queueRank: number | null
   progress: number | null
   sequence: number | null
   attempt: number | null
@@ -40,6 +41,7 @@ export type RunSumAggregateOutputType = {
   count: number | null
   outputQuality: number | null
   priority: number | null
+  queueRank: number | null
   progress: number | null
   sequence: number | null
   attempt: number | null
@@ -62,6 +64,7 @@ export type RunMinAggregateOutputType = {
   outputQuality: number | null
   outputBackground: $Enums.OutputBackground | null
   priority: number | null
+  queueRank: number | null
   idempotencyKey: string | null
   status: $Enums.RunStatus | null
   progress: number | null
@@ -100,6 +103,7 @@ export type RunMaxAggregateOutputType = {
   outputQuality: number | null
   outputBackground: $Enums.OutputBackground | null
   priority: number | null
+  queueRank: number | null
   idempotencyKey: string | null
   status: $Enums.RunStatus | null
   progress: number | null
@@ -139,6 +143,7 @@ export type RunCountAggregateOutputType = {
   outputQuality: number
   outputBackground: number
   priority: number
+  queueRank: number
   idempotencyKey: number
   skipStages: number
   status: number
@@ -168,6 +173,7 @@ export type RunAvgAggregateInputType = {
   count?: true
   outputQuality?: true
   priority?: true
+  queueRank?: true
   progress?: true
   sequence?: true
   attempt?: true
@@ -178,6 +184,7 @@ export type RunSumAggregateInputType = {
   count?: true
   outputQuality?: true
   priority?: true
+  queueRank?: true
   progress?: true
   sequence?: true
   attempt?: true
@@ -200,6 +207,7 @@ export type RunMinAggregateInputType = {
   outputQuality?: true
   outputBackground?: true
   priority?: true
+  queueRank?: true
   idempotencyKey?: true
   status?: true
   progress?: true
@@ -238,6 +246,7 @@ export type RunMaxAggregateInputType = {
   outputQuality?: true
   outputBackground?: true
   priority?: true
+  queueRank?: true
   idempotencyKey?: true
   status?: true
   progress?: true
@@ -277,6 +286,7 @@ export type RunCountAggregateInputType = {
   outputQuality?: true
   outputBackground?: true
   priority?: true
+  queueRank?: true
   idempotencyKey?: true
   skipStages?: true
   status?: true
@@ -404,6 +414,7 @@ export type RunGroupByOutputType = {
   outputQuality: number | null
   outputBackground: $Enums.OutputBackground
   priority: number
+  queueRank: number
   idempotencyKey: string | null
   skipStages: $Enums.StageKind[]
   status: $Enums.RunStatus
@@ -467,6 +478,7 @@ export type RunWhereInput = {
   outputQuality?: Prisma.IntNullableFilter<"Run"> | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFilter<"Run"> | $Enums.OutputBackground
   priority?: Prisma.IntFilter<"Run"> | number
+  queueRank?: Prisma.IntFilter<"Run"> | number
   idempotencyKey?: Prisma.StringNullableFilter<"Run"> | string | null
   skipStages?: Prisma.EnumStageKindNullableListFilter<"Run">
   status?: Prisma.EnumRunStatusFilter<"Run"> | $Enums.RunStatus
@@ -516,6 +528,7 @@ export type RunOrderByWithRelationInput = {
   outputQuality?: Prisma.SortOrderInput | Prisma.SortOrder
   outputBackground?: Prisma.SortOrder
   priority?: Prisma.SortOrder
+  queueRank?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
   skipStages?: Prisma.SortOrder
   status?: Prisma.SortOrder
@@ -569,6 +582,7 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   outputQuality?: Prisma.IntNullableFilter<"Run"> | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFilter<"Run"> | $Enums.OutputBackground
   priority?: Prisma.IntFilter<"Run"> | number
+  queueRank?: Prisma.IntFilter<"Run"> | number
   idempotencyKey?: Prisma.StringNullableFilter<"Run"> | string | null
   skipStages?: Prisma.EnumStageKindNullableListFilter<"Run">
   status?: Prisma.EnumRunStatusFilter<"Run"> | $Enums.RunStatus
@@ -618,6 +632,7 @@ export type RunOrderByWithAggregationInput = {
   outputQuality?: Prisma.SortOrderInput | Prisma.SortOrder
   outputBackground?: Prisma.SortOrder
   priority?: Prisma.SortOrder
+  queueRank?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
   skipStages?: Prisma.SortOrder
   status?: Prisma.SortOrder
@@ -666,6 +681,7 @@ export type RunScalarWhereWithAggregatesInput = {
   outputQuality?: Prisma.IntNullableWithAggregatesFilter<"Run"> | number | null
   outputBackground?: Prisma.EnumOutputBackgroundWithAggregatesFilter<"Run"> | $Enums.OutputBackground
   priority?: Prisma.IntWithAggregatesFilter<"Run"> | number
+  queueRank?: Prisma.IntWithAggregatesFilter<"Run"> | number
   idempotencyKey?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   skipStages?: Prisma.EnumStageKindNullableListFilter<"Run">
   status?: Prisma.EnumRunStatusWithAggregatesFilter<"Run"> | $Enums.RunStatus
@@ -703,6 +719,7 @@ export type RunCreateInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -751,6 +768,7 @@ export type RunUncheckedCreateInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -793,6 +811,7 @@ export type RunUpdateInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -841,6 +860,7 @@ export type RunUncheckedUpdateInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -886,6 +906,7 @@ export type RunCreateManyInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -923,6 +944,7 @@ export type RunUpdateManyMutationInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -962,6 +984,7 @@ export type RunUncheckedUpdateManyInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -1030,6 +1053,7 @@ export type RunCountOrderByAggregateInput = {
   outputQuality?: Prisma.SortOrder
   outputBackground?: Prisma.SortOrder
   priority?: Prisma.SortOrder
+  queueRank?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrder
   skipStages?: Prisma.SortOrder
   status?: Prisma.SortOrder
@@ -1057,6 +1081,7 @@ export type RunAvgOrderByAggregateInput = {
   count?: Prisma.SortOrder
   outputQuality?: Prisma.SortOrder
   priority?: Prisma.SortOrder
+  queueRank?: Prisma.SortOrder
   progress?: Prisma.SortOrder
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
@@ -1079,6 +1104,7 @@ export type RunMaxOrderByAggregateInput = {
   outputQuality?: Prisma.SortOrder
   outputBackground?: Prisma.SortOrder
   priority?: Prisma.SortOrder
+  queueRank?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrder
   status?: Prisma.SortOrder
   progress?: Prisma.SortOrder
@@ -1117,6 +1143,7 @@ export type RunMinOrderByAggregateInput = {
   outputQuality?: Prisma.SortOrder
   outputBackground?: Prisma.SortOrder
   priority?: Prisma.SortOrder
+  queueRank?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrder
   status?: Prisma.SortOrder
   progress?: Prisma.SortOrder
@@ -1143,6 +1170,7 @@ export type RunSumOrderByAggregateInput = {
   count?: Prisma.SortOrder
   outputQuality?: Prisma.SortOrder
   priority?: Prisma.SortOrder
+  queueRank?: Prisma.SortOrder
   progress?: Prisma.SortOrder
   sequence?: Prisma.SortOrder
   attempt?: Prisma.SortOrder
@@ -1449,6 +1477,7 @@ export type RunCreateWithoutOwnerInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -1495,6 +1524,7 @@ export type RunUncheckedCreateWithoutOwnerInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -1569,6 +1599,7 @@ export type RunScalarWhereInput = {
   outputQuality?: Prisma.IntNullableFilter<"Run"> | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFilter<"Run"> | $Enums.OutputBackground
   priority?: Prisma.IntFilter<"Run"> | number
+  queueRank?: Prisma.IntFilter<"Run"> | number
   idempotencyKey?: Prisma.StringNullableFilter<"Run"> | string | null
   skipStages?: Prisma.EnumStageKindNullableListFilter<"Run">
   status?: Prisma.EnumRunStatusFilter<"Run"> | $Enums.RunStatus
@@ -1606,6 +1637,7 @@ export type RunCreateWithoutCreditTransactionsInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -1653,6 +1685,7 @@ export type RunUncheckedCreateWithoutCreditTransactionsInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -1710,6 +1743,7 @@ export type RunUpdateWithoutCreditTransactionsInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -1757,6 +1791,7 @@ export type RunUncheckedUpdateWithoutCreditTransactionsInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -1798,6 +1833,7 @@ export type RunCreateWithoutModelInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -1844,6 +1880,7 @@ export type RunUncheckedCreateWithoutModelInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -1912,6 +1949,7 @@ export type RunCreateWithoutStyleInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -1958,6 +1996,7 @@ export type RunUncheckedCreateWithoutStyleInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2026,6 +2065,7 @@ export type RunCreateWithoutOutputsInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2073,6 +2113,7 @@ export type RunUncheckedCreateWithoutOutputsInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2130,6 +2171,7 @@ export type RunUpdateWithoutOutputsInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2177,6 +2219,7 @@ export type RunUncheckedUpdateWithoutOutputsInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2218,6 +2261,7 @@ export type RunCreateWithoutRetriesInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2265,6 +2309,7 @@ export type RunUncheckedCreateWithoutRetriesInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2311,6 +2356,7 @@ export type RunCreateWithoutRetryOfInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2358,6 +2404,7 @@ export type RunUncheckedCreateWithoutRetryOfInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2420,6 +2467,7 @@ export type RunUpdateWithoutRetriesInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2467,6 +2515,7 @@ export type RunUncheckedUpdateWithoutRetriesInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2524,6 +2573,7 @@ export type RunCreateWithoutInputsInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2571,6 +2621,7 @@ export type RunUncheckedCreateWithoutInputsInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2628,6 +2679,7 @@ export type RunUpdateWithoutInputsInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2675,6 +2727,7 @@ export type RunUncheckedUpdateWithoutInputsInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2716,6 +2769,7 @@ export type RunCreateWithoutStagesInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2763,6 +2817,7 @@ export type RunUncheckedCreateWithoutStagesInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2820,6 +2875,7 @@ export type RunUpdateWithoutStagesInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2867,6 +2923,7 @@ export type RunUncheckedUpdateWithoutStagesInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2910,6 +2967,7 @@ export type RunCreateManyOwnerInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -2947,6 +3005,7 @@ export type RunUpdateWithoutOwnerInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -2993,6 +3052,7 @@ export type RunUncheckedUpdateWithoutOwnerInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3037,6 +3097,7 @@ export type RunUncheckedUpdateManyWithoutOwnerInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3076,6 +3137,7 @@ export type RunCreateManyModelInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -3113,6 +3175,7 @@ export type RunUpdateWithoutModelInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3159,6 +3222,7 @@ export type RunUncheckedUpdateWithoutModelInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3203,6 +3267,7 @@ export type RunUncheckedUpdateManyWithoutModelInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3242,6 +3307,7 @@ export type RunCreateManyStyleInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -3279,6 +3345,7 @@ export type RunUpdateWithoutStyleInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3325,6 +3392,7 @@ export type RunUncheckedUpdateWithoutStyleInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3369,6 +3437,7 @@ export type RunUncheckedUpdateManyWithoutStyleInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3409,6 +3478,7 @@ export type RunCreateManyRetryOfInput = {
   outputQuality?: number | null
   outputBackground?: $Enums.OutputBackground
   priority?: number
+  queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
   status?: $Enums.RunStatus
@@ -3445,6 +3515,7 @@ export type RunUpdateWithoutRetryOfInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3492,6 +3563,7 @@ export type RunUncheckedUpdateWithoutRetryOfInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3536,6 +3608,7 @@ export type RunUncheckedUpdateManyWithoutRetryOfInput = {
   outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
   priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
@@ -3642,6 +3715,7 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   outputQuality?: boolean
   outputBackground?: boolean
   priority?: boolean
+  queueRank?: boolean
   idempotencyKey?: boolean
   skipStages?: boolean
   status?: boolean
@@ -3692,6 +3766,7 @@ export type RunSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   outputQuality?: boolean
   outputBackground?: boolean
   priority?: boolean
+  queueRank?: boolean
   idempotencyKey?: boolean
   skipStages?: boolean
   status?: boolean
@@ -3736,6 +3811,7 @@ export type RunSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   outputQuality?: boolean
   outputBackground?: boolean
   priority?: boolean
+  queueRank?: boolean
   idempotencyKey?: boolean
   skipStages?: boolean
   status?: boolean
@@ -3780,6 +3856,7 @@ export type RunSelectScalar = {
   outputQuality?: boolean
   outputBackground?: boolean
   priority?: boolean
+  queueRank?: boolean
   idempotencyKey?: boolean
   skipStages?: boolean
   status?: boolean
@@ -3803,7 +3880,7 @@ export type RunSelectScalar = {
   finishedAt?: boolean
 }
 
-export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "cost" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
+export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "queueRank" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "cost" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
 export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   owner?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefaultArgs<ExtArgs>
@@ -3862,6 +3939,11 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     outputQuality: number | null
     outputBackground: $Enums.OutputBackground
     priority: number
+    /**
+     * Fairness across accounts: how many of its owner's runs were queued when it was
+     * created. The queue order is priority (high first), then this (low first), then age.
+     */
+    queueRank: number
     idempotencyKey: string | null
     skipStages: $Enums.StageKind[]
     status: $Enums.RunStatus
@@ -4347,6 +4429,7 @@ export interface RunFieldRefs {
   readonly outputQuality: Prisma.FieldRef<"Run", 'Int'>
   readonly outputBackground: Prisma.FieldRef<"Run", 'OutputBackground'>
   readonly priority: Prisma.FieldRef<"Run", 'Int'>
+  readonly queueRank: Prisma.FieldRef<"Run", 'Int'>
   readonly idempotencyKey: Prisma.FieldRef<"Run", 'String'>
   readonly skipStages: Prisma.FieldRef<"Run", 'StageKind[]'>
   readonly status: Prisma.FieldRef<"Run", 'RunStatus'>

@@ -9,11 +9,11 @@ import type { LlmClient } from '../llm/llm.client.ts';
 import type { Logger } from '../log.ts';
 import { storeOutput } from '../media/outputs.ts';
 import type { Catalog } from '../models/catalog.service.ts';
-import { bindWorkflow, supportsBatch } from '../runs/bind.ts';
-import { type RunEvents, throttleLatest } from '../runs/run-events.ts';
+import { ExecutionError, type ExecutionEvent, type Executor } from '../queue/executor.ts';
 import { runPromptStages } from '../stages/prompt-stages.ts';
 import type { Storage } from '../storage/storage.ts';
-import { ExecutionError, type ExecutionEvent, type Executor } from './executor.ts';
+import { bindWorkflow, supportsBatch } from './bind.ts';
+import { type RunEvents, throttleLatest } from './run-events.ts';
 
 export interface EngineDeps {
   prisma: PrismaClient;
