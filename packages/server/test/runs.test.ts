@@ -173,6 +173,37 @@ describe('runs', () => {
     expect(last.run.outputs).toEqual([]);
   });
 
+  it('a subscriber that missed events (pub/sub delivers at most once) catches up from the database', async () => {
+    const hold = await holdQueue(server);
+    try {
+      const run = await createRunOk(server, T2I);
+      const uuid = Buffer.from(run.id, 'base64').toString().split(':')[1] as string;
+      let snapshot = () => {};
+      const gotSnapshot = new Promise<void>((resolve) => {
+        snapshot = resolve;
+      });
+      const events = watchRunWs(server, run.id, {
+        onEvent: (e) => e.type === 'SNAPSHOT' && snapshot(),
+      });
+      await gotSnapshot;
+      // The run ends in the database with no event published: a message pub/sub lost.
+      await server.app.db.prisma.run.update({
+        where: { id: uuid },
+        data: { status: 'CANCELED', finishedAt: new Date(), sequence: { increment: 1 } },
+      });
+      const seen = await events;
+      expect(seen.map((e) => e.type)).toEqual(['SNAPSHOT', 'RUN_FINISHED']);
+      expect(seen[1]!.run.status).toBe('CANCELED');
+      expect(seen[1]!.sequence).toBe(seen[0]!.sequence + 1);
+    } finally {
+      hold.release();
+      // The next test arms the sandbox's hang again: let these blockers leave it first.
+      for (const id of hold.blockers) {
+        await until(async () => (await getRun(server, id)).status === 'SUCCEEDED', 'a blocker');
+      }
+    }
+  });
+
   it('cancels a queued run at once', async () => {
     const hold = await holdQueue(server);
     const run = await createRunOk(server, T2I);

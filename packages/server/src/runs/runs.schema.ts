@@ -20,6 +20,7 @@ import { MediaRef } from '../media/media.schema.ts';
 import { ModelRef } from '../models/models.schema.ts';
 import type { RunEventPayload } from '../pubsub.ts';
 import { positionLoader } from '../queue/queue.service.ts';
+import { IDLE, withIdleTicks } from './idle-ticks.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
@@ -515,6 +516,9 @@ const RunEventRef = builder.objectRef<RunEventPayload>('RunEvent').implement({
   }),
 });
 
+/** A subscriber that heard nothing for this long checks the run in the database. */
+export const RUN_EVENTS_RESYNC_MS = 3_000;
+
 builder.subscriptionField('runEvents', (t) =>
   t.field({
     type: RunEventRef,
@@ -541,7 +545,29 @@ builder.subscriptionField('runEvents', (t) =>
           mediaId: null,
         } satisfies RunEventPayload;
         if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
-        for await (const event of live) {
+        for await (const event of withIdleTicks(live, RUN_EVENTS_RESYNC_MS)) {
+          if (event === IDLE) {
+            // Pub/sub across processes (Redis) delivers at most once: after a quiet spell,
+            // compare with the database and catch up on anything missed.
+            const now = await ctx.prisma.run.findUnique({
+              where: { id: runId },
+              select: { sequence: true, status: true },
+            });
+            if (!now) return;
+            const finished = now.status !== 'QUEUED' && now.status !== 'RUNNING';
+            if (now.sequence <= last && !finished) continue;
+            last = now.sequence;
+            yield {
+              runId,
+              sequence: now.sequence,
+              type: finished ? 'RUN_FINISHED' : 'SNAPSHOT',
+              stage: null,
+              preview: null,
+              mediaId: null,
+            } satisfies RunEventPayload;
+            if (finished) return;
+            continue;
+          }
           if (event.sequence <= last) continue;
           last = event.sequence;
           yield event;
