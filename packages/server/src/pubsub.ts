@@ -52,6 +52,8 @@ type Topics = {
   queue: [payload: QueueChangedPayload];
   /** cancelRun of a run that may execute in another process. */
   cancel: [payload: CancelPayload];
+  /** An API key was revoked: every replica drops its cached key lookups. */
+  keys: [payload: { revokedAt: number }];
 };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>>;
@@ -69,7 +71,12 @@ export function createAtelierPubSub(eventTarget?: TypedEventTarget<CustomEvent>)
 export async function connectRedisEventTarget(
   redis: { url: string; prefix: string },
   log: Logger,
-): Promise<{ eventTarget: TypedEventTarget<CustomEvent>; close(): Promise<void> }> {
+): Promise<{
+  eventTarget: TypedEventTarget<CustomEvent>;
+  /** The publishing connection, for other plain commands (the rate limiter). */
+  client: Redis;
+  close(): Promise<void>;
+}> {
   const connect = (role: string) => {
     const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
     // ioredis reconnects by itself; an error event only needs to be seen, not to crash.
@@ -129,6 +136,7 @@ export async function connectRedisEventTarget(
   };
   return {
     eventTarget,
+    client: publishClient,
     async close() {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     },

@@ -82,9 +82,22 @@ export async function createServices(
     log,
   });
   await auth.ensureLocalAccount();
+  const redis = config.redis ? await connectRedisEventTarget(config.redis, log) : null;
+  const pubsub = createAtelierPubSub(redis?.eventTarget);
   const limiter = config.auth.rateLimitPerMinute
-    ? new RequestLimiter(config.auth.rateLimitPerMinute)
+    ? new RequestLimiter(
+        config.auth.rateLimitPerMinute,
+        redis && config.redis ? { redis: redis.client, prefix: config.redis.prefix } : undefined,
+      )
     : null;
+  // A key revoked on one replica stops working on all of them at once, not after their cache.
+  auth.onRevoked = () => pubsub.publish('keys', { revokedAt: Date.now() });
+  const revocations = pubsub.subscribe('keys');
+  void (async () => {
+    for await (const _ of revocations) auth.forgetCachedKeys();
+  })().catch((error: unknown) =>
+    log.warn('key revocation listener ended', { error: String(error) }),
+  );
   const mediaUrls = new MediaUrlSigner(
     await loadMediaUrlSecret(config.home, config.auth.mediaUrlSecret),
     config.auth.mediaUrlTtlSeconds,
@@ -95,8 +108,6 @@ export async function createServices(
   log.debug('catalog loaded', { models: catalog.models.length, styles: catalog.styles.length });
   const storage = createStorage(config.storage);
   const media = new MediaService(db.prisma, storage, config.uploads, log);
-  const redis = config.redis ? await connectRedisEventTarget(config.redis, log) : null;
-  const pubsub = createAtelierPubSub(redis?.eventTarget);
   const events = new RunEvents(db.prisma, pubsub);
   const instance = await instanceId(config.home);
   const executor = new ComfyPool({
@@ -215,6 +226,7 @@ export async function createServices(
     instanceId: instance,
     runs,
     close: async () => {
+      await revocations.return?.();
       await queue.close();
       await redis?.close();
     },

@@ -199,3 +199,61 @@ describe.skipIf(!enabled)('replicas on one database and one Redis', () => {
     expect(ids(a)).toEqual(ids(b));
   });
 });
+
+describe.skipIf(!enabled)('API keys on two replicas (AUTH_MODE=keys, one Redis)', () => {
+  let state: PersistentState;
+  let a: TestServer;
+  let b: TestServer;
+  const homes: string[] = [];
+
+  beforeAll(async () => {
+    state = await createPersistentState();
+    const env = {
+      REDIS_URL: REDIS_URL as string,
+      REDIS_PREFIX: `atelier-test-${randomBytes(4).toString('hex')}`,
+      AUTH_MODE: 'keys',
+      RATE_LIMIT_PER_MINUTE: '5',
+    };
+    a = await startTestServer(env, state, { worker: false });
+    const home = await mkdtemp(path.join(tmpdir(), 'atelier-test-'));
+    homes.push(home);
+    b = await startTestServer(env, { ...state, home, dispose: async () => {} }, { worker: false });
+  });
+
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+    for (const home of homes) await rm(home, { recursive: true, force: true });
+    await state?.dispose();
+  });
+
+  const status = async (server: TestServer, apiKey: string) =>
+    (
+      await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({ query: '{ viewer { scopes } }' }),
+      })
+    ).status;
+
+  it('the per-key rate limit counts requests on every replica together', async () => {
+    const { key } = await a.createKey({ account: 'limited' });
+    // 5 a minute in all: 3 on one replica and 2 on the other use them up.
+    expect([
+      await status(a, key),
+      await status(b, key),
+      await status(a, key),
+      await status(b, key),
+      await status(a, key),
+    ]).toEqual([200, 200, 200, 200, 200]);
+    expect(await status(b, key)).toBe(429);
+    expect(await status(a, key)).toBe(429);
+  });
+
+  it('a key revoked on one replica is refused on the other at once, not after its cache', async () => {
+    const { key, prefix } = await a.createKey({ account: 'revoked-elsewhere' });
+    expect(await status(b, key)).toBe(200); // cached on b now (10 s)
+    await a.app.services.auth.revokeApiKey(prefix);
+    await until(async () => (await status(b, key)) === 401, 'b to refuse the revoked key', 2_000);
+  });
+});

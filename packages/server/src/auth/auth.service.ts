@@ -60,6 +60,13 @@ export interface ApiKeyWithAccount extends ApiKey {
 
 export class AuthService {
   private readonly cache = new Map<string, { viewer: Viewer | null; until: number }>();
+  /** Called after a key was revoked, so other replicas drop their cached keys too. */
+  onRevoked: (() => void) | null = null;
+
+  /** Drops every cached key lookup (a key was revoked, here or on another replica). */
+  forgetCachedKeys(): void {
+    this.cache.clear();
+  }
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -257,10 +264,13 @@ export class AuthService {
     const key = candidates[0]!;
     this.cache.clear();
     if (key.revokedAt) return key;
-    return this.prisma.apiKey.update({
+    const revoked = await this.prisma.apiKey.update({
       where: { id: key.id },
       data: { revokedAt: new Date() },
       include: { account: { select: { id: true, name: true } } },
     });
+    this.cache.clear();
+    this.onRevoked?.();
+    return revoked;
   }
 }

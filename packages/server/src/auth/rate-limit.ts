@@ -1,15 +1,32 @@
-// Requests per minute per API key (RATE_LIMIT_PER_MINUTE), counted by rate-limiter-flexible
-// in this process. Requests without a key (the local account in AUTH_MODE=local) are not
+// Requests per minute per API key (RATE_LIMIT_PER_MINUTE), counted by rate-limiter-flexible:
+// in this process, or with REDIS_URL in Redis, so the limit holds across API replicas behind
+// a load balancer. Requests without a key (the local account in AUTH_MODE=local) are not
 // limited.
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
 import { RateLimitedError } from './auth.errors.ts';
 import type { Viewer } from './viewer.ts';
 
 export class RequestLimiter {
-  private readonly limiter: RateLimiterMemory;
+  private readonly limiter: RateLimiterAbstract;
 
-  constructor(readonly perMinute: number) {
-    this.limiter = new RateLimiterMemory({ points: perMinute, duration: 60 });
+  constructor(
+    readonly perMinute: number,
+    shared?: { redis: Redis; prefix: string },
+  ) {
+    this.limiter = shared
+      ? new RateLimiterRedis({
+          storeClient: shared.redis,
+          keyPrefix: `${shared.prefix}:rate`,
+          points: perMinute,
+          duration: 60,
+        })
+      : new RateLimiterMemory({ points: perMinute, duration: 60 });
   }
 
   /** Counts one request of `viewer`; throws RateLimitedError when over the limit. */
