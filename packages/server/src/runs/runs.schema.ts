@@ -20,8 +20,8 @@ import { MediaRef } from '../media/media.schema.ts';
 import { ModelRef } from '../models/models.schema.ts';
 import type { RunEventPayload } from '../pubsub.ts';
 import { positionLoader } from '../queue/queue.service.ts';
-import { IDLE, withIdleTicks } from './idle-ticks.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
+import { IDLE, withIdleTicks } from './idle-ticks.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
 export const StageRef = builder.prismaObject('Stage', {
