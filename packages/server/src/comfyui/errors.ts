@@ -16,6 +16,11 @@ export class WorkerFailure extends Error {
     readonly worker: string,
     /** The worker lacks a node class or model file it listed: re-read its lists. */
     readonly capabilitiesStale = false,
+    /**
+     * The worker went away (restarted, or unreachable for a while) with the prompt: when it
+     * is back by the next attempt, that is not a failure of the job (pool.ts).
+     */
+    readonly wentAway = false,
   ) {
     super(message);
     this.name = 'WorkerFailure';

@@ -29,6 +29,15 @@ export interface ComfyPoolOptions {
   stallTimeoutMs?: number;
   /** Retries on another worker after an infrastructure failure. Default 2. */
   retries?: number;
+  /**
+   * First wait before a retry (ms), doubled for each further one, up to 5 s. Default 250.
+   */
+  retryBackoffMs?: number;
+  /**
+   * A worker that went away with the job and is back by the next attempt (a restart) does not
+   * use up a retry, up to this many times per job. Default 10.
+   */
+  maxComebacks?: number;
   /** Prompts per worker: one running plus extras queued on the worker. Default 2. */
   slotsPerWorker?: number;
   /** Health check interval (`GET /system_stats`). Default 10 s. */
@@ -81,6 +90,8 @@ export class ComfyPool implements Executor {
   private readonly queueTimeoutMs: number;
   private readonly stallTimeoutMs: number;
   private readonly retries: number;
+  private readonly retryBackoffMs: number;
+  private readonly maxComebacks: number;
   private readonly slotsPerWorker: number;
   private readonly healthIntervalMs: number;
   private readonly healthTimeoutMs: number;
@@ -98,6 +109,8 @@ export class ComfyPool implements Executor {
     this.queueTimeoutMs = options.queueTimeoutMs ?? 10 * 60_000;
     this.stallTimeoutMs = options.stallTimeoutMs ?? 10 * 60_000;
     this.retries = options.retries ?? 2;
+    this.retryBackoffMs = options.retryBackoffMs ?? 250;
+    this.maxComebacks = options.maxComebacks ?? 10;
     this.slotsPerWorker = Math.max(1, options.slotsPerWorker ?? 2);
     this.healthIntervalMs = options.healthIntervalMs ?? 10_000;
     this.healthTimeoutMs = options.healthTimeoutMs ?? 5_000;
@@ -444,6 +457,8 @@ export class ComfyPool implements Executor {
     }
     const avoid = new Set<string>();
     let lastFailure = '';
+    let comebacks = 0;
+    let waits = 0;
     for (let attempt = 0; ; attempt++) {
       const { w, hold } = await this.acquireSlot(job, avoid, signal);
       try {
@@ -467,7 +482,25 @@ export class ComfyPool implements Executor {
             continue;
           }
         }
-        if (!e.retryable || attempt >= this.retries) {
+        if (!e.retryable) {
+          throw new ExecutionError('WORKER_UNAVAILABLE', `The worker failed: ${lastFailure}`, {
+            worker: w.url,
+          });
+        }
+        // Back off before trying again: a worker that is restarting gets a moment to return.
+        await backoff(Math.min(5_000, this.retryBackoffMs * 2 ** waits++), signal);
+        if (e.wentAway && comebacks < this.maxComebacks && this.healthy(w)) {
+          // It restarted and is back: the job did not fail there, its worker did and returned.
+          comebacks++;
+          attempt--;
+          this.log?.info('comfyui worker came back; trying the job again there', {
+            worker: w.url,
+            run: job.runId,
+            comebacks,
+          });
+          continue;
+        }
+        if (attempt >= this.retries) {
           throw new ExecutionError(
             'WORKER_UNAVAILABLE',
             `The worker failed${attempt > 0 ? ` after ${attempt + 1} attempts` : ''}: ${lastFailure}`,
@@ -607,4 +640,21 @@ export class ComfyPool implements Executor {
       throw e;
     }
   }
+}
+
+/** Waits `ms`, or until `signal` aborts (then rejects as canceled). */
+function backoff(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(canceled(undefined));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(canceled(undefined, 'The run was canceled while waiting to retry.'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -273,7 +273,13 @@ export class PromptRun implements PromptListener {
         if (!(e instanceof HttpFailure)) throw e;
         if (Date.now() - since > this.timings.lostAfterMs) {
           this.client.abandon(this.promptId);
-          throw new WorkerFailure(`${why}; the worker stayed unreachable`, true, this.worker);
+          throw new WorkerFailure(
+            `${why}; the worker stayed unreachable`,
+            true,
+            this.worker,
+            false,
+            true,
+          );
         }
       }
       await sleep(delay);
@@ -557,7 +563,13 @@ export class PromptRun implements PromptListener {
         case 'unknown':
           if (this.completing) break;
           this.fail(
-            new WorkerFailure('the worker lost the prompt (restarted?)', true, this.worker),
+            new WorkerFailure(
+              'the worker lost the prompt (restarted?)',
+              true,
+              this.worker,
+              false,
+              true,
+            ),
           );
           break;
       }
@@ -570,7 +582,15 @@ export class PromptRun implements PromptListener {
       this.unreachableSince ??= now;
       if (now - this.unreachableSince > this.timings.lostAfterMs) {
         this.client.abandon(this.promptId);
-        this.fail(new WorkerFailure(`the worker is unreachable: ${e.message}`, true, this.worker));
+        this.fail(
+          new WorkerFailure(
+            `the worker is unreachable: ${e.message}`,
+            true,
+            this.worker,
+            false,
+            true,
+          ),
+        );
       }
     } finally {
       this.checking = false;
