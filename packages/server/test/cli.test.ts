@@ -109,4 +109,17 @@ describe('atelier CLI', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/PORT: must be a number/);
   });
+
+  it('`npx atelier worker` from the repository root refuses the embedded database in one line', async () => {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    const result = await exec('npx', ['atelier', 'worker'], { cwd: REPO_ROOT, env }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^atelier worker: DATABASE_URL must name the PostgreSQL database/),
+    ]);
+  });
 });

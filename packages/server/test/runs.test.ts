@@ -354,6 +354,39 @@ describe('runs', () => {
     expect(large.queries).toBeLessThanOrEqual(6);
   });
 
+  it('queue positions of a list cost the same queries however many runs wait (no N+1)', async () => {
+    const hold = await holdQueue(server);
+    const waiting: string[] = [];
+    try {
+      const list = `{ runs(first: 50, filter: { status: [QUEUED] }) { edges { node { id queuePosition } } } }`;
+      const measure = async () => {
+        let queries = Number.POSITIVE_INFINITY;
+        let positions: (number | null)[] = [];
+        for (let i = 0; i < 5; i++) {
+          const before = server.app.db.queryCount;
+          const result = await server.gql<{
+            runs: { edges: { node: { queuePosition: number | null } }[] };
+          }>(list);
+          queries = Math.min(queries, server.app.db.queryCount - before);
+          positions = result.data!.runs.edges.map((e) => e.node.queuePosition);
+        }
+        return { queries, positions };
+      };
+      for (let i = 0; i < 2; i++) waiting.push((await createRunOk(server, T2I)).id);
+      const two = await measure();
+      for (let i = 0; i < 4; i++) waiting.push((await createRunOk(server, T2I)).id);
+      const six = await measure();
+      expect([...two.positions].sort()).toEqual([1, 2]);
+      expect([...six.positions].sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(six.queries).toBe(two.queries);
+    } finally {
+      hold.release();
+      for (const id of [...hold.blockers, ...waiting]) {
+        await until(async () => (await getRun(server, id)).status === 'SUCCEEDED', 'a run');
+      }
+    }
+  });
+
   it('lists runs with filters and deletes a run', async () => {
     const run = await createRunOk(server, T2I);
     await watchRunWs(server, run.id);

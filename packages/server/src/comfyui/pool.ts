@@ -462,6 +462,12 @@ export class ComfyPool implements Executor {
     for (let attempt = 0; ; attempt++) {
       const { w, hold } = await this.acquireSlot(job, avoid, signal);
       try {
+        await job.beforeSubmit?.(w.url);
+      } catch (error) {
+        this.release(w, hold);
+        throw error;
+      }
+      try {
         return await this.runOn(w, job, onEvent, signal, 'submit', hold);
       } catch (e) {
         if (!(e instanceof WorkerFailure)) throw e;

@@ -31,6 +31,12 @@ export interface ExecutionJob {
    * running: resume tracking; unknown: submit again), never submitting twice blindly.
    */
   resumeOn?: string;
+  /**
+   * Called with the chosen worker before anything is sent to it, and awaited: the caller
+   * records where the prompt is going, so whoever takes the run over after a crash
+   * reconciles there (by prompt id) instead of submitting it a second time elsewhere.
+   */
+  beforeSubmit?: (worker: string) => Promise<void>;
 }
 
 export type ExecutionEvent =

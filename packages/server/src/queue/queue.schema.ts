@@ -3,6 +3,7 @@ import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import type { Run } from '../generated/prisma/client.ts';
 import { RunRef } from '../runs/runs.schema.ts';
+import { coalesced } from './coalesce.ts';
 import type { WorkerStatus } from './executor.ts';
 import { QUEUE_ORDER } from './job-queue.ts';
 import type { WorkerProcessView } from './worker-registry.ts';
@@ -14,9 +15,6 @@ interface QueueStatusShape {
   processes: WorkerProcessView[];
   mine: { run: Run; position: number | null }[];
 }
-
-/** queueUpdated yields at most one update per this interval; a burst becomes one update. */
-export const QUEUE_UPDATE_INTERVAL_MS = 250;
 
 const WorkerRef = builder.objectRef<WorkerStatus>('Worker').implement({
   description: 'A ComfyUI worker in the pool.',
@@ -139,56 +137,3 @@ builder.subscriptionField('queueUpdated', (t) =>
     resolve: (_event, _args, ctx) => queueStatus(ctx),
   }),
 );
-
-/**
- * Yields once at once, then once after every change, at most once per
- * QUEUE_UPDATE_INTERVAL_MS: changes arriving meanwhile collapse into the next update, so a
- * burst of N changes costs one or two updates and nothing piles up behind a slow client.
- */
-export async function* coalesced(
-  changes: AsyncIterable<unknown>,
-  intervalMs = QUEUE_UPDATE_INTERVAL_MS,
-): AsyncGenerator<null> {
-  const iterator = changes[Symbol.asyncIterator]();
-  let dirty = false;
-  let ended = false;
-  let wake: (() => void) | null = null;
-  const signal = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  // Drains the source continuously (its buffer never fills), remembering only "changed".
-  const draining = (async () => {
-    try {
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) break;
-        dirty = true;
-        signal();
-      }
-    } catch {
-      // the source failed: end like a closed one
-    } finally {
-      ended = true;
-      signal();
-    }
-  })();
-  try {
-    yield null;
-    // The first change goes out at once; later ones at most once per interval.
-    let last = 0;
-    for (;;) {
-      if (!dirty && !ended) await new Promise<void>((resolve) => (wake = resolve));
-      if (!dirty) return;
-      const wait = last + intervalMs - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      dirty = false;
-      last = Date.now();
-      yield null;
-    }
-  } finally {
-    await iterator.return?.();
-    await draining;
-  }
-}

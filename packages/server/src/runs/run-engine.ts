@@ -285,6 +285,11 @@ export class RunEngine {
             }),
             requirements: bound.requirements,
             ...(run.workerUrl && current === firstExecution ? { resumeOn: run.workerUrl } : {}),
+            // Written before the prompt leaves: a process that takes this run over after a
+            // crash asks that server first, even if the prompt got there a moment before.
+            beforeSubmit: async (worker) => {
+              await prisma.run.update({ where: { id: runId }, data: { workerUrl: worker } });
+            },
           },
           (event) => {
             if (event.type === 'submitted') {

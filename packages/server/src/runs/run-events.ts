@@ -4,7 +4,13 @@ import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { StageKind } from '../generated/prisma/enums.ts';
 import type { PreviewPayload, PubSub, RunEventType } from '../pubsub.ts';
 
+/** "The queue changed" goes out at most once per this interval per process (trailing). */
+export const QUEUE_CHANGED_INTERVAL_MS = 50;
+
 export class RunEvents {
+  private queueTimer: NodeJS.Timeout | null = null;
+  private lastQueueChanged = 0;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pubsub: PubSub,
@@ -42,8 +48,24 @@ export class RunEvents {
     return updated.sequence;
   }
 
+  /**
+   * Says the queue changed. A burst (40 runs created, a worker's slots freed) becomes one or
+   * two messages: every listener re-reads the state anyway, and a flood of messages would
+   * only fill the subscribers' buffers.
+   */
   queueChanged() {
-    this.pubsub.publish('queue', { at: Date.now() });
+    if (this.queueTimer) return;
+    const wait = this.lastQueueChanged + QUEUE_CHANGED_INTERVAL_MS - Date.now();
+    const publish = () => {
+      this.queueTimer = null;
+      this.lastQueueChanged = Date.now();
+      this.pubsub.publish('queue', { at: this.lastQueueChanged });
+    };
+    if (wait <= 0) publish();
+    else {
+      this.queueTimer = setTimeout(publish, wait);
+      this.queueTimer.unref();
+    }
   }
 }
 
