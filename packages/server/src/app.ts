@@ -24,6 +24,7 @@ import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin, type NodeServerContext } from './media/upload.plugin.ts';
 import { handleMetrics } from './metrics.ts';
 import { handlePlaygroundRequest } from './playground.ts';
+import { lockExecutorHome } from './queue/home-lock.ts';
 import { useJsonParamsGuard, useNestingLimit, useNoNulText } from './request-guards.ts';
 import { schema } from './schema.ts';
 import { createServices, type Services } from './services.ts';
@@ -79,13 +80,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const log = options.log ?? createLogger(config.logLevel);
   const api = options.api ?? true;
   const worker = options.worker ?? true;
+  const unlockHome = worker ? await lockExecutorHome(config.home) : async () => {};
   const sandbox =
-    worker && !config.comfyuiUrls.length ? await startBundledSandbox(config, log) : null;
+    worker && !config.comfyuiUrls.length
+      ? await startBundledSandbox(config, log).catch(async (error: unknown) => {
+          await unlockHome();
+          throw error;
+        })
+      : null;
   const workers = sandbox
     ? { urls: [sandbox.url], sandboxUrls: [sandbox.url] }
     : { urls: worker ? config.comfyuiUrls : [], sandboxUrls: [] };
   const db = await openDatabase(config.database).catch(async (error: unknown) => {
     await sandbox?.stop();
+    await unlockHome();
     throw error;
   });
   // Lets `atelier keys` on this machine act as an administrator while this server runs.
@@ -102,6 +110,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   } catch (error) {
     await db.close();
     await sandbox?.stop();
+    await unlockHome();
     throw error;
   }
 
@@ -241,6 +250,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await services.close();
       await db.close();
       await sandbox?.stop();
+      await unlockHome();
     },
   };
 }

@@ -27,6 +27,7 @@ import { RunsService } from './runs/runs.service.ts';
 import { resolveBlocklist } from './stages/blocklist.ts';
 import { createStorage } from './storage/create-storage.ts';
 import type { Storage } from './storage/storage.ts';
+import { withTimeout } from './timeout.ts';
 
 export interface Services {
   auth: AuthService;
@@ -184,7 +185,7 @@ export async function createServices(
   const runs = new RunsService(db.prisma, catalog, credits, config.limits, {
     queued: async (run) => {
       try {
-        await queue.enqueue({ ...run, runId: run.id });
+        await withTimeout(queue.enqueue({ ...run, runId: run.id }), 2_000);
       } catch (error) {
         // The run is committed: the queue's repair puts it back within seconds.
         log.warn('could not enqueue a run', { runId: run.id, error: String(error) });

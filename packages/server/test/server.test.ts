@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { auditServer } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './harness.ts';
@@ -59,5 +62,33 @@ describe('HTTP server', () => {
     }
     expect(results.length).toBeGreaterThan(20);
     expect(mustFailures.map((r) => `${r.name}${'reason' in r ? `: ${r.reason}` : ''}`)).toEqual([]);
+  });
+});
+
+describe('one executing process per ATELIER_HOME', () => {
+  it('a second executing server on the same home is refused with the reason; after stop it starts', async () => {
+    const home = await mkdtemp(path.join(tmpdir(), 'atelier-test-'));
+    const state = {
+      home,
+      database: { kind: 'pglite' as const, dataDir: null },
+      dispose: async () => {},
+    };
+    try {
+      const first = await startTestServer({}, state);
+      const second = startTestServer({}, state);
+      await expect(second).rejects.toThrow(
+        new RegExp(
+          `ATELIER_HOME: ${home} is in use by process ${process.pid}, which executes runs`,
+        ),
+      );
+      // An API replica executes nothing: it may share the home.
+      const api = await startTestServer({}, state, { worker: false });
+      await api.stop();
+      await first.stop();
+      const again = await startTestServer({}, state);
+      await again.stop();
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });

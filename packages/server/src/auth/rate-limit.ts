@@ -25,6 +25,9 @@ export class RequestLimiter {
           keyPrefix: `${shared.prefix}:rate`,
           points: perMinute,
           duration: 60,
+          // Redis unreachable: count in this process meanwhile instead of making requests wait.
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: 60 }),
         })
       : new RateLimiterMemory({ points: perMinute, duration: 60 });
   }

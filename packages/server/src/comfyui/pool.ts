@@ -13,6 +13,7 @@ import {
   type Executor,
   type WorkerStatus,
 } from '../queue/executor.ts';
+import { withTimeout } from '../timeout.ts';
 import { ComfyClient, type ComfyClientOptions } from './client.ts';
 import { canceled, WorkerFailure } from './errors.ts';
 import type { FetchLike } from './http.ts';
@@ -338,16 +339,19 @@ export class ComfyPool implements Executor {
     job: ExecutionJob,
     avoid: Set<string>,
     signal: AbortSignal,
-  ): Promise<{ w: PoolWorker; hold: string }> {
+  ): Promise<{ w: PoolWorker; hold: string | null }> {
     for (;;) {
       const w = await this.acquire(job, avoid, signal);
       let hold: string | null;
       try {
-        hold = await this.ledger.take(w.url, this.slotsPerWorker);
+        hold = await withTimeout(this.ledger.take(w.url, this.slotsPerWorker), 2_000);
       } catch (error) {
-        w.slots--;
-        this.wake();
-        throw new WorkerFailure(`the slot ledger failed: ${String(error)}`, true, w.url);
+        // The ledger (Redis) is unreachable: count locally rather than stop working.
+        this.log?.warn('the ComfyUI slot ledger failed; counting this slot locally', {
+          worker: w.url,
+          error: String(error),
+        });
+        return { w, hold: null };
       }
       if (hold) return { w, hold };
       w.slots--;
@@ -385,6 +389,9 @@ export class ComfyPool implements Executor {
     avoid: Set<string>,
     signal: AbortSignal,
   ): Promise<PoolWorker> {
+    if (!this.running) {
+      throw new ExecutionError('WORKER_UNAVAILABLE', 'The worker pool is stopped.');
+    }
     if (!(await this.anyCapable(job))) {
       throw new ExecutionError(
         'MODEL_UNAVAILABLE',
@@ -589,7 +596,7 @@ export class ComfyPool implements Executor {
   ): Promise<ExecutionResult | null> {
     const url = normalizeUrl(job.resumeOn ?? '');
     const own = this.workersByUrl.get(url);
-    if (own) return this.resumeOn(own, job, onEvent, signal, true);
+    if (own) return this.resumeOn(own, job, onEvent, signal);
     // The run was taken over from a process that is gone, and its prompt went to a ComfyUI
     // server this process does not use: look there all the same (a prompt that is queued,
     // running or done there is followed or collected, never run a second time elsewhere).
@@ -601,7 +608,7 @@ export class ComfyPool implements Executor {
     });
     try {
       await guest.client.start(guest.client.timings.lostAfterMs);
-      return await this.resumeOn(guest, job, onEvent, signal, false);
+      return await this.resumeOn(guest, job, onEvent, signal);
     } finally {
       await guest.client.stop();
     }
@@ -612,7 +619,6 @@ export class ComfyPool implements Executor {
     job: ExecutionJob,
     onEvent: (event: ExecutionEvent) => void,
     signal: AbortSignal,
-    own: boolean,
   ): Promise<ExecutionResult | null> {
     const lostAfter = w.client.timings.lostAfterMs;
     if (!(await w.client.waitConnected(lostAfter))) {
@@ -635,7 +641,7 @@ export class ComfyPool implements Executor {
     // Pending, running or finished: follow it there (a finished one is read from history).
     // The prompt is on the server already: its slot is counted whatever the others hold.
     w.slots++;
-    const hold = own ? await this.ledger.force(w.url).catch(() => null) : null;
+    const hold = await withTimeout(this.ledger.force(w.url), 2_000).catch(() => null);
     try {
       return await this.runOn(w, job, onEvent, signal, 'track', hold);
     } catch (e) {

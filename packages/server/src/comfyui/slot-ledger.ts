@@ -142,6 +142,8 @@ export class RedisSlotLedger implements SlotLedger {
     const pipeline = this.redis.pipeline();
     for (const [url, holds] of this.holds) {
       for (const hold of holds) pipeline.zadd(this.key(url), 'XX', now + this.ttlMs, hold);
+      // The set itself must outlive the holds in it, however long a prompt runs.
+      if (holds.size) pipeline.pexpire(this.key(url), this.ttlMs * 2);
     }
     for (const url of this.urls) pipeline.zrangebyscore(this.key(url), now, '+inf');
     const results = (await pipeline.exec()) ?? [];

@@ -116,11 +116,17 @@ export class BullJobQueue implements JobQueue {
 
   async next(capable: Capability[], claim: ClaimRun): Promise<Run | null> {
     if (this.closed || !capable.length) return null;
+    // A worker per queue this process serves: BullMQ's stalled-job check runs for each, so a
+    // job whose fetching process died between fetch and claim comes back.
+    for (const c of capable) this.worker(queueName(c));
     for (let tries = 0; tries < 10; tries++) {
       const heads = await Promise.all(
         capable.map(async (c) => {
           const name = queueName(c);
-          const [job] = await this.queue(name).getPrioritized(0, 0);
+          const queue = this.queue(name);
+          // A stalled job comes back to the wait list, which BullMQ serves before the
+          // prioritized set; new jobs are prioritized.
+          const [job] = [...(await queue.getWaiting(0, 0)), ...(await queue.getPrioritized(0, 0))];
           return job ? { name, job } : null;
         }),
       );

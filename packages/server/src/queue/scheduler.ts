@@ -34,6 +34,9 @@ export const DEFAULT_LEASE_MS = 30_000;
 /** How long a run no live process can execute waits before it fails (registrations settle). */
 const UNSERVABLE_GRACE_MS = 3_000;
 
+/** A capability some process had within this long still counts as served (restarts). */
+const UNSERVABLE_MEMORY_MS = 10 * 60_000;
+
 /** Runs and registry rows name a capability `model/MODE`. */
 export function capabilityKey(c: { modelKey: string; mode: string }): string {
   return `${c.modelKey}/${c.mode}`;
@@ -175,16 +178,50 @@ export class RunScheduler {
     const candidates = await prisma.run.findMany({
       where: orphanable,
       orderBy: { startedAt: 'asc' },
-      select: { id: true },
+      select: {
+        id: true,
+        leaseOwner: true,
+        workerUrl: true,
+        modelKey: true,
+        mode: true,
+        priority: true,
+        queueRank: true,
+        createdAt: true,
+      },
     });
-    for (const { id } of candidates) {
-      if (this.stopping || this.active.has(id)) continue;
+    const capable = new Set(this.capabilities().healthy.map(capabilityKey));
+    for (const c of candidates) {
+      if (this.stopping || this.active.has(c.id)) continue;
+      const own = c.leaseOwner === owner;
+      // A prompt already on a ComfyUI server is followed there by whoever adopts the run. A
+      // run that never got that far goes back to the queue unless this process can run it
+      // now: the queue then gives it to a process that can (or it fails as unservable).
+      const here =
+        own ||
+        c.workerUrl !== null ||
+        (capable.has(capabilityKey(c)) && this.active.size < this.deps.executor.capacity());
+      if (!here) {
+        const { count } = await prisma.run.updateMany({
+          where: { id: c.id, ...orphanable },
+          data: { status: 'QUEUED', leaseOwner: null, leaseExpiresAt: null },
+        });
+        if (count === 1) {
+          log.info('requeued a run whose process is gone', { runId: c.id });
+          await this.deps.queue
+            .enqueue({ ...c, runId: c.id })
+            .catch((error: unknown) =>
+              log.warn('could not enqueue a requeued run', { runId: c.id, error: String(error) }),
+            );
+          this.deps.events.queueChanged();
+        }
+        continue;
+      }
       const { count } = await prisma.run.updateMany({
-        where: { id, ...orphanable },
+        where: { id: c.id, ...orphanable },
         data: { leaseOwner: owner, leaseExpiresAt: this.leaseUntil() },
       });
       if (count !== 1) continue; // another process adopted it first
-      const run = await prisma.run.findUnique({ where: { id } });
+      const run = await prisma.run.findUnique({ where: { id: c.id } });
       if (run?.status !== 'RUNNING') continue;
       log.info('resuming run left running', { runId: run.id, worker: run.workerUrl });
       this.launch(run);
@@ -214,16 +251,21 @@ export class RunScheduler {
   }
 
   /**
-   * Fails runs that no live executing process could ever run (no ComfyUI server has the
-   * node classes and model files their model needs in their mode), after a short grace so a
-   * process that is starting can register first.
+   * Fails runs that no executing process seen in the last ten minutes could run (no ComfyUI
+   * server had the node classes and model files their model needs in their mode), after a
+   * short grace so a process that is starting can register first.
    */
   private async failUnservable(): Promise<void> {
     if (this.stopping) return;
     const { prisma } = this.deps;
-    const live = await listWorkerProcesses(prisma, this.deps.heartbeatMs * 3);
-    const served = new Set(live.flatMap((p) => p.capabilities));
-    if (served.has('*') || !live.length) return; // unknown yet, or nobody to ask: the timeout decides
+    // What processes seen lately could execute: a worker restarting (or briefly gone) still
+    // serves its models; its runs wait for it, up to the queue timeout.
+    const recent = await listWorkerProcesses(
+      prisma,
+      Math.min(this.deps.queueTimeoutMs, UNSERVABLE_MEMORY_MS),
+    );
+    const served = new Set(recent.flatMap((p) => p.capabilities));
+    if (served.has('*') || !recent.length) return; // unknown yet, or nobody to ask: the timeout decides
     const waiting = await prisma.run.findMany({
       where: { status: 'QUEUED', createdAt: { lt: new Date(Date.now() - UNSERVABLE_GRACE_MS) } },
       select: { id: true, modelKey: true, mode: true },
@@ -249,9 +291,13 @@ export class RunScheduler {
       data: { status: 'RUNNING', leaseOwner: owner, leaseExpiresAt: this.leaseUntil() },
     });
     if (count !== 1) return;
-    await queue.remove({ runId: run.id, modelKey: run.modelKey, mode: run.mode });
     await engine.finish(run.id, 'FAILED', error);
     this.deps.events.queueChanged();
+    await queue
+      .remove({ runId: run.id, modelKey: run.modelKey, mode: run.mode })
+      .catch((e: unknown) =>
+        this.deps.log.warn('could not remove a failed run from the queue', { error: String(e) }),
+      );
   }
 
   /** Extends the leases of the runs this process executes. */

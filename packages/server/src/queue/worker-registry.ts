@@ -74,12 +74,19 @@ export class WorkerRegistry {
     });
   }
 
-  /** Stops the heartbeat and removes the row: the process leaves the cluster. */
+  /**
+   * Stops the heartbeat and leaves the cluster's live list at once. The row stays a while (its
+   * heartbeat moved into the past): what it could execute still counts as "served recently",
+   * so a worker's restart does not fail the runs waiting for it.
+   */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.prisma.workerProcess
-      .deleteMany({ where: { id: this.self.id } })
+      .updateMany({
+        where: { id: this.self.id },
+        data: { heartbeatAt: new Date(Date.now() - this.staleMs - 1) },
+      })
       .catch((error: unknown) =>
         this.self.log.warn('could not unregister the worker process', { error: String(error) }),
       );

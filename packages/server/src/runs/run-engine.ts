@@ -292,11 +292,8 @@ export class RunEngine {
             },
           },
           (event) => {
-            if (event.type === 'submitted') {
-              void prisma.run
-                .update({ where: { id: runId }, data: { workerUrl: event.worker } })
-                .catch(() => {});
-            } else if (event.type === 'started') {
+            // ('submitted': workerUrl was written by beforeSubmit already.)
+            if (event.type === 'started') {
               void this.setStage(runId, 'GENERATE', { message: `Running on ${event.worker}` })
                 .then(() => events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' }))
                 .catch(() => {});
