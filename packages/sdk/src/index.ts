@@ -30,6 +30,7 @@ export type {
   RunStatus,
   StageKind,
   StageStatus,
+  WebhookEvent,
 } from './generated/graphql.ts';
 export type {
   DeleteResult,
@@ -72,3 +73,9 @@ export {
   waitForRun,
   watchRun,
 } from './runs.ts';
+export type {
+  AtelierWebhookEvent,
+  CreateWebhookResult,
+  WebhookDelivery,
+} from './webhooks.ts';
+export { createWebhook, deleteWebhook, verifyWebhook, webhookDeliveries } from './webhooks.ts';

@@ -90,6 +90,7 @@ graphql(`
       run {
         ...RunFields
       }
+      webhookSecret
     }
     ... on Error {
       code

@@ -229,6 +229,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
       port = (server.address() as AddressInfo).port;
       const loopback = ['0.0.0.0', '::'].includes(config.host) ? `http://127.0.0.1:${port}` : url();
+      services.setBaseUrl(url());
+      services.webhookDispatcher.start();
       await writeServerInfo(config.home, { pid: process.pid, url: loopback, adminToken });
     },
     async stop() {
@@ -236,6 +238,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         log.warn('could not remove server.json', { error: String(error) }),
       );
       // Runs executing stay RUNNING in the database; the next start reconciles them.
+      await services.webhookDispatcher.stop();
       await services.scheduler.stop();
       if (worker) await services.registry.stop();
       await services.executor.stop();

@@ -74,6 +74,12 @@ export const envSchema = z.object({
   WORKER_RETRIES: int(0, 10).default(2),
   WORKER_HEARTBEAT_MS: int(100, 600_000).default(5_000),
   RUN_LEASE_MS: int(300, 3_600_000).default(30_000),
+  PUBLIC_URL: url(['http:', 'https:']).optional(),
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false'),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(5_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   BACKGROUND_REMOVAL_MODEL: z.string().min(1).default('birefnet.safetensors'),
   LLM_URL: url(['http:', 'https:']).optional(),
   LLM_MODEL: z.string().min(1).optional(),
@@ -193,6 +199,9 @@ export interface Config {
   workerHeartbeatMs: number;
   /** How long a claimed run stays its process's without a renewal (kill -9 → taken over after). */
   runLeaseMs: number;
+  /** The base URL clients reach this API at (links in webhook bodies); null: its own. */
+  publicUrl: string | null;
+  webhooks: { allowPrivate: boolean; retryBaseMs: number; timeoutMs: number };
   backgroundRemovalModel: string;
   llm: { url: string; model: string; apiKey: string | null; timeoutMs: number } | null;
   /** CONTENT_BLOCKLIST as given: replaces the built-in list; "none" turns it off. */
@@ -293,6 +302,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workerRetries: e.WORKER_RETRIES,
     workerHeartbeatMs: e.WORKER_HEARTBEAT_MS,
     runLeaseMs: e.RUN_LEASE_MS,
+    publicUrl: e.PUBLIC_URL ?? null,
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
     backgroundRemovalModel: e.BACKGROUND_REMOVAL_MODEL,
     llm: e.LLM_URL
       ? {

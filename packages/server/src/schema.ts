@@ -10,5 +10,6 @@ import './styles/styles.schema.ts';
 import './media/media.schema.ts';
 import './runs/runs.schema.ts';
 import './queue/queue.schema.ts';
+import './webhooks/webhooks.schema.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -28,6 +28,7 @@ import { resolveBlocklist } from './stages/blocklist.ts';
 import { createStorage } from './storage/create-storage.ts';
 import type { Storage } from './storage/storage.ts';
 import { withTimeout } from './timeout.ts';
+import { WebhookDispatcher, WebhooksService } from './webhooks/webhooks.service.ts';
 
 export interface Services {
   auth: AuthService;
@@ -51,6 +52,11 @@ export interface Services {
   /** This installation's instance id. */
   instanceId: string;
   runs: RunsService;
+  webhooks: WebhooksService;
+  /** Sends due webhook deliveries; started by processes that serve the API. */
+  webhookDispatcher: WebhookDispatcher;
+  /** The URL this server listens on, for links in webhook bodies when PUBLIC_URL is unset. */
+  setBaseUrl(url: string): void;
   /** Closes connections the services hold (Redis). */
   close(): Promise<void>;
 }
@@ -141,7 +147,18 @@ export async function createServices(
       })
     : null;
   const blocklistFile = config.blocklistFile ? await readFile(config.blocklistFile, 'utf8') : null;
+  const webhooks = new WebhooksService(db.prisma, config.webhooks);
+  let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const webhookDispatcher = new WebhookDispatcher({
+    prisma: db.prisma,
+    mediaUrls,
+    log,
+    options: config.webhooks,
+    baseUrl: () => baseUrl,
+    pollMs: 1000,
+  });
   const engine = new RunEngine({
+    onFinished: () => webhookDispatcher.notify(),
     prisma: db.prisma,
     credits,
     catalog,
@@ -182,29 +199,36 @@ export async function createServices(
     log,
     state: () => scheduler.registryState(),
   });
-  const runs = new RunsService(db.prisma, catalog, credits, config.limits, {
-    queued: async (run) => {
-      try {
-        await withTimeout(queue.enqueue({ ...run, runId: run.id }), 2_000);
-      } catch (error) {
-        // The run is committed: the queue's repair puts it back within seconds.
-        log.warn('could not enqueue a run', { runId: run.id, error: String(error) });
-      }
-      events.queueChanged();
-      scheduler.notify();
+  const runs = new RunsService(
+    db.prisma,
+    catalog,
+    credits,
+    { ...config.limits, webhookAllowPrivate: config.webhooks.allowPrivate },
+    {
+      queued: async (run) => {
+        try {
+          await withTimeout(queue.enqueue({ ...run, runId: run.id }), 2_000);
+        } catch (error) {
+          // The run is committed: the queue's repair puts it back within seconds.
+          log.warn('could not enqueue a run', { runId: run.id, error: String(error) });
+        }
+        events.queueChanged();
+        scheduler.notify();
+      },
+      cancelRunning: (runId) => scheduler.cancelRunning(runId),
+      cancelElsewhere: (runId) => pubsub.publish('cancel', { runId }),
+      canceled: async (run) => {
+        await queue
+          .remove({ runId: run.id, modelKey: run.modelKey, mode: run.mode })
+          .catch((error: unknown) =>
+            log.warn('could not remove a canceled run from the queue', { error: String(error) }),
+          );
+        await events.emit(run.id, 'RUN_FINISHED');
+        events.queueChanged();
+        webhookDispatcher.notify();
+      },
     },
-    cancelRunning: (runId) => scheduler.cancelRunning(runId),
-    cancelElsewhere: (runId) => pubsub.publish('cancel', { runId }),
-    canceled: async (run) => {
-      await queue
-        .remove({ runId: run.id, modelKey: run.modelKey, mode: run.mode })
-        .catch((error: unknown) =>
-          log.warn('could not remove a canceled run from the queue', { error: String(error) }),
-        );
-      await events.emit(run.id, 'RUN_FINISHED');
-      events.queueChanged();
-    },
-  });
+  );
   return {
     auth,
     limiter,
@@ -226,6 +250,11 @@ export async function createServices(
     registry,
     instanceId: instance,
     runs,
+    webhooks,
+    webhookDispatcher,
+    setBaseUrl: (url: string) => {
+      if (!config.publicUrl) baseUrl = url;
+    },
     close: async () => {
       await revocations.return?.();
       await queue.close();

@@ -12,6 +12,7 @@ import type { Catalog } from '../models/catalog.service.ts';
 import { ExecutionError, type ExecutionEvent, type Executor } from '../queue/executor.ts';
 import { runPromptStages } from '../stages/prompt-stages.ts';
 import type { Storage } from '../storage/storage.ts';
+import { enqueueRunWebhooks } from '../webhooks/webhooks.service.ts';
 import { bindWorkflow, supportsBatch } from './bind.ts';
 import { type RunEvents, throttleLatest } from './run-events.ts';
 
@@ -31,6 +32,8 @@ export interface EngineDeps {
   progressIntervalMs: number;
   /** Minimum time between preview events per run (ms). */
   previewIntervalMs: number;
+  /** Told after a run ended (webhooks may be due). */
+  onFinished?: () => void;
 }
 
 /** Share of run progress the three prompt stages take together (the rest is GENERATE). */
@@ -385,13 +388,18 @@ export class RunEngine {
           },
         });
         if (status !== 'SUCCEEDED') await this.deps.credits.refund(tx, runId);
+        // The webhooks of its end, in the same transaction: none is lost to a crash.
+        await enqueueRunWebhooks(tx, run);
         return run;
       })
       .catch((e: { code?: string }) => {
         if (e.code === 'P2025') return null; // deleted meanwhile
         throw e;
       });
-    if (updated) await events.emit(runId, 'RUN_FINISHED');
+    if (updated) {
+      await events.emit(runId, 'RUN_FINISHED');
+      this.deps.onFinished?.();
+    }
   }
 }
 

@@ -21,6 +21,7 @@ import { ModelRef } from '../models/models.schema.ts';
 import type { RunEventPayload } from '../pubsub.ts';
 import { positionLoader } from '../queue/queue.service.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
+import { WebhookInput } from '../webhooks/webhook-input.ts';
 import { IDLE, withIdleTicks } from './idle-ticks.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
@@ -323,6 +324,11 @@ const CreateRunInput = builder.inputType('CreateRunInput', {
       type: [StageKind],
       description: 'Prompt stages to skip (TRANSLATE, STYLE, OPTIMIZE).',
     }),
+    webhook: t.field({
+      type: WebhookInput,
+      description:
+        "This run's own webhook: POSTed when the run ends with one of its events, signed with the secret in CreateRunSuccess.webhookSecret.",
+    }),
   }),
 });
 
@@ -337,6 +343,12 @@ builder.objectType(RunCreated, {
   isTypeOf: (value) => value instanceof RunCreated,
   fields: (t) => ({
     run: t.field({ type: RunRef, description: 'The run.', resolve: (r) => r.run }),
+    webhookSecret: t.string({
+      nullable: true,
+      description:
+        "The signing secret of the run's own webhook (`whsec_...`, Standard Webhooks); null without one.",
+      resolve: (r) => r.run.webhookSecret,
+    }),
   }),
 });
 

@@ -16,6 +16,11 @@ import type {
 import { isUuid } from '../ids.ts';
 import type { Catalog, CatalogModel } from '../models/catalog.service.ts';
 import { runCost } from '../models/costs.ts';
+import {
+  enqueueRunWebhooks,
+  newWebhookSecret,
+  validateWebhook,
+} from '../webhooks/webhooks.service.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
 export const STAGE_ORDER: StageKind[] = ['TRANSLATE', 'STYLE', 'OPTIMIZE', 'GENERATE'];
@@ -46,6 +51,8 @@ export interface CreateRunRequest {
   priority?: number | null;
   idempotencyKey?: string | null;
   skipStages?: StageKind[] | null;
+  /** The run's own webhook. */
+  webhook?: { url: string; events?: readonly string[] | null } | null;
 }
 
 /** Prisma selection the GraphQL layer passes through (Pothos' `query`). */
@@ -159,7 +166,10 @@ export class RunsService {
     private readonly prisma: PrismaClient,
     private readonly catalog: Catalog,
     private readonly credits: CreditsService,
-    private readonly limits: Pick<Config['limits'], 'maxQueuedRunsPerAccount'>,
+    private readonly limits: Pick<Config['limits'], 'maxQueuedRunsPerAccount'> & {
+      /** WEBHOOK_ALLOW_PRIVATE: run webhooks may point at private networks. */
+      webhookAllowPrivate?: boolean;
+    },
     private readonly lifecycle: RunLifecycle,
   ) {}
 
@@ -260,6 +270,9 @@ export class RunsService {
         fail('output.background', 'JPEG has no alpha channel: use PNG or WEBP');
     }
 
+    const webhook = req.webhook
+      ? validateWebhook('webhook', req.webhook, this.limits.webhookAllowPrivate ?? false)
+      : null;
     const parameters = resolveParameters(model, req.mode, req.parameters);
     const inputs = await this.validateInputs(ownerId, model, req);
 
@@ -293,6 +306,13 @@ export class RunsService {
             outputBackground: background,
             priority,
             queueRank: queued,
+            ...(webhook
+              ? {
+                  webhookUrl: webhook.url,
+                  webhookEvents: webhook.events,
+                  webhookSecret: newWebhookSecret(),
+                }
+              : {}),
             idempotencyKey: req.idempotencyKey || null,
             skipStages,
             retryOfId: retryOfId ?? null,
@@ -392,7 +412,9 @@ export class RunsService {
           data: { status: 'CANCELED', finishedAt: new Date() },
         });
         await this.credits.refund(tx, id);
-        return tx.run.findUniqueOrThrow({ where: { id } });
+        const ended = await tx.run.findUniqueOrThrow({ where: { id } });
+        await enqueueRunWebhooks(tx, ended);
+        return ended;
       });
       if (canceled) {
         await this.lifecycle.canceled(canceled);

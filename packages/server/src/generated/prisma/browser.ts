@@ -71,3 +71,15 @@ export type Stage = Prisma.StageModel
  * replica lists the workers of the whole cluster.
  */
 export type WorkerProcess = Prisma.WorkerProcessModel
+/**
+ * Model Webhook
+ * An account's webhook endpoint: every event it asked for, of every run of the account.
+ */
+export type Webhook = Prisma.WebhookModel
+/**
+ * Model WebhookDelivery
+ * The outbox: one row per event and receiver, written with the run's final state, sent until
+ * the receiver answers 2xx (retries with backoff over more than a day). Its id is the
+ * `webhook-id` of every attempt, so a receiver sees one id per event.
+ */
+export type WebhookDelivery = Prisma.WebhookDeliveryModel

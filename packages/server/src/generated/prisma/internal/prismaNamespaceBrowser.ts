@@ -60,7 +60,9 @@ export const ModelName = {
   Run: 'Run',
   RunInput: 'RunInput',
   Stage: 'Stage',
-  WorkerProcess: 'WorkerProcess'
+  WorkerProcess: 'WorkerProcess',
+  Webhook: 'Webhook',
+  WebhookDelivery: 'WebhookDelivery'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -211,6 +213,9 @@ export const RunScalarFieldEnum = {
   errorNodeId: 'errorNodeId',
   errorNodeType: 'errorNodeType',
   cost: 'cost',
+  webhookUrl: 'webhookUrl',
+  webhookEvents: 'webhookEvents',
+  webhookSecret: 'webhookSecret',
   retryOfId: 'retryOfId',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
@@ -265,6 +270,38 @@ export const WorkerProcessScalarFieldEnum = {
 } as const
 
 export type WorkerProcessScalarFieldEnum = (typeof WorkerProcessScalarFieldEnum)[keyof typeof WorkerProcessScalarFieldEnum]
+
+
+export const WebhookScalarFieldEnum = {
+  id: 'id',
+  ownerId: 'ownerId',
+  url: 'url',
+  events: 'events',
+  secret: 'secret',
+  createdAt: 'createdAt'
+} as const
+
+export type WebhookScalarFieldEnum = (typeof WebhookScalarFieldEnum)[keyof typeof WebhookScalarFieldEnum]
+
+
+export const WebhookDeliveryScalarFieldEnum = {
+  id: 'id',
+  ownerId: 'ownerId',
+  runId: 'runId',
+  webhookId: 'webhookId',
+  url: 'url',
+  event: 'event',
+  status: 'status',
+  body: 'body',
+  attempts: 'attempts',
+  nextAttemptAt: 'nextAttemptAt',
+  lastStatus: 'lastStatus',
+  lastError: 'lastError',
+  createdAt: 'createdAt',
+  deliveredAt: 'deliveredAt'
+} as const
+
+export type WebhookDeliveryScalarFieldEnum = (typeof WebhookDeliveryScalarFieldEnum)[keyof typeof WebhookDeliveryScalarFieldEnum]
 
 
 export const SortOrder = {

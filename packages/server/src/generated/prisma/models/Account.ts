@@ -221,6 +221,7 @@ export type AccountWhereInput = {
   runs?: Prisma.RunListRelationFilter
   media?: Prisma.MediaListRelationFilter
   creditTransactions?: Prisma.CreditTransactionListRelationFilter
+  webhooks?: Prisma.WebhookListRelationFilter
 }
 
 export type AccountOrderByWithRelationInput = {
@@ -233,6 +234,7 @@ export type AccountOrderByWithRelationInput = {
   runs?: Prisma.RunOrderByRelationAggregateInput
   media?: Prisma.MediaOrderByRelationAggregateInput
   creditTransactions?: Prisma.CreditTransactionOrderByRelationAggregateInput
+  webhooks?: Prisma.WebhookOrderByRelationAggregateInput
 }
 
 export type AccountWhereUniqueInput = Prisma.AtLeast<{
@@ -248,6 +250,7 @@ export type AccountWhereUniqueInput = Prisma.AtLeast<{
   runs?: Prisma.RunListRelationFilter
   media?: Prisma.MediaListRelationFilter
   creditTransactions?: Prisma.CreditTransactionListRelationFilter
+  webhooks?: Prisma.WebhookListRelationFilter
 }, "id" | "name">
 
 export type AccountOrderByWithAggregationInput = {
@@ -284,6 +287,7 @@ export type AccountCreateInput = {
   runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
+  webhooks?: Prisma.WebhookCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountUncheckedCreateInput = {
@@ -296,6 +300,7 @@ export type AccountUncheckedCreateInput = {
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
+  webhooks?: Prisma.WebhookUncheckedCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountUpdateInput = {
@@ -308,6 +313,7 @@ export type AccountUpdateInput = {
   runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
+  webhooks?: Prisma.WebhookUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountUncheckedUpdateInput = {
@@ -320,6 +326,7 @@ export type AccountUncheckedUpdateInput = {
   runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
+  webhooks?: Prisma.WebhookUncheckedUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountCreateManyInput = {
@@ -455,6 +462,20 @@ export type AccountUpdateOneRequiredWithoutRunsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.AccountUpdateToOneWithWhereWithoutRunsInput, Prisma.AccountUpdateWithoutRunsInput>, Prisma.AccountUncheckedUpdateWithoutRunsInput>
 }
 
+export type AccountCreateNestedOneWithoutWebhooksInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutWebhooksInput, Prisma.AccountUncheckedCreateWithoutWebhooksInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutWebhooksInput
+  connect?: Prisma.AccountWhereUniqueInput
+}
+
+export type AccountUpdateOneRequiredWithoutWebhooksNestedInput = {
+  create?: Prisma.XOR<Prisma.AccountCreateWithoutWebhooksInput, Prisma.AccountUncheckedCreateWithoutWebhooksInput>
+  connectOrCreate?: Prisma.AccountCreateOrConnectWithoutWebhooksInput
+  upsert?: Prisma.AccountUpsertWithoutWebhooksInput
+  connect?: Prisma.AccountWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.AccountUpdateToOneWithWhereWithoutWebhooksInput, Prisma.AccountUpdateWithoutWebhooksInput>, Prisma.AccountUncheckedUpdateWithoutWebhooksInput>
+}
+
 export type AccountCreateWithoutApiKeysInput = {
   id?: string
   name: string
@@ -464,6 +485,7 @@ export type AccountCreateWithoutApiKeysInput = {
   runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
+  webhooks?: Prisma.WebhookCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountUncheckedCreateWithoutApiKeysInput = {
@@ -475,6 +497,7 @@ export type AccountUncheckedCreateWithoutApiKeysInput = {
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
+  webhooks?: Prisma.WebhookUncheckedCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountCreateOrConnectWithoutApiKeysInput = {
@@ -502,6 +525,7 @@ export type AccountUpdateWithoutApiKeysInput = {
   runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
+  webhooks?: Prisma.WebhookUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutApiKeysInput = {
@@ -513,6 +537,7 @@ export type AccountUncheckedUpdateWithoutApiKeysInput = {
   runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
+  webhooks?: Prisma.WebhookUncheckedUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountCreateWithoutCreditTransactionsInput = {
@@ -524,6 +549,7 @@ export type AccountCreateWithoutCreditTransactionsInput = {
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
   runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
+  webhooks?: Prisma.WebhookCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountUncheckedCreateWithoutCreditTransactionsInput = {
@@ -535,6 +561,7 @@ export type AccountUncheckedCreateWithoutCreditTransactionsInput = {
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
   media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
+  webhooks?: Prisma.WebhookUncheckedCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountCreateOrConnectWithoutCreditTransactionsInput = {
@@ -562,6 +589,7 @@ export type AccountUpdateWithoutCreditTransactionsInput = {
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
+  webhooks?: Prisma.WebhookUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutCreditTransactionsInput = {
@@ -573,6 +601,7 @@ export type AccountUncheckedUpdateWithoutCreditTransactionsInput = {
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
+  webhooks?: Prisma.WebhookUncheckedUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountCreateWithoutMediaInput = {
@@ -584,6 +613,7 @@ export type AccountCreateWithoutMediaInput = {
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
   runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
+  webhooks?: Prisma.WebhookCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountUncheckedCreateWithoutMediaInput = {
@@ -595,6 +625,7 @@ export type AccountUncheckedCreateWithoutMediaInput = {
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
+  webhooks?: Prisma.WebhookUncheckedCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountCreateOrConnectWithoutMediaInput = {
@@ -622,6 +653,7 @@ export type AccountUpdateWithoutMediaInput = {
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
+  webhooks?: Prisma.WebhookUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutMediaInput = {
@@ -633,6 +665,7 @@ export type AccountUncheckedUpdateWithoutMediaInput = {
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
   runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
+  webhooks?: Prisma.WebhookUncheckedUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountCreateWithoutRunsInput = {
@@ -644,6 +677,7 @@ export type AccountCreateWithoutRunsInput = {
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
   media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
+  webhooks?: Prisma.WebhookCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountUncheckedCreateWithoutRunsInput = {
@@ -655,6 +689,7 @@ export type AccountUncheckedCreateWithoutRunsInput = {
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
   media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
+  webhooks?: Prisma.WebhookUncheckedCreateNestedManyWithoutOwnerInput
 }
 
 export type AccountCreateOrConnectWithoutRunsInput = {
@@ -682,6 +717,7 @@ export type AccountUpdateWithoutRunsInput = {
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
   media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
+  webhooks?: Prisma.WebhookUpdateManyWithoutOwnerNestedInput
 }
 
 export type AccountUncheckedUpdateWithoutRunsInput = {
@@ -691,6 +727,71 @@ export type AccountUncheckedUpdateWithoutRunsInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
+  media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
+  webhooks?: Prisma.WebhookUncheckedUpdateManyWithoutOwnerNestedInput
+}
+
+export type AccountCreateWithoutWebhooksInput = {
+  id?: string
+  name: string
+  creditBalance?: number | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
+  runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
+  media?: Prisma.MediaCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutAccountInput
+}
+
+export type AccountUncheckedCreateWithoutWebhooksInput = {
+  id?: string
+  name: string
+  creditBalance?: number | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
+  media?: Prisma.MediaUncheckedCreateNestedManyWithoutOwnerInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutAccountInput
+}
+
+export type AccountCreateOrConnectWithoutWebhooksInput = {
+  where: Prisma.AccountWhereUniqueInput
+  create: Prisma.XOR<Prisma.AccountCreateWithoutWebhooksInput, Prisma.AccountUncheckedCreateWithoutWebhooksInput>
+}
+
+export type AccountUpsertWithoutWebhooksInput = {
+  update: Prisma.XOR<Prisma.AccountUpdateWithoutWebhooksInput, Prisma.AccountUncheckedUpdateWithoutWebhooksInput>
+  create: Prisma.XOR<Prisma.AccountCreateWithoutWebhooksInput, Prisma.AccountUncheckedCreateWithoutWebhooksInput>
+  where?: Prisma.AccountWhereInput
+}
+
+export type AccountUpdateToOneWithWhereWithoutWebhooksInput = {
+  where?: Prisma.AccountWhereInput
+  data: Prisma.XOR<Prisma.AccountUpdateWithoutWebhooksInput, Prisma.AccountUncheckedUpdateWithoutWebhooksInput>
+}
+
+export type AccountUpdateWithoutWebhooksInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
+  runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
+  media?: Prisma.MediaUpdateManyWithoutOwnerNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutAccountNestedInput
+}
+
+export type AccountUncheckedUpdateWithoutWebhooksInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
+  runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
   media?: Prisma.MediaUncheckedUpdateManyWithoutOwnerNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput
 }
@@ -705,6 +806,7 @@ export type AccountCountOutputType = {
   runs: number
   media: number
   creditTransactions: number
+  webhooks: number
 }
 
 export type AccountCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -712,6 +814,7 @@ export type AccountCountOutputTypeSelect<ExtArgs extends runtime.Types.Extension
   runs?: boolean | AccountCountOutputTypeCountRunsArgs
   media?: boolean | AccountCountOutputTypeCountMediaArgs
   creditTransactions?: boolean | AccountCountOutputTypeCountCreditTransactionsArgs
+  webhooks?: boolean | AccountCountOutputTypeCountWebhooksArgs
 }
 
 /**
@@ -752,6 +855,13 @@ export type AccountCountOutputTypeCountCreditTransactionsArgs<ExtArgs extends ru
   where?: Prisma.CreditTransactionWhereInput
 }
 
+/**
+ * AccountCountOutputType without action
+ */
+export type AccountCountOutputTypeCountWebhooksArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.WebhookWhereInput
+}
+
 
 export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -763,6 +873,7 @@ export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   runs?: boolean | Prisma.Account$runsArgs<ExtArgs>
   media?: boolean | Prisma.Account$mediaArgs<ExtArgs>
   creditTransactions?: boolean | Prisma.Account$creditTransactionsArgs<ExtArgs>
+  webhooks?: boolean | Prisma.Account$webhooksArgs<ExtArgs>
   _count?: boolean | Prisma.AccountCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["account"]>
 
@@ -796,6 +907,7 @@ export type AccountInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs
   runs?: boolean | Prisma.Account$runsArgs<ExtArgs>
   media?: boolean | Prisma.Account$mediaArgs<ExtArgs>
   creditTransactions?: boolean | Prisma.Account$creditTransactionsArgs<ExtArgs>
+  webhooks?: boolean | Prisma.Account$webhooksArgs<ExtArgs>
   _count?: boolean | Prisma.AccountCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type AccountIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -808,6 +920,7 @@ export type $AccountPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
     runs: Prisma.$RunPayload<ExtArgs>[]
     media: Prisma.$MediaPayload<ExtArgs>[]
     creditTransactions: Prisma.$CreditTransactionPayload<ExtArgs>[]
+    webhooks: Prisma.$WebhookPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1216,6 +1329,7 @@ export interface Prisma__AccountClient<T, Null = never, ExtArgs extends runtime.
   runs<T extends Prisma.Account$runsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$runsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   media<T extends Prisma.Account$mediaArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$mediaArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$MediaPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   creditTransactions<T extends Prisma.Account$creditTransactionsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$creditTransactionsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CreditTransactionPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  webhooks<T extends Prisma.Account$webhooksArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Account$webhooksArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$WebhookPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1736,6 +1850,30 @@ export type Account$creditTransactionsArgs<ExtArgs extends runtime.Types.Extensi
   take?: number
   skip?: number
   distinct?: Prisma.CreditTransactionScalarFieldEnum | Prisma.CreditTransactionScalarFieldEnum[]
+}
+
+/**
+ * Account.webhooks
+ */
+export type Account$webhooksArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the Webhook
+   */
+  select?: Prisma.WebhookSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the Webhook
+   */
+  omit?: Prisma.WebhookOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.WebhookInclude<ExtArgs> | null
+  where?: Prisma.WebhookWhereInput
+  orderBy?: Prisma.WebhookOrderByWithRelationInput | Prisma.WebhookOrderByWithRelationInput[]
+  cursor?: Prisma.WebhookWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.WebhookScalarFieldEnum | Prisma.WebhookScalarFieldEnum[]
 }
 
 /**

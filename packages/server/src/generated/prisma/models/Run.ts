@@ -80,6 +80,8 @@ export type RunMinAggregateOutputType = {
   errorNodeId: string | null
   errorNodeType: string | null
   cost: number | null
+  webhookUrl: string | null
+  webhookSecret: string | null
   retryOfId: string | null
   createdAt: Date | null
   updatedAt: Date | null
@@ -119,6 +121,8 @@ export type RunMaxAggregateOutputType = {
   errorNodeId: string | null
   errorNodeType: string | null
   cost: number | null
+  webhookUrl: string | null
+  webhookSecret: string | null
   retryOfId: string | null
   createdAt: Date | null
   updatedAt: Date | null
@@ -160,6 +164,9 @@ export type RunCountAggregateOutputType = {
   errorNodeId: number
   errorNodeType: number
   cost: number
+  webhookUrl: number
+  webhookEvents: number
+  webhookSecret: number
   retryOfId: number
   createdAt: number
   updatedAt: number
@@ -223,6 +230,8 @@ export type RunMinAggregateInputType = {
   errorNodeId?: true
   errorNodeType?: true
   cost?: true
+  webhookUrl?: true
+  webhookSecret?: true
   retryOfId?: true
   createdAt?: true
   updatedAt?: true
@@ -262,6 +271,8 @@ export type RunMaxAggregateInputType = {
   errorNodeId?: true
   errorNodeType?: true
   cost?: true
+  webhookUrl?: true
+  webhookSecret?: true
   retryOfId?: true
   createdAt?: true
   updatedAt?: true
@@ -303,6 +314,9 @@ export type RunCountAggregateInputType = {
   errorNodeId?: true
   errorNodeType?: true
   cost?: true
+  webhookUrl?: true
+  webhookEvents?: true
+  webhookSecret?: true
   retryOfId?: true
   createdAt?: true
   updatedAt?: true
@@ -431,6 +445,9 @@ export type RunGroupByOutputType = {
   errorNodeId: string | null
   errorNodeType: string | null
   cost: number
+  webhookUrl: string | null
+  webhookEvents: string[]
+  webhookSecret: string | null
   retryOfId: string | null
   createdAt: Date
   updatedAt: Date
@@ -495,6 +512,9 @@ export type RunWhereInput = {
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
   cost?: Prisma.IntFilter<"Run"> | number
+  webhookUrl?: Prisma.StringNullableFilter<"Run"> | string | null
+  webhookEvents?: Prisma.StringNullableListFilter<"Run">
+  webhookSecret?: Prisma.StringNullableFilter<"Run"> | string | null
   retryOfId?: Prisma.UuidNullableFilter<"Run"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Run"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Run"> | Date | string
@@ -509,6 +529,7 @@ export type RunWhereInput = {
   inputs?: Prisma.RunInputListRelationFilter
   outputs?: Prisma.MediaListRelationFilter
   creditTransactions?: Prisma.CreditTransactionListRelationFilter
+  webhookDeliveries?: Prisma.WebhookDeliveryListRelationFilter
 }
 
 export type RunOrderByWithRelationInput = {
@@ -545,6 +566,9 @@ export type RunOrderByWithRelationInput = {
   errorNodeId?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeType?: Prisma.SortOrderInput | Prisma.SortOrder
   cost?: Prisma.SortOrder
+  webhookUrl?: Prisma.SortOrderInput | Prisma.SortOrder
+  webhookEvents?: Prisma.SortOrder
+  webhookSecret?: Prisma.SortOrderInput | Prisma.SortOrder
   retryOfId?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -559,6 +583,7 @@ export type RunOrderByWithRelationInput = {
   inputs?: Prisma.RunInputOrderByRelationAggregateInput
   outputs?: Prisma.MediaOrderByRelationAggregateInput
   creditTransactions?: Prisma.CreditTransactionOrderByRelationAggregateInput
+  webhookDeliveries?: Prisma.WebhookDeliveryOrderByRelationAggregateInput
 }
 
 export type RunWhereUniqueInput = Prisma.AtLeast<{
@@ -599,6 +624,9 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
   cost?: Prisma.IntFilter<"Run"> | number
+  webhookUrl?: Prisma.StringNullableFilter<"Run"> | string | null
+  webhookEvents?: Prisma.StringNullableListFilter<"Run">
+  webhookSecret?: Prisma.StringNullableFilter<"Run"> | string | null
   retryOfId?: Prisma.UuidNullableFilter<"Run"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Run"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Run"> | Date | string
@@ -613,6 +641,7 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   inputs?: Prisma.RunInputListRelationFilter
   outputs?: Prisma.MediaListRelationFilter
   creditTransactions?: Prisma.CreditTransactionListRelationFilter
+  webhookDeliveries?: Prisma.WebhookDeliveryListRelationFilter
 }, "id" | "ownerId_idempotencyKey">
 
 export type RunOrderByWithAggregationInput = {
@@ -649,6 +678,9 @@ export type RunOrderByWithAggregationInput = {
   errorNodeId?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeType?: Prisma.SortOrderInput | Prisma.SortOrder
   cost?: Prisma.SortOrder
+  webhookUrl?: Prisma.SortOrderInput | Prisma.SortOrder
+  webhookEvents?: Prisma.SortOrder
+  webhookSecret?: Prisma.SortOrderInput | Prisma.SortOrder
   retryOfId?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -698,6 +730,9 @@ export type RunScalarWhereWithAggregatesInput = {
   errorNodeId?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   cost?: Prisma.IntWithAggregatesFilter<"Run"> | number
+  webhookUrl?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
+  webhookEvents?: Prisma.StringNullableListFilter<"Run">
+  webhookSecret?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   retryOfId?: Prisma.UuidNullableWithAggregatesFilter<"Run"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Run"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Run"> | Date | string
@@ -736,6 +771,9 @@ export type RunCreateInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -749,6 +787,7 @@ export type RunCreateInput = {
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateInput = {
@@ -785,6 +824,9 @@ export type RunUncheckedCreateInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -795,6 +837,7 @@ export type RunUncheckedCreateInput = {
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunUpdateInput = {
@@ -828,6 +871,9 @@ export type RunUpdateInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -841,6 +887,7 @@ export type RunUpdateInput = {
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateInput = {
@@ -877,6 +924,9 @@ export type RunUncheckedUpdateInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -887,6 +937,7 @@ export type RunUncheckedUpdateInput = {
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateManyInput = {
@@ -923,6 +974,9 @@ export type RunCreateManyInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -961,6 +1015,9 @@ export type RunUpdateManyMutationInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1001,6 +1058,9 @@ export type RunUncheckedUpdateManyInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1070,6 +1130,9 @@ export type RunCountOrderByAggregateInput = {
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
   cost?: Prisma.SortOrder
+  webhookUrl?: Prisma.SortOrder
+  webhookEvents?: Prisma.SortOrder
+  webhookSecret?: Prisma.SortOrder
   retryOfId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -1120,6 +1183,8 @@ export type RunMaxOrderByAggregateInput = {
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
   cost?: Prisma.SortOrder
+  webhookUrl?: Prisma.SortOrder
+  webhookSecret?: Prisma.SortOrder
   retryOfId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -1159,6 +1224,8 @@ export type RunMinOrderByAggregateInput = {
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
   cost?: Prisma.SortOrder
+  webhookUrl?: Prisma.SortOrder
+  webhookSecret?: Prisma.SortOrder
   retryOfId?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -1344,6 +1411,10 @@ export type RunCreateskipStagesInput = {
   set: $Enums.StageKind[]
 }
 
+export type RunCreatewebhookEventsInput = {
+  set: string[]
+}
+
 export type RunCreateNestedOneWithoutRetriesInput = {
   create?: Prisma.XOR<Prisma.RunCreateWithoutRetriesInput, Prisma.RunUncheckedCreateWithoutRetriesInput>
   connectOrCreate?: Prisma.RunCreateOrConnectWithoutRetriesInput
@@ -1395,6 +1466,11 @@ export type FloatFieldUpdateOperationsInput = {
 
 export type NullableEnumStageKindFieldUpdateOperationsInput = {
   set?: $Enums.StageKind | null
+}
+
+export type RunUpdatewebhookEventsInput = {
+  set?: string[]
+  push?: string | string[]
 }
 
 export type RunUpdateOneWithoutRetriesNestedInput = {
@@ -1463,6 +1539,20 @@ export type RunUpdateOneRequiredWithoutStagesNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.RunUpdateToOneWithWhereWithoutStagesInput, Prisma.RunUpdateWithoutStagesInput>, Prisma.RunUncheckedUpdateWithoutStagesInput>
 }
 
+export type RunCreateNestedOneWithoutWebhookDeliveriesInput = {
+  create?: Prisma.XOR<Prisma.RunCreateWithoutWebhookDeliveriesInput, Prisma.RunUncheckedCreateWithoutWebhookDeliveriesInput>
+  connectOrCreate?: Prisma.RunCreateOrConnectWithoutWebhookDeliveriesInput
+  connect?: Prisma.RunWhereUniqueInput
+}
+
+export type RunUpdateOneRequiredWithoutWebhookDeliveriesNestedInput = {
+  create?: Prisma.XOR<Prisma.RunCreateWithoutWebhookDeliveriesInput, Prisma.RunUncheckedCreateWithoutWebhookDeliveriesInput>
+  connectOrCreate?: Prisma.RunCreateOrConnectWithoutWebhookDeliveriesInput
+  upsert?: Prisma.RunUpsertWithoutWebhookDeliveriesInput
+  connect?: Prisma.RunWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.RunUpdateToOneWithWhereWithoutWebhookDeliveriesInput, Prisma.RunUpdateWithoutWebhookDeliveriesInput>, Prisma.RunUncheckedUpdateWithoutWebhookDeliveriesInput>
+}
+
 export type RunCreateWithoutOwnerInput = {
   id?: string
   mode: $Enums.GenerationMode
@@ -1494,6 +1584,9 @@ export type RunCreateWithoutOwnerInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1506,6 +1599,7 @@ export type RunCreateWithoutOwnerInput = {
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutOwnerInput = {
@@ -1541,6 +1635,9 @@ export type RunUncheckedCreateWithoutOwnerInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1551,6 +1648,7 @@ export type RunUncheckedCreateWithoutOwnerInput = {
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutOwnerInput = {
@@ -1616,6 +1714,9 @@ export type RunScalarWhereInput = {
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
   cost?: Prisma.IntFilter<"Run"> | number
+  webhookUrl?: Prisma.StringNullableFilter<"Run"> | string | null
+  webhookEvents?: Prisma.StringNullableListFilter<"Run">
+  webhookSecret?: Prisma.StringNullableFilter<"Run"> | string | null
   retryOfId?: Prisma.UuidNullableFilter<"Run"> | string | null
   createdAt?: Prisma.DateTimeFilter<"Run"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Run"> | Date | string
@@ -1654,6 +1755,9 @@ export type RunCreateWithoutCreditTransactionsInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1666,6 +1770,7 @@ export type RunCreateWithoutCreditTransactionsInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutCreditTransactionsInput = {
@@ -1702,6 +1807,9 @@ export type RunUncheckedCreateWithoutCreditTransactionsInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1711,6 +1819,7 @@ export type RunUncheckedCreateWithoutCreditTransactionsInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutCreditTransactionsInput = {
@@ -1760,6 +1869,9 @@ export type RunUpdateWithoutCreditTransactionsInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1772,6 +1884,7 @@ export type RunUpdateWithoutCreditTransactionsInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutCreditTransactionsInput = {
@@ -1808,6 +1921,9 @@ export type RunUncheckedUpdateWithoutCreditTransactionsInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1817,6 +1933,7 @@ export type RunUncheckedUpdateWithoutCreditTransactionsInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateWithoutModelInput = {
@@ -1850,6 +1967,9 @@ export type RunCreateWithoutModelInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1862,6 +1982,7 @@ export type RunCreateWithoutModelInput = {
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutModelInput = {
@@ -1897,6 +2018,9 @@ export type RunUncheckedCreateWithoutModelInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1907,6 +2031,7 @@ export type RunUncheckedCreateWithoutModelInput = {
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutModelInput = {
@@ -1966,6 +2091,9 @@ export type RunCreateWithoutStyleInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -1978,6 +2106,7 @@ export type RunCreateWithoutStyleInput = {
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutStyleInput = {
@@ -2013,6 +2142,9 @@ export type RunUncheckedCreateWithoutStyleInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2023,6 +2155,7 @@ export type RunUncheckedCreateWithoutStyleInput = {
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutStyleInput = {
@@ -2082,6 +2215,9 @@ export type RunCreateWithoutOutputsInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2094,6 +2230,7 @@ export type RunCreateWithoutOutputsInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutOutputsInput = {
@@ -2130,6 +2267,9 @@ export type RunUncheckedCreateWithoutOutputsInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2139,6 +2279,7 @@ export type RunUncheckedCreateWithoutOutputsInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutOutputsInput = {
@@ -2188,6 +2329,9 @@ export type RunUpdateWithoutOutputsInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2200,6 +2344,7 @@ export type RunUpdateWithoutOutputsInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutOutputsInput = {
@@ -2236,6 +2381,9 @@ export type RunUncheckedUpdateWithoutOutputsInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2245,6 +2393,7 @@ export type RunUncheckedUpdateWithoutOutputsInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateWithoutRetriesInput = {
@@ -2278,6 +2427,9 @@ export type RunCreateWithoutRetriesInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2290,6 +2442,7 @@ export type RunCreateWithoutRetriesInput = {
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutRetriesInput = {
@@ -2326,6 +2479,9 @@ export type RunUncheckedCreateWithoutRetriesInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2335,6 +2491,7 @@ export type RunUncheckedCreateWithoutRetriesInput = {
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutRetriesInput = {
@@ -2373,6 +2530,9 @@ export type RunCreateWithoutRetryOfInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2385,6 +2545,7 @@ export type RunCreateWithoutRetryOfInput = {
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutRetryOfInput = {
@@ -2421,6 +2582,9 @@ export type RunUncheckedCreateWithoutRetryOfInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2430,6 +2594,7 @@ export type RunUncheckedCreateWithoutRetryOfInput = {
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutRetryOfInput = {
@@ -2484,6 +2649,9 @@ export type RunUpdateWithoutRetriesInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2496,6 +2664,7 @@ export type RunUpdateWithoutRetriesInput = {
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutRetriesInput = {
@@ -2532,6 +2701,9 @@ export type RunUncheckedUpdateWithoutRetriesInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2541,6 +2713,7 @@ export type RunUncheckedUpdateWithoutRetriesInput = {
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUpsertWithWhereUniqueWithoutRetryOfInput = {
@@ -2590,6 +2763,9 @@ export type RunCreateWithoutInputsInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2602,6 +2778,7 @@ export type RunCreateWithoutInputsInput = {
   stages?: Prisma.StageCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutInputsInput = {
@@ -2638,6 +2815,9 @@ export type RunUncheckedCreateWithoutInputsInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2647,6 +2827,7 @@ export type RunUncheckedCreateWithoutInputsInput = {
   stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutInputsInput = {
@@ -2696,6 +2877,9 @@ export type RunUpdateWithoutInputsInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2708,6 +2892,7 @@ export type RunUpdateWithoutInputsInput = {
   stages?: Prisma.StageUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutInputsInput = {
@@ -2744,6 +2929,9 @@ export type RunUncheckedUpdateWithoutInputsInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -2753,6 +2941,7 @@ export type RunUncheckedUpdateWithoutInputsInput = {
   stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunCreateWithoutStagesInput = {
@@ -2786,6 +2975,9 @@ export type RunCreateWithoutStagesInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -2798,6 +2990,7 @@ export type RunCreateWithoutStagesInput = {
   inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryCreateNestedManyWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutStagesInput = {
@@ -2834,6 +3027,9 @@ export type RunUncheckedCreateWithoutStagesInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -2843,6 +3039,7 @@ export type RunUncheckedCreateWithoutStagesInput = {
   inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
   outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
   creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedCreateNestedManyWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutStagesInput = {
@@ -2892,6 +3089,9 @@ export type RunUpdateWithoutStagesInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -2904,6 +3104,7 @@ export type RunUpdateWithoutStagesInput = {
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutStagesInput = {
@@ -2940,12 +3141,228 @@ export type RunUncheckedUpdateWithoutStagesInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   retries?: Prisma.RunUncheckedUpdateManyWithoutRetryOfNestedInput
+  inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
+  outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
+}
+
+export type RunCreateWithoutWebhookDeliveriesInput = {
+  id?: string
+  mode: $Enums.GenerationMode
+  prompt: string
+  negativePrompt?: string | null
+  effectivePrompt?: string | null
+  effectiveNegativePrompt?: string | null
+  parameters: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed: string
+  count?: number
+  outputFormat?: $Enums.OutputFormat
+  outputQuality?: number | null
+  outputBackground?: $Enums.OutputBackground
+  priority?: number
+  queueRank?: number
+  idempotencyKey?: string | null
+  skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  status?: $Enums.RunStatus
+  progress?: number
+  sequence?: number
+  attempt?: number
+  attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
+  workerUrl?: string | null
+  errorCode?: string | null
+  errorMessage?: string | null
+  errorStage?: $Enums.StageKind | null
+  errorNodeId?: string | null
+  errorNodeType?: string | null
+  cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  startedAt?: Date | string | null
+  finishedAt?: Date | string | null
+  owner: Prisma.AccountCreateNestedOneWithoutRunsInput
+  model: Prisma.ModelCreateNestedOneWithoutRunsInput
+  style?: Prisma.StyleCreateNestedOneWithoutRunsInput
+  retryOf?: Prisma.RunCreateNestedOneWithoutRetriesInput
+  retries?: Prisma.RunCreateNestedManyWithoutRetryOfInput
+  stages?: Prisma.StageCreateNestedManyWithoutRunInput
+  inputs?: Prisma.RunInputCreateNestedManyWithoutRunInput
+  outputs?: Prisma.MediaCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionCreateNestedManyWithoutRunInput
+}
+
+export type RunUncheckedCreateWithoutWebhookDeliveriesInput = {
+  id?: string
+  ownerId: string
+  mode: $Enums.GenerationMode
+  modelKey: string
+  styleKey?: string | null
+  prompt: string
+  negativePrompt?: string | null
+  effectivePrompt?: string | null
+  effectiveNegativePrompt?: string | null
+  parameters: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed: string
+  count?: number
+  outputFormat?: $Enums.OutputFormat
+  outputQuality?: number | null
+  outputBackground?: $Enums.OutputBackground
+  priority?: number
+  queueRank?: number
+  idempotencyKey?: string | null
+  skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  status?: $Enums.RunStatus
+  progress?: number
+  sequence?: number
+  attempt?: number
+  attemptId?: string | null
+  leaseOwner?: string | null
+  leaseExpiresAt?: Date | string | null
+  workerUrl?: string | null
+  errorCode?: string | null
+  errorMessage?: string | null
+  errorStage?: $Enums.StageKind | null
+  errorNodeId?: string | null
+  errorNodeType?: string | null
+  cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
+  retryOfId?: string | null
+  createdAt?: Date | string
+  updatedAt?: Date | string
+  startedAt?: Date | string | null
+  finishedAt?: Date | string | null
+  retries?: Prisma.RunUncheckedCreateNestedManyWithoutRetryOfInput
+  stages?: Prisma.StageUncheckedCreateNestedManyWithoutRunInput
+  inputs?: Prisma.RunInputUncheckedCreateNestedManyWithoutRunInput
+  outputs?: Prisma.MediaUncheckedCreateNestedManyWithoutRunInput
+  creditTransactions?: Prisma.CreditTransactionUncheckedCreateNestedManyWithoutRunInput
+}
+
+export type RunCreateOrConnectWithoutWebhookDeliveriesInput = {
+  where: Prisma.RunWhereUniqueInput
+  create: Prisma.XOR<Prisma.RunCreateWithoutWebhookDeliveriesInput, Prisma.RunUncheckedCreateWithoutWebhookDeliveriesInput>
+}
+
+export type RunUpsertWithoutWebhookDeliveriesInput = {
+  update: Prisma.XOR<Prisma.RunUpdateWithoutWebhookDeliveriesInput, Prisma.RunUncheckedUpdateWithoutWebhookDeliveriesInput>
+  create: Prisma.XOR<Prisma.RunCreateWithoutWebhookDeliveriesInput, Prisma.RunUncheckedCreateWithoutWebhookDeliveriesInput>
+  where?: Prisma.RunWhereInput
+}
+
+export type RunUpdateToOneWithWhereWithoutWebhookDeliveriesInput = {
+  where?: Prisma.RunWhereInput
+  data: Prisma.XOR<Prisma.RunUpdateWithoutWebhookDeliveriesInput, Prisma.RunUncheckedUpdateWithoutWebhookDeliveriesInput>
+}
+
+export type RunUpdateWithoutWebhookDeliveriesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  mode?: Prisma.EnumGenerationModeFieldUpdateOperationsInput | $Enums.GenerationMode
+  prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  negativePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  effectivePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  effectiveNegativePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  parameters?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed?: Prisma.StringFieldUpdateOperationsInput | string
+  count?: Prisma.IntFieldUpdateOperationsInput | number
+  outputFormat?: Prisma.EnumOutputFormatFieldUpdateOperationsInput | $Enums.OutputFormat
+  outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
+  priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
+  progress?: Prisma.FloatFieldUpdateOperationsInput | number
+  sequence?: Prisma.IntFieldUpdateOperationsInput | number
+  attempt?: Prisma.IntFieldUpdateOperationsInput | number
+  attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
+  errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  owner?: Prisma.AccountUpdateOneRequiredWithoutRunsNestedInput
+  model?: Prisma.ModelUpdateOneRequiredWithoutRunsNestedInput
+  style?: Prisma.StyleUpdateOneWithoutRunsNestedInput
+  retryOf?: Prisma.RunUpdateOneWithoutRetriesNestedInput
+  retries?: Prisma.RunUpdateManyWithoutRetryOfNestedInput
+  stages?: Prisma.StageUpdateManyWithoutRunNestedInput
+  inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
+  outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
+  creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+}
+
+export type RunUncheckedUpdateWithoutWebhookDeliveriesInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  ownerId?: Prisma.StringFieldUpdateOperationsInput | string
+  mode?: Prisma.EnumGenerationModeFieldUpdateOperationsInput | $Enums.GenerationMode
+  modelKey?: Prisma.StringFieldUpdateOperationsInput | string
+  styleKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  prompt?: Prisma.StringFieldUpdateOperationsInput | string
+  negativePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  effectivePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  effectiveNegativePrompt?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  parameters?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed?: Prisma.StringFieldUpdateOperationsInput | string
+  count?: Prisma.IntFieldUpdateOperationsInput | number
+  outputFormat?: Prisma.EnumOutputFormatFieldUpdateOperationsInput | $Enums.OutputFormat
+  outputQuality?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  outputBackground?: Prisma.EnumOutputBackgroundFieldUpdateOperationsInput | $Enums.OutputBackground
+  priority?: Prisma.IntFieldUpdateOperationsInput | number
+  queueRank?: Prisma.IntFieldUpdateOperationsInput | number
+  idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
+  progress?: Prisma.FloatFieldUpdateOperationsInput | number
+  sequence?: Prisma.IntFieldUpdateOperationsInput | number
+  attempt?: Prisma.IntFieldUpdateOperationsInput | number
+  attemptId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseOwner?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  leaseExpiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  workerUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorCode?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorMessage?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
+  errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  retries?: Prisma.RunUncheckedUpdateManyWithoutRetryOfNestedInput
+  stages?: Prisma.StageUncheckedUpdateManyWithoutRunNestedInput
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
@@ -2984,6 +3401,9 @@ export type RunCreateManyOwnerInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -3022,6 +3442,9 @@ export type RunUpdateWithoutOwnerInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3034,6 +3457,7 @@ export type RunUpdateWithoutOwnerInput = {
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutOwnerInput = {
@@ -3069,6 +3493,9 @@ export type RunUncheckedUpdateWithoutOwnerInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -3079,6 +3506,7 @@ export type RunUncheckedUpdateWithoutOwnerInput = {
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutOwnerInput = {
@@ -3114,6 +3542,9 @@ export type RunUncheckedUpdateManyWithoutOwnerInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -3154,6 +3585,9 @@ export type RunCreateManyModelInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -3192,6 +3626,9 @@ export type RunUpdateWithoutModelInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3204,6 +3641,7 @@ export type RunUpdateWithoutModelInput = {
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutModelInput = {
@@ -3239,6 +3677,9 @@ export type RunUncheckedUpdateWithoutModelInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -3249,6 +3690,7 @@ export type RunUncheckedUpdateWithoutModelInput = {
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutModelInput = {
@@ -3284,6 +3726,9 @@ export type RunUncheckedUpdateManyWithoutModelInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -3324,6 +3769,9 @@ export type RunCreateManyStyleInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   retryOfId?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -3362,6 +3810,9 @@ export type RunUpdateWithoutStyleInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3374,6 +3825,7 @@ export type RunUpdateWithoutStyleInput = {
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutStyleInput = {
@@ -3409,6 +3861,9 @@ export type RunUncheckedUpdateWithoutStyleInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -3419,6 +3874,7 @@ export type RunUncheckedUpdateWithoutStyleInput = {
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutStyleInput = {
@@ -3454,6 +3910,9 @@ export type RunUncheckedUpdateManyWithoutStyleInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   retryOfId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -3495,6 +3954,9 @@ export type RunCreateManyRetryOfInput = {
   errorNodeId?: string | null
   errorNodeType?: string | null
   cost?: number
+  webhookUrl?: string | null
+  webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
+  webhookSecret?: string | null
   createdAt?: Date | string
   updatedAt?: Date | string
   startedAt?: Date | string | null
@@ -3532,6 +3994,9 @@ export type RunUpdateWithoutRetryOfInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3544,6 +4009,7 @@ export type RunUpdateWithoutRetryOfInput = {
   inputs?: Prisma.RunInputUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutRetryOfInput = {
@@ -3580,6 +4046,9 @@ export type RunUncheckedUpdateWithoutRetryOfInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3589,6 +4058,7 @@ export type RunUncheckedUpdateWithoutRetryOfInput = {
   inputs?: Prisma.RunInputUncheckedUpdateManyWithoutRunNestedInput
   outputs?: Prisma.MediaUncheckedUpdateManyWithoutRunNestedInput
   creditTransactions?: Prisma.CreditTransactionUncheckedUpdateManyWithoutRunNestedInput
+  webhookDeliveries?: Prisma.WebhookDeliveryUncheckedUpdateManyWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutRetryOfInput = {
@@ -3625,6 +4095,9 @@ export type RunUncheckedUpdateManyWithoutRetryOfInput = {
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
+  webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
+  webhookSecret?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -3642,6 +4115,7 @@ export type RunCountOutputType = {
   inputs: number
   outputs: number
   creditTransactions: number
+  webhookDeliveries: number
 }
 
 export type RunCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -3650,6 +4124,7 @@ export type RunCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.In
   inputs?: boolean | RunCountOutputTypeCountInputsArgs
   outputs?: boolean | RunCountOutputTypeCountOutputsArgs
   creditTransactions?: boolean | RunCountOutputTypeCountCreditTransactionsArgs
+  webhookDeliveries?: boolean | RunCountOutputTypeCountWebhookDeliveriesArgs
 }
 
 /**
@@ -3697,6 +4172,13 @@ export type RunCountOutputTypeCountCreditTransactionsArgs<ExtArgs extends runtim
   where?: Prisma.CreditTransactionWhereInput
 }
 
+/**
+ * RunCountOutputType without action
+ */
+export type RunCountOutputTypeCountWebhookDeliveriesArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.WebhookDeliveryWhereInput
+}
+
 
 export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -3732,6 +4214,9 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   errorNodeId?: boolean
   errorNodeType?: boolean
   cost?: boolean
+  webhookUrl?: boolean
+  webhookEvents?: boolean
+  webhookSecret?: boolean
   retryOfId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -3746,6 +4231,7 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   inputs?: boolean | Prisma.Run$inputsArgs<ExtArgs>
   outputs?: boolean | Prisma.Run$outputsArgs<ExtArgs>
   creditTransactions?: boolean | Prisma.Run$creditTransactionsArgs<ExtArgs>
+  webhookDeliveries?: boolean | Prisma.Run$webhookDeliveriesArgs<ExtArgs>
   _count?: boolean | Prisma.RunCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["run"]>
 
@@ -3783,6 +4269,9 @@ export type RunSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   errorNodeId?: boolean
   errorNodeType?: boolean
   cost?: boolean
+  webhookUrl?: boolean
+  webhookEvents?: boolean
+  webhookSecret?: boolean
   retryOfId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -3828,6 +4317,9 @@ export type RunSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   errorNodeId?: boolean
   errorNodeType?: boolean
   cost?: boolean
+  webhookUrl?: boolean
+  webhookEvents?: boolean
+  webhookSecret?: boolean
   retryOfId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -3873,6 +4365,9 @@ export type RunSelectScalar = {
   errorNodeId?: boolean
   errorNodeType?: boolean
   cost?: boolean
+  webhookUrl?: boolean
+  webhookEvents?: boolean
+  webhookSecret?: boolean
   retryOfId?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -3880,7 +4375,7 @@ export type RunSelectScalar = {
   finishedAt?: boolean
 }
 
-export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "queueRank" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "cost" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
+export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "queueRank" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "cost" | "webhookUrl" | "webhookEvents" | "webhookSecret" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
 export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   owner?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefaultArgs<ExtArgs>
@@ -3891,6 +4386,7 @@ export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   inputs?: boolean | Prisma.Run$inputsArgs<ExtArgs>
   outputs?: boolean | Prisma.Run$outputsArgs<ExtArgs>
   creditTransactions?: boolean | Prisma.Run$creditTransactionsArgs<ExtArgs>
+  webhookDeliveries?: boolean | Prisma.Run$webhookDeliveriesArgs<ExtArgs>
   _count?: boolean | Prisma.RunCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type RunIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -3918,6 +4414,7 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     inputs: Prisma.$RunInputPayload<ExtArgs>[]
     outputs: Prisma.$MediaPayload<ExtArgs>[]
     creditTransactions: Prisma.$CreditTransactionPayload<ExtArgs>[]
+    webhookDeliveries: Prisma.$WebhookDeliveryPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -3976,6 +4473,13 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
      * Credits charged when the run was created (0 for unlimited accounts).
      */
     cost: number
+    /**
+     * A webhook of this run only (createRun's `webhook`): where, which events, and its own
+     * signing secret (shown once, in createRun's answer).
+     */
+    webhookUrl: string | null
+    webhookEvents: string[]
+    webhookSecret: string | null
     retryOfId: string | null
     createdAt: Date
     updatedAt: Date
@@ -4384,6 +4888,7 @@ export interface Prisma__RunClient<T, Null = never, ExtArgs extends runtime.Type
   inputs<T extends Prisma.Run$inputsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$inputsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunInputPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   outputs<T extends Prisma.Run$outputsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$outputsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$MediaPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   creditTransactions<T extends Prisma.Run$creditTransactionsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$creditTransactionsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CreditTransactionPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  webhookDeliveries<T extends Prisma.Run$webhookDeliveriesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$webhookDeliveriesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$WebhookDeliveryPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -4446,6 +4951,9 @@ export interface RunFieldRefs {
   readonly errorNodeId: Prisma.FieldRef<"Run", 'String'>
   readonly errorNodeType: Prisma.FieldRef<"Run", 'String'>
   readonly cost: Prisma.FieldRef<"Run", 'Int'>
+  readonly webhookUrl: Prisma.FieldRef<"Run", 'String'>
+  readonly webhookEvents: Prisma.FieldRef<"Run", 'String[]'>
+  readonly webhookSecret: Prisma.FieldRef<"Run", 'String'>
   readonly retryOfId: Prisma.FieldRef<"Run", 'String'>
   readonly createdAt: Prisma.FieldRef<"Run", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Run", 'DateTime'>
@@ -5007,6 +5515,30 @@ export type Run$creditTransactionsArgs<ExtArgs extends runtime.Types.Extensions.
   take?: number
   skip?: number
   distinct?: Prisma.CreditTransactionScalarFieldEnum | Prisma.CreditTransactionScalarFieldEnum[]
+}
+
+/**
+ * Run.webhookDeliveries
+ */
+export type Run$webhookDeliveriesArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the WebhookDelivery
+   */
+  select?: Prisma.WebhookDeliverySelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the WebhookDelivery
+   */
+  omit?: Prisma.WebhookDeliveryOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.WebhookDeliveryInclude<ExtArgs> | null
+  where?: Prisma.WebhookDeliveryWhereInput
+  orderBy?: Prisma.WebhookDeliveryOrderByWithRelationInput | Prisma.WebhookDeliveryOrderByWithRelationInput[]
+  cursor?: Prisma.WebhookDeliveryWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.WebhookDeliveryScalarFieldEnum | Prisma.WebhookDeliveryScalarFieldEnum[]
 }
 
 /**
