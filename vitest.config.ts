@@ -18,7 +18,17 @@ const shared = {
 export default defineConfig({
   // graphql 16 has no "exports": Node loads its CommonJS build for packages that are not
   // bundled, while Vite would pick the ES build for ours — two copies. Use the one Node uses.
-  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
+  // @atelier/sdk from its sources here; installed elsewhere it resolves to its built dist/.
+  resolve: {
+    alias: [
+      { find: /^graphql$/, replacement: 'graphql/index.js' },
+      { find: /^@atelier\/sdk$/, replacement: `${import.meta.dirname}/packages/sdk/src/index.ts` },
+      {
+        find: /^@atelier\/sdk\/react$/,
+        replacement: `${import.meta.dirname}/packages/sdk/src/react.ts`,
+      },
+    ],
+  },
   test: {
     reporters: ['default', './scripts/summary-reporter.ts'],
     projects: [

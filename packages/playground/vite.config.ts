@@ -9,6 +9,13 @@ export default defineConfig({
   root: import.meta.dirname,
   base: '/',
   plugins: [react()],
+  // @atelier/sdk from its sources in the workspace (installed elsewhere: its dist/).
+  resolve: {
+    alias: [
+      { find: /^@atelier\/sdk$/, replacement: `${import.meta.dirname}/../sdk/src/index.ts` },
+      { find: /^@atelier\/sdk\/react$/, replacement: `${import.meta.dirname}/../sdk/src/react.ts` },
+    ],
+  },
   build: {
     outDir: 'dist',
     assetsDir: 'assets',
