@@ -4,7 +4,10 @@
 // and one subscription sent as document strings, the same operations the SDK sends). Both
 // are bundled with esbuild (minified ESM, platform browser) against the BUILT SDK
 // (packages/sdk/dist, resolved through its `default` export condition as a third party
-// would), then gzipped (level 9). The target is SDK ≤ 1.3× the baseline.
+// would), then gzipped (level 9). The target is SDK ≤ 1.3× the baseline. A third, what-if
+// bundle of the SDK app drops the generated documents the app does not use (codegen's
+// `graphql()` map in dist/generated/gql.js references all of them, so none can be
+// tree-shaken), to tell how much of the gap they make up.
 //
 //   npm run build -w @atelier/sdk && node --import tsx bench/bundle-size.ts
 //
@@ -12,12 +15,12 @@
 // Exits non-zero when a bundle fails (e.g. a Node builtin reachable from the browser entry)
 // or the SDK bundle contains Node-only code.
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringifyDocument } from '@urql/core';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const APPEND = process.env.BENCH_APPEND !== '0';
@@ -34,6 +37,7 @@ if (!existsSync(path.join(SDK_DIST, 'index.js'))) {
 const generated = (await import(
   path.join(SDK_DIST, 'generated/graphql.js')
 )) as typeof import('../packages/sdk/dist/generated/graphql.js');
+const DOCUMENT_COUNT = Object.keys(generated).filter((name) => /Document$|Doc$/.test(name)).length;
 const CREATE_RUN = stringifyDocument(generated.CreateRunDocument);
 const RUN_EVENTS = stringifyDocument(generated.RunEventsDocument);
 
@@ -94,12 +98,38 @@ interface Measured {
   label: string;
   minified: number;
   gzipped: number;
-  text: string;
   inputs: { file: string; bytes: number }[];
 }
 
+/**
+ * What-if: dist/generated/gql.js with only the map entries of the documents createRun and
+ * watchRun send, so that esbuild can drop the other documents from dist/generated/graphql.js.
+ */
+const onlyUsedDocuments: Plugin = {
+  name: 'only-used-documents',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]sdk[\\/]dist[\\/]generated[\\/]gql\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const entry = /^\s+".*": types\.(\w+),$/;
+      const kept = source.split('\n').filter((line) => {
+        const name = entry.exec(line)?.[1];
+        return !name || name === 'CreateRunDocument' || name === 'RunEventsDocument';
+      });
+      if (kept.length === source.split('\n').length) {
+        throw new Error('what-if: no document entry recognised in dist/generated/gql.js');
+      }
+      return { contents: kept.join('\n'), loader: 'js' };
+    });
+  },
+};
+
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'atelier-bundle-'));
-async function bundle(label: string, name: string, source: string): Promise<Measured> {
+async function bundle(
+  label: string,
+  name: string,
+  source: string,
+  plugins: Plugin[] = [],
+): Promise<Measured> {
   const entry = path.join(tmp, name);
   await writeFile(entry, source);
   const result = await build({
@@ -115,6 +145,7 @@ async function bundle(label: string, name: string, source: string): Promise<Meas
     write: false,
     outfile: path.join(tmp, `${name}.out.js`),
     logLevel: 'silent',
+    plugins,
   });
   const file = result.outputFiles.find((f) => f.path.endsWith('.js'))!;
   const output = (result.metafile as Metafile).outputs[path.relative(ROOT, file.path)];
@@ -126,22 +157,24 @@ async function bundle(label: string, name: string, source: string): Promise<Meas
     label,
     minified: file.contents.byteLength,
     gzipped: gzipSync(file.contents, { level: 9 }).byteLength,
-    text: file.text,
     inputs,
   };
 }
 
 let sdk: Measured;
 let baseline: Measured;
+let trimmed: Measured;
 try {
   sdk = await bundle('SDK', 'sdk-app.js', SDK_APP);
   baseline = await bundle('baseline', 'baseline-app.js', BASELINE_APP);
+  trimmed = await bundle('SDK what-if', 'sdk-app-trimmed.js', SDK_APP, [onlyUsedDocuments]);
 } catch (error) {
   // esbuild's errors name the import (e.g. a `node:` builtin or `ws` reachable from the entry).
   const { errors } = error as { errors?: { text: string; location?: { file: string } | null }[] };
   for (const e of errors ?? []) console.error(`esbuild: ${e.location?.file ?? ''}: ${e.text}`);
   if (!errors) console.error(error);
   console.error('FAILED: a browser bundle did not build (nothing Node-only may be reachable)');
+  await rm(tmp, { recursive: true, force: true });
   process.exit(1);
 } finally {
   await rm(tmp, { recursive: true, force: true });
@@ -197,7 +230,9 @@ const lines = [
     '`@urql/core` + `graphql-ws` alone (urql Client with fetchExchange + subscriptionExchange over ' +
     'a graphql-ws client; one mutation and one subscription as document strings, the same ' +
     `CreateRun and RunEvents operations the SDK sends, ${(CREATE_RUN.length + RUN_EVENTS.length).toLocaleString('en')} characters ` +
-    `printed). Target: SDK ≤ ${TARGET_RATIO}× the baseline.`,
+    `printed). Target: SDK ≤ ${TARGET_RATIO}× the baseline. What-if row: the SDK app again, with ` +
+    "codegen's `graphql()` map (dist/generated/gql.js, which references every generated document, " +
+    'so none can be tree-shaken) cut down to the two documents the app sends (not a shipped build).',
   '',
   '| bundle | minified | gzipped |',
   '|---|---|---|',
@@ -205,6 +240,9 @@ const lines = [
   `| baseline (@urql/core + graphql-ws) | ${kb(baseline.minified)} | ${kb(baseline.gzipped)} |`,
   `| SDK / baseline | ${ratio(sdk.minified, baseline.minified)} (target ${met(minRatio)}) | ` +
     `${ratio(sdk.gzipped, baseline.gzipped)} (target ${met(gzipRatio)}) |`,
+  `| what-if: SDK with only the CreateRun and RunEvents documents (${DOCUMENT_COUNT - 2} other generated documents dropped) | ` +
+    `${kb(trimmed.minified)} (${ratio(trimmed.minified, baseline.minified)}) | ` +
+    `${kb(trimmed.gzipped)} (${ratio(trimmed.gzipped, baseline.gzipped)}) |`,
   '',
   `Largest inputs of the SDK bundle (minified bytes in the output, esbuild metafile; top ${TOP_INPUTS} of ${sdk.inputs.length}):`,
   '',
