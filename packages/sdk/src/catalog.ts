@@ -1,66 +1,17 @@
 // The catalog: models (with their parameters) and styles. Both rarely change, so these
 // queries may be answered from urql's document cache.
 import type { AtelierClient } from './client.ts';
-import { graphql } from './generated/gql.ts';
 import type {
   GenerationMode,
   ModelFieldsFragment,
   StyleFieldsFragment,
 } from './generated/graphql.ts';
+import { ModelsDocument, StylesDocument } from './generated/graphql.ts';
 import { query } from './request.ts';
 
-graphql(`
-  fragment ModelFields on Model {
-    key
-    name
-    description
-    outputKind
-    modes
-    minReferences
-    maxReferences
-    promptLimit
-    defaultNegativePrompt
-    parameters {
-      name
-      type
-      description
-      default
-      min
-      max
-      step
-      options
-      modes
-    }
-  }
-`);
-
-graphql(`
-  fragment StyleFields on Style {
-    key
-    name
-    category
-    description
-    template
-  }
-`);
-
 /** Typed document of the `Models` query (for urql hooks and custom clients). */
-export const ModelsDocument = graphql(`
-  query Models($mode: GenerationMode) {
-    models(mode: $mode) {
-      ...ModelFields
-    }
-  }
-`);
 
 /** Typed document of the `Styles` query (for urql hooks and custom clients). */
-export const StylesDocument = graphql(`
-  query Styles {
-    styles {
-      ...StyleFields
-    }
-  }
-`);
 
 /** A catalog model with its modes and parameters (defaults and ranges). */
 export type Model = ModelFieldsFragment;
@@ -96,3 +47,5 @@ export async function listModels(
 export async function listStyles(client: AtelierClient): Promise<Style[]> {
   return (await query(client, 'styles', StylesDocument, {}, 'cache-first')).styles;
 }
+
+export { ModelsDocument, StylesDocument };

@@ -1,6 +1,5 @@
 // Media: uploads (GraphQL multipart request), the gallery and deletion.
 import type { AtelierClient } from './client.ts';
-import { graphql } from './generated/gql.ts';
 import type {
   DeleteResultFieldsFragment,
   GalleryQuery,
@@ -9,96 +8,10 @@ import type {
   MediaPurpose,
   UploadMediaMutation,
 } from './generated/graphql.ts';
+import { DeleteMediaDocument, GalleryDocument, UploadMediaDocument } from './generated/graphql.ts';
 import { mutate, query } from './request.ts';
 
-graphql(`
-  fragment MediaFields on Media {
-    id
-    kind
-    purpose
-    mimeType
-    width
-    height
-    durationMs
-    bytes
-    sha256
-    hasAlpha
-    originalName
-    createdAt
-    url
-    thumbnailUrl
-  }
-`);
-
-const UploadMediaDocument = graphql(`
-  mutation UploadMedia($file: Upload!, $purpose: MediaPurpose) {
-    uploadMedia(file: $file, purpose: $purpose) {
-      __typename
-      ... on UploadMediaSuccess {
-        media {
-          ...MediaFields
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on MediaTooLargeError {
-        limitKind
-        limit
-      }
-      ... on ValidationError {
-        field
-      }
-    }
-  }
-`);
-
-graphql(`
-  fragment DeleteResultFields on DeleteResult {
-    __typename
-    ... on DeleteSuccess {
-      deletedId
-    }
-    ... on Error {
-      code
-      message
-    }
-    ... on MediaInUseError {
-      runCount
-    }
-    ... on NotFoundError {
-      entity
-      id
-    }
-  }
-`);
-
-const DeleteMediaDocument = graphql(`
-  mutation DeleteMedia($id: ID!) {
-    deleteMedia(id: $id) {
-      ...DeleteResultFields
-    }
-  }
-`);
-
 /** Typed document of the `Gallery` query (for urql hooks and custom clients). */
-export const GalleryDocument = graphql(`
-  query Gallery($first: Int, $after: String, $kind: MediaKind) {
-    gallery(first: $first, after: $after, kind: $kind) {
-      edges {
-        cursor
-        node {
-          ...MediaFields
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-    }
-  }
-`);
 
 /** A stored media item (uploaded or generated), as the SDK selects it. */
 export type Media = MediaFieldsFragment;
@@ -207,3 +120,5 @@ function nodeModule<T>(id: string): T {
   if (typeof get !== 'function') throw new Error('Uploading from a file path works in Node only');
   return get(id) as T;
 }
+
+export { GalleryDocument };

@@ -1,32 +1,10 @@
 // The queue, live: counts, workers, and where your runs stand (the queueUpdated subscription).
 import { stringifyDocument } from '@urql/core';
 import type { AtelierClient } from './client.ts';
-import { graphql } from './generated/gql.ts';
 import type { QueueUpdatedSubscription } from './generated/graphql.ts';
+import { QueueUpdatedDocument } from './generated/graphql.ts';
 import { subscriptionIterator } from './subscription.ts';
 
-const QueueUpdatedDocument = graphql(`
-  subscription QueueUpdated {
-    queueUpdated {
-      queued
-      running
-      workers {
-        url
-        healthy
-        sandbox
-        running
-        queued
-      }
-      viewerRuns {
-        position
-        run {
-          id
-          status
-        }
-      }
-    }
-  }
-`);
 const QUEUE_UPDATED_QUERY = stringifyDocument(QueueUpdatedDocument);
 
 /**

@@ -2,7 +2,6 @@
 import { stringifyDocument } from '@urql/core';
 import type { AtelierClient } from './client.ts';
 import { AtelierRequestError, RunTimeoutError } from './errors.ts';
-import { graphql } from './generated/gql.ts';
 import type {
   CancelRunMutation,
   CreateRunInput,
@@ -13,191 +12,19 @@ import type {
   RunStatus,
   RunsQuery,
 } from './generated/graphql.ts';
+import {
+  CancelRunDocument,
+  CreateRunDocument,
+  DeleteRunDocument,
+  RetryRunDocument,
+  RunDocument,
+  RunEventsDocument,
+  RunsDocument,
+} from './generated/graphql.ts';
 import type { DeleteResult } from './media.ts';
 import { mutate, query } from './request.ts';
 import { subscriptionIterator } from './subscription.ts';
 
-graphql(`
-  fragment RunFields on Run {
-    id
-    mode
-    modelKey
-    styleKey
-    prompt
-    negativePrompt
-    effectivePrompt
-    effectiveNegativePrompt
-    status
-    progress
-    sequence
-    seed
-    count
-    priority
-    queuePosition
-    attempt
-    worker
-    parameters
-    createdAt
-    startedAt
-    finishedAt
-    output {
-      format
-      quality
-      background
-    }
-    error {
-      code
-      message
-      stage
-      nodeId
-      nodeType
-    }
-    stages {
-      kind
-      status
-      progress
-      message
-      nodeId
-      nodeType
-      step
-      maxSteps
-      input
-      output
-      startedAt
-      finishedAt
-      durationMs
-    }
-    inputs {
-      role
-      index
-      media {
-        ...MediaFields
-      }
-    }
-    outputs {
-      ...MediaFields
-    }
-    retryOf {
-      id
-    }
-  }
-`);
-
-graphql(`
-  fragment CreateRunResultFields on CreateRunResult {
-    __typename
-    ... on CreateRunSuccess {
-      run {
-        ...RunFields
-      }
-      webhookSecret
-    }
-    ... on Error {
-      code
-      message
-    }
-    ... on ValidationError {
-      field
-    }
-    ... on NotFoundError {
-      entity
-      id
-    }
-    ... on InsufficientCreditsError {
-      needed
-      balance
-    }
-    ... on QueueLimitError {
-      limit
-    }
-  }
-`);
-
-const CreateRunDocument = graphql(`
-  mutation CreateRun($input: CreateRunInput!) {
-    createRun(input: $input) {
-      ...CreateRunResultFields
-    }
-  }
-`);
-
-const RetryRunDocument = graphql(`
-  mutation RetryRun($id: ID!, $newSeed: Boolean) {
-    retryRun(id: $id, newSeed: $newSeed) {
-      ...CreateRunResultFields
-    }
-  }
-`);
-
-const CancelRunDocument = graphql(`
-  mutation CancelRun($id: ID!) {
-    cancelRun(id: $id) {
-      __typename
-      ... on CancelRunSuccess {
-        run {
-          ...RunFields
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on RunNotActiveError {
-        status
-      }
-      ... on NotFoundError {
-        entity
-        id
-      }
-    }
-  }
-`);
-
-const DeleteRunDocument = graphql(`
-  mutation DeleteRun($id: ID!) {
-    deleteRun(id: $id) {
-      ...DeleteResultFields
-    }
-  }
-`);
-
-const RunDocument = graphql(`
-  query Run($id: ID!) {
-    run(id: $id) {
-      ...RunFields
-    }
-  }
-`);
-
-const RunEventsDocument = graphql(`
-  subscription RunEvents($id: ID!) {
-    runEvents(id: $id) {
-      sequence
-      type
-      stage {
-        kind
-        status
-        progress
-        message
-        nodeId
-        nodeType
-        step
-        maxSteps
-      }
-      preview {
-        mimeType
-        dataUrl
-        nodeId
-      }
-      output {
-        ...MediaFields
-      }
-      run {
-        ...RunFields
-      }
-    }
-  }
-`);
 const RUN_EVENTS_QUERY = stringifyDocument(RunEventsDocument);
 
 /** A run as the SDK selects it: status, progress, stages, inputs, outputs, error. */
@@ -378,22 +205,6 @@ export async function waitForRun(
 }
 
 /** Typed document of the `Runs` query (for urql hooks and custom clients). */
-export const RunsDocument = graphql(`
-  query Runs($first: Int, $after: String, $filter: RunFilter) {
-    runs(first: $first, after: $after, filter: $filter) {
-      edges {
-        cursor
-        node {
-          ...RunFields
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-    }
-  }
-`);
 
 /** Options of {@link listRuns}. */
 export interface ListRunsOptions {
@@ -438,3 +249,5 @@ export async function listRuns(
   });
   return toRunsPage(data.runs);
 }
+
+export { RunsDocument };

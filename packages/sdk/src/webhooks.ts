@@ -3,70 +3,17 @@
 // get the event. Works in Node and in browsers (no Node-only modules).
 import { Webhook } from 'standardwebhooks';
 import type { AtelierClient } from './client.ts';
-import { graphql } from './generated/gql.ts';
 import type {
   CreateWebhookMutation,
   WebhookDeliveriesQuery,
   WebhookEvent,
 } from './generated/graphql.ts';
+import {
+  CreateWebhookDocument,
+  DeleteWebhookDocument,
+  WebhookDeliveriesDocument,
+} from './generated/graphql.ts';
 import { mutate, query } from './request.ts';
-
-const CreateWebhookDocument = graphql(`
-  mutation CreateWebhook($input: WebhookInput!) {
-    createWebhook(input: $input) {
-      __typename
-      ... on CreateWebhookSuccess {
-        secret
-        webhook {
-          id
-          url
-          events
-          createdAt
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        field
-      }
-    }
-  }
-`);
-
-const DeleteWebhookDocument = graphql(`
-  mutation DeleteWebhook($id: ID!) {
-    deleteWebhook(id: $id) {
-      __typename
-      ... on Error {
-        code
-        message
-      }
-    }
-  }
-`);
-
-const WebhookDeliveriesDocument = graphql(`
-  query WebhookDeliveries($run: ID, $first: Int) {
-    webhookDeliveries(run: $run, first: $first) {
-      id
-      url
-      event
-      status
-      attempts
-      lastStatus
-      lastError
-      nextAttemptAt
-      deliveredAt
-      createdAt
-      forRunWebhook
-      run {
-        id
-      }
-    }
-  }
-`);
 
 /** What `createWebhook` returns: the webhook and its secret (shown once), or why not. */
 export type CreateWebhookResult = CreateWebhookMutation['createWebhook'];
