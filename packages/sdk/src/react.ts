@@ -247,19 +247,62 @@ export interface RunState {
   run: Run | null;
   /** Latest preview image as a data URL (null before the first PREVIEW). */
   preview: string | null;
-  /** Every event received so far, SNAPSHOT first. */
+  /**
+   * The latest events, oldest first (at most `keep`, default 50), without their preview
+   * images: `preview` holds the latest one. Memory stays bounded however long a run is watched.
+   */
   events: RunEvent[];
+  /** Events received in all (also those no longer in `events`). */
+  received: number;
   /** True once the run has finished (RUN_FINISHED, or a finished run's SNAPSHOT). */
   finished: boolean;
   /** Transport or GraphQL failure of the subscription. */
   error: unknown;
 }
 
-const IDLE: RunState = { run: null, preview: null, events: [], finished: false, error: undefined };
+const IDLE: RunState = {
+  run: null,
+  preview: null,
+  events: [],
+  received: 0,
+  finished: false,
+  error: undefined,
+};
+
+/** How many events {@link useRun} keeps by default. */
+export const RUN_EVENTS_KEPT = 50;
+
+/**
+ * The state after one more event: the run and the latest preview replaced, the event kept
+ * (without its preview image) among the last `keep`. Pure, so a long watch holds a bounded
+ * amount: one run, one preview, `keep` small events.
+ */
+export function reduceRunState(state: RunState, event: RunEvent, keep = RUN_EVENTS_KEPT): RunState {
+  const slim: RunEvent = event.preview ? { ...event, preview: null } : event;
+  const events =
+    state.events.length >= keep
+      ? [...state.events.slice(state.events.length - keep + 1), slim]
+      : [...state.events, slim];
+  return {
+    ...state,
+    run: event.run,
+    preview: event.preview?.dataUrl ?? state.preview,
+    events: keep > 0 ? events : [],
+    received: state.received + 1,
+    finished: FINISHED_RUN_STATUSES.has(event.run.status),
+  };
+}
+
+/** Options of {@link useRun}. */
+export interface UseRunOptions {
+  /** Events to keep in `events` (default 50; 0 keeps none). */
+  keep?: number;
+}
 
 /** Watches a run live (via `watchRun`); pass null or undefined to watch nothing. */
-export function useRun(id: string | null | undefined): RunState {
+export function useRun(id: string | null | undefined, options: UseRunOptions = {}): RunState {
   const client = useAtelierClient();
+  const keep = options.keep ?? RUN_EVENTS_KEPT;
   const [state, setState] = useState<RunState>(IDLE);
   useEffect(() => {
     setState(IDLE);
@@ -268,20 +311,14 @@ export function useRun(id: string | null | undefined): RunState {
     (async () => {
       try {
         for await (const event of watchRun(client, id, { signal: controller.signal })) {
-          setState((s) => ({
-            ...s,
-            run: event.run,
-            preview: event.preview?.dataUrl ?? s.preview,
-            events: [...s.events, event],
-            finished: FINISHED_RUN_STATUSES.has(event.run.status),
-          }));
+          setState((s) => reduceRunState(s, event, keep));
         }
       } catch (error) {
         if (!controller.signal.aborted) setState((s) => ({ ...s, error }));
       }
     })();
     return () => controller.abort();
-  }, [client, id]);
+  }, [client, id, keep]);
   return state;
 }
 
