@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../../server/test/fixtures/runs.ts';
 import { startTestServer, type TestServer } from '../../server/test/harness.ts';
 import {
   type AtelierClient,
@@ -70,12 +71,11 @@ describe('webhooks through the SDK', () => {
     for await (const event of watchRun(client, created.run.id)) {
       if (event.type === 'RUN_FINISHED') break;
     }
-    const deadline = Date.now() + 30_000;
     let log = await webhookDeliveries(client, { run: created.run.id });
-    while (log.filter((d) => d.status === 'DELIVERED').length < 2 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(async () => {
       log = await webhookDeliveries(client, { run: created.run.id });
-    }
+      return log.filter((d) => d.status === 'DELIVERED').length >= 2;
+    }, 'both deliveries');
     expect(log.map((d) => [d.forRunWebhook, d.status, d.event]).sort()).toEqual([
       [false, 'DELIVERED', 'RUN_SUCCEEDED'],
       [true, 'DELIVERED', 'RUN_SUCCEEDED'],

@@ -126,7 +126,11 @@ export class BullJobQueue implements JobQueue {
           const queue = this.queue(name);
           // A stalled job comes back to the wait list, which BullMQ serves before the
           // prioritized set; new jobs are prioritized.
-          const [job] = [...(await queue.getWaiting(0, 0)), ...(await queue.getPrioritized(0, 0))];
+          const [waiting, prioritized] = await Promise.all([
+            queue.getWaiting(0, 0),
+            queue.getPrioritized(0, 0),
+          ]);
+          const job = waiting[0] ?? prioritized[0];
           return job ? { name, job } : null;
         }),
       );

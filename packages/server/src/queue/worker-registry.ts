@@ -91,11 +91,6 @@ export class WorkerRegistry {
         this.self.log.warn('could not unregister the worker process', { error: String(error) }),
       );
   }
-
-  /** The processes alive now (a heartbeat within the last three intervals). */
-  async live(): Promise<WorkerProcessView[]> {
-    return listWorkerProcesses(this.prisma, this.staleMs);
-  }
 }
 
 export async function listWorkerProcesses(
