@@ -69,6 +69,8 @@ interface Run {
   signal: AbortSignal;
   interrupt: boolean;
   interruptible: boolean;
+  /** Blocked by a `hang` fault (not by an ordinary step delay). */
+  hung: boolean;
   wakers: Set<() => void>;
   progress: Map<string, ProgressEntry>;
   steps: number;
@@ -121,7 +123,7 @@ export class Executor {
 
   /** True while a prompt is blocked by a `hang` fault. */
   get hanging(): boolean {
-    return (this.run?.wakers.size ?? 0) > 0;
+    return this.run?.hung ?? false;
   }
 
   /** Resumes a hung prompt (a `hang` fault) as if nothing happened. */
@@ -138,6 +140,7 @@ export class Executor {
       signal,
       interrupt: false,
       interruptible: true,
+      hung: false,
       wakers: new Set(),
       progress: new Map(),
       steps: 0,
@@ -213,14 +216,20 @@ export class Executor {
   private async hang(run: Run, interruptible: boolean): Promise<void> {
     this.deps.log(`prompt ${run.item.promptId} hangs (injected fault)`);
     run.interruptible = interruptible;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        run.wakers.delete(done);
-        resolve();
-      };
-      run.wakers.add(done);
-      run.signal.addEventListener('abort', done, { once: true });
-    });
+    // An interrupt that came during the step before reaches an interruptible hang at once,
+    // as ComfyUI stops at its next check.
+    if (!(interruptible && run.interrupt)) {
+      run.hung = true;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          run.wakers.delete(done);
+          resolve();
+        };
+        run.wakers.add(done);
+        run.signal.addEventListener('abort', done, { once: true });
+      });
+      run.hung = false;
+    }
     run.interruptible = true;
     this.checkAbort(run);
   }
