@@ -57,6 +57,12 @@ export interface AtelierClient {
   readonly ws: WsClient;
   /** Base URL of the server, without a trailing slash. */
   readonly url: string;
+  /**
+   * The headers the client sends on every HTTP request right now (CSRF header, the
+   * `headers` option and the API key), for requests made outside urql (e.g. an upload
+   * through XMLHttpRequest, which reports progress).
+   */
+  headers(): Record<string, string>;
   /** Closes the subscription socket; ongoing `watchRun` iterators end with an error. */
   close(): void;
 }
@@ -127,6 +133,7 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
     urql,
     ws,
     url,
+    headers,
     close() {
       // dispose() awaits a pending connection attempt, which rejects when that attempt fails;
       // the client is going away either way.
