@@ -9,9 +9,13 @@ const config: CodegenConfig = {
   generates: {
     'packages/sdk/src/generated/': {
       preset: 'client',
-      presetConfig: { fragmentMasking: false },
+      presetConfig: {
+        fragmentMasking: false,
+        persistedDocuments: { mode: 'embedHashInDocument', hashAlgorithm: 'sha256' },
+      },
       config: {
         strictScalars: true,
+        documentMode: 'string',
         useTypeImports: true,
         // The SDK is ESM run from source (NodeNext resolution): relative imports need an extension.
         importExtension: '.ts',

@@ -4,10 +4,9 @@
 // and one subscription sent as document strings, the same operations the SDK sends). Both
 // are bundled with esbuild (minified ESM, platform browser) against the BUILT SDK
 // (packages/sdk/dist, resolved through its `default` export condition as a third party
-// would), then gzipped (level 9). The target is SDK ≤ 1.3× the baseline. A third, what-if
-// bundle of the SDK app drops the generated documents the app does not use (codegen's
-// `graphql()` map in dist/generated/gql.js references all of them, so none can be
-// tree-shaken), to tell how much of the gap they make up.
+// would), then gzipped (level 9). The target is SDK ≤ 1.3× the baseline. The SDK sends its
+// queries and mutations by persisted-document hash, with the text as a fallback, so its
+// bundle holds both.
 //
 //   npm run build -w @atelier/sdk && node --import tsx bench/bundle-size.ts
 //
@@ -15,12 +14,11 @@
 // Exits non-zero when a bundle fails (e.g. a Node builtin reachable from the browser entry)
 // or the SDK bundle contains Node-only code.
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { stringifyDocument } from '@urql/core';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const APPEND = process.env.BENCH_APPEND !== '0';
@@ -37,9 +35,8 @@ if (!existsSync(path.join(SDK_DIST, 'index.js'))) {
 const generated = (await import(
   path.join(SDK_DIST, 'generated/graphql.js')
 )) as typeof import('../packages/sdk/dist/generated/graphql.js');
-const DOCUMENT_COUNT = Object.keys(generated).filter((name) => /Document$|Doc$/.test(name)).length;
-const CREATE_RUN = stringifyDocument(generated.CreateRunDocument);
-const RUN_EVENTS = stringifyDocument(generated.RunEventsDocument);
+const CREATE_RUN = String(generated.CreateRunDocument);
+const RUN_EVENTS = String(generated.RunEventsDocument);
 
 const SDK_APP = `
 import { createAtelierClient, createRun, watchRun } from '@atelier/sdk';
@@ -101,35 +98,8 @@ interface Measured {
   inputs: { file: string; bytes: number }[];
 }
 
-/**
- * What-if: dist/generated/gql.js with only the map entries of the documents createRun and
- * watchRun send, so that esbuild can drop the other documents from dist/generated/graphql.js.
- */
-const onlyUsedDocuments: Plugin = {
-  name: 'only-used-documents',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]sdk[\\/]dist[\\/]generated[\\/]gql\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const entry = /^\s+".*": types\.(\w+),$/;
-      const kept = source.split('\n').filter((line) => {
-        const name = entry.exec(line)?.[1];
-        return !name || name === 'CreateRunDocument' || name === 'RunEventsDocument';
-      });
-      if (kept.length === source.split('\n').length) {
-        throw new Error('what-if: no document entry recognised in dist/generated/gql.js');
-      }
-      return { contents: kept.join('\n'), loader: 'js' };
-    });
-  },
-};
-
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'atelier-bundle-'));
-async function bundle(
-  label: string,
-  name: string,
-  source: string,
-  plugins: Plugin[] = [],
-): Promise<Measured> {
+async function bundle(label: string, name: string, source: string): Promise<Measured> {
   const entry = path.join(tmp, name);
   await writeFile(entry, source);
   const result = await build({
@@ -145,7 +115,6 @@ async function bundle(
     write: false,
     outfile: path.join(tmp, `${name}.out.js`),
     logLevel: 'silent',
-    plugins,
   });
   const file = result.outputFiles.find((f) => f.path.endsWith('.js'))!;
   const output = (result.metafile as Metafile).outputs[path.relative(ROOT, file.path)];
@@ -163,11 +132,9 @@ async function bundle(
 
 let sdk: Measured;
 let baseline: Measured;
-let trimmed: Measured;
 try {
   sdk = await bundle('SDK', 'sdk-app.js', SDK_APP);
   baseline = await bundle('baseline', 'baseline-app.js', BASELINE_APP);
-  trimmed = await bundle('SDK what-if', 'sdk-app-trimmed.js', SDK_APP, [onlyUsedDocuments]);
 } catch (error) {
   // esbuild's errors name the import (e.g. a `node:` builtin or `ws` reachable from the entry).
   const { errors } = error as { errors?: { text: string; location?: { file: string } | null }[] };
@@ -229,10 +196,9 @@ const lines = [
     '(built `dist/`, `default` export condition, `sideEffects: false`). Baseline: the same app on ' +
     '`@urql/core` + `graphql-ws` alone (urql Client with fetchExchange + subscriptionExchange over ' +
     'a graphql-ws client; one mutation and one subscription as document strings, the same ' +
-    `CreateRun and RunEvents operations the SDK sends, ${(CREATE_RUN.length + RUN_EVENTS.length).toLocaleString('en')} characters ` +
-    `printed). Target: SDK ≤ ${TARGET_RATIO}× the baseline. What-if row: the SDK app again, with ` +
-    "codegen's `graphql()` map (dist/generated/gql.js, which references every generated document, " +
-    'so none can be tree-shaken) cut down to the two documents the app sends (not a shipped build).',
+    `CreateRun and RunEvents documents the SDK holds, ${(CREATE_RUN.length + RUN_EVENTS.length).toLocaleString('en')} characters ` +
+    `as codegen prints them). Target: SDK ≤ ${TARGET_RATIO}× the baseline. The SDK's documents are ` +
+    'strings with their persisted-document hash (`documentMode: string`, `persistedDocuments`).',
   '',
   '| bundle | minified | gzipped |',
   '|---|---|---|',
@@ -240,9 +206,6 @@ const lines = [
   `| baseline (@urql/core + graphql-ws) | ${kb(baseline.minified)} | ${kb(baseline.gzipped)} |`,
   `| SDK / baseline | ${ratio(sdk.minified, baseline.minified)} (target ${met(minRatio)}) | ` +
     `${ratio(sdk.gzipped, baseline.gzipped)} (target ${met(gzipRatio)}) |`,
-  `| what-if: SDK with only the CreateRun and RunEvents documents (${DOCUMENT_COUNT - 2} other generated documents dropped) | ` +
-    `${kb(trimmed.minified)} (${ratio(trimmed.minified, baseline.minified)}) | ` +
-    `${kb(trimmed.gzipped)} (${ratio(trimmed.gzipped, baseline.gzipped)}) |`,
   '',
   `Largest inputs of the SDK bundle (minified bytes in the output, esbuild metafile; top ${TOP_INPUTS} of ${sdk.inputs.length}):`,
   '',

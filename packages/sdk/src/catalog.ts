@@ -1,17 +1,23 @@
 // The catalog: models (with their parameters) and styles. Both rarely change, so these
 // queries may be answered from urql's document cache.
 import type { AtelierClient } from './client.ts';
+import { toDocument } from './document.ts';
 import type {
   GenerationMode,
   ModelFieldsFragment,
   StyleFieldsFragment,
 } from './generated/graphql.ts';
-import { ModelsDocument, StylesDocument } from './generated/graphql.ts';
+import {
+  ModelsDocument as ModelsSource,
+  StylesDocument as StylesSource,
+} from './generated/graphql.ts';
 import { query } from './request.ts';
 
 /** Typed document of the `Models` query (for urql hooks and custom clients). */
+export const ModelsDocument = /* @__PURE__ */ toDocument(ModelsSource);
 
 /** Typed document of the `Styles` query (for urql hooks and custom clients). */
+export const StylesDocument = /* @__PURE__ */ toDocument(StylesSource);
 
 /** A catalog model with its modes and parameters (defaults and ranges). */
 export type Model = ModelFieldsFragment;
@@ -47,5 +53,3 @@ export async function listModels(
 export async function listStyles(client: AtelierClient): Promise<Style[]> {
   return (await query(client, 'styles', StylesDocument, {}, 'cache-first')).styles;
 }
-
-export { ModelsDocument, StylesDocument };

@@ -7,7 +7,9 @@ import {
   fetchExchange,
   subscriptionExchange,
 } from '@urql/core';
+import { persistedExchange } from '@urql/exchange-persisted';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { persistedHash, persistedQueryExtension } from './document.ts';
 
 /** Headers sent with every HTTP request (and as connection params on the WebSocket). */
 export type AtelierHeaders = Record<string, string> | (() => Record<string, string>);
@@ -112,13 +114,27 @@ export function createAtelierClient(options: AtelierClientOptions): AtelierClien
     ...(options.fetch ? { fetch: options.fetch } : {}),
     fetchOptions: () => ({ headers: headers() }),
     // Synchronous exchanges first, then the asynchronous ones (urql's required order).
-    // fetchExchange sends GraphQL multipart requests when variables hold a File or Blob.
+    // The SDK's own queries and mutations go by persisted-document hash alone (a server
+    // without the hash answers PersistedQueryNotFound and the exchange resends the text);
+    // other documents go as text. fetchExchange sends GraphQL multipart requests when
+    // variables hold a File or Blob.
     exchanges: [
       cacheExchange,
+      persistedExchange({
+        enableForMutation: true,
+        preferGetForPersistedQueries: false,
+        generateHash: async (_query, document) => persistedHash(document) ?? '',
+      }),
       fetchExchange,
       subscriptionExchange({
-        forwardSubscription(request) {
-          const payload = { ...request, query: request.query ?? '' };
+        forwardSubscription(request, operation) {
+          // Subscriptions carry both: the server runs its own copy when it knows the hash.
+          const extensions = persistedQueryExtension(persistedHash(operation.query));
+          const payload = {
+            ...request,
+            query: request.query ?? '',
+            ...(extensions ? { extensions: { ...request.extensions, ...extensions } } : {}),
+          };
           return {
             subscribe(sink) {
               return { unsubscribe: ws.subscribe(payload, sink) };

@@ -1,11 +1,19 @@
 // The queue, live: counts, workers, and where your runs stand (the queueUpdated subscription).
-import { stringifyDocument } from '@urql/core';
 import type { AtelierClient } from './client.ts';
+import { persistedHash, persistedQueryExtension, toDocument } from './document.ts';
 import type { QueueUpdatedSubscription } from './generated/graphql.ts';
-import { QueueUpdatedDocument } from './generated/graphql.ts';
+import { QueueUpdatedDocument as QueueUpdatedSource } from './generated/graphql.ts';
 import { subscriptionIterator } from './subscription.ts';
 
-const QUEUE_UPDATED_QUERY = stringifyDocument(QueueUpdatedDocument);
+// Sent with its text and its persisted hash: a server that knows the hash runs its own copy
+// (and may refuse other documents), one that does not runs the text.
+const QUEUE_UPDATED = {
+  query: QueueUpdatedSource.toString(),
+  extensions: persistedQueryExtension(persistedHash(QueueUpdatedSource)),
+};
+
+/** Typed document of the `QueueUpdated` subscription (for urql hooks and custom clients). */
+export const QueueUpdatedDocument = /* @__PURE__ */ toDocument(QueueUpdatedSource);
 
 /**
  * The state of the queue: runs `queued` and `running` (all owners), the `workers` (`sandbox`
@@ -53,7 +61,7 @@ function queueIterator(
   signal: AbortSignal | undefined,
 ): AsyncIterator<QueueStatus> {
   return subscriptionIterator<QueueUpdatedSubscription, QueueStatus>(client, {
-    request: { query: QUEUE_UPDATED_QUERY, operationName: 'QueueUpdated' },
+    request: { ...QUEUE_UPDATED, operationName: 'QueueUpdated' },
     label: 'queueUpdated',
     select: (data) => data.queueUpdated,
     ...(signal ? { signal } : {}),

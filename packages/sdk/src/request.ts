@@ -3,7 +3,20 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { AnyVariables, OperationResult, RequestPolicy } from '@urql/core';
 import type { AtelierClient } from './client.ts';
+import { toDocument } from './document.ts';
 import { AtelierRequestError } from './errors.ts';
+import type { TypedDocumentString } from './generated/graphql.ts';
+
+/** A generated document string, or a parsed document. */
+export type DocumentInput<Data, Variables> =
+  | TypedDocumentString<Data, Variables>
+  | TypedDocumentNode<Data, Variables>;
+
+function parsed<Data, Variables>(
+  document: DocumentInput<Data, Variables>,
+): TypedDocumentNode<Data, Variables> {
+  return 'kind' in document ? document : toDocument(document);
+}
 
 function unwrap<Data>(operation: string, result: OperationResult<Data>): Data {
   if (result.error) throw AtelierRequestError.fromCombined(operation, result.error);
@@ -15,11 +28,13 @@ function unwrap<Data>(operation: string, result: OperationResult<Data>): Data {
 export async function query<Data, Variables extends AnyVariables>(
   client: AtelierClient,
   operation: string,
-  document: TypedDocumentNode<Data, Variables>,
+  document: DocumentInput<Data, Variables>,
   variables: Variables,
   requestPolicy: RequestPolicy = 'network-only',
 ): Promise<Data> {
-  const result = await client.urql.query(document, variables, { requestPolicy }).toPromise();
+  const result = await client.urql
+    .query(parsed(document), variables, { requestPolicy })
+    .toPromise();
   return unwrap(operation, result);
 }
 
@@ -27,9 +42,9 @@ export async function query<Data, Variables extends AnyVariables>(
 export async function mutate<Data, Variables extends AnyVariables>(
   client: AtelierClient,
   operation: string,
-  document: TypedDocumentNode<Data, Variables>,
+  document: DocumentInput<Data, Variables>,
   variables: Variables,
 ): Promise<Data> {
-  const result = await client.urql.mutation(document, variables).toPromise();
+  const result = await client.urql.mutation(parsed(document), variables).toPromise();
   return unwrap(operation, result);
 }

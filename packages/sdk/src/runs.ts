@@ -1,6 +1,6 @@
 // Runs: create, watch live (graphql-ws), wait for the end, cancel, retry, delete, read.
-import { stringifyDocument } from '@urql/core';
 import type { AtelierClient } from './client.ts';
+import { persistedHash, persistedQueryExtension, toDocument } from './document.ts';
 import { AtelierRequestError, RunTimeoutError } from './errors.ts';
 import type {
   CancelRunMutation,
@@ -18,14 +18,25 @@ import {
   DeleteRunDocument,
   RetryRunDocument,
   RunDocument,
-  RunEventsDocument,
-  RunsDocument,
+  RunEventsDocument as RunEventsSource,
+  RunsDocument as RunsSource,
 } from './generated/graphql.ts';
 import type { DeleteResult } from './media.ts';
 import { mutate, query } from './request.ts';
 import { subscriptionIterator } from './subscription.ts';
 
-const RUN_EVENTS_QUERY = stringifyDocument(RunEventsDocument);
+/** Typed document of the `Runs` query (for urql hooks and custom clients). */
+export const RunsDocument = /* @__PURE__ */ toDocument(RunsSource);
+
+/** Typed document of the `RunEvents` subscription (for urql hooks and custom clients). */
+export const RunEventsDocument = /* @__PURE__ */ toDocument(RunEventsSource);
+
+// Sent with its text and its persisted hash: a server that knows the hash runs its own copy
+// (and may refuse other documents), one that does not runs the text.
+const RUN_EVENTS = {
+  query: RunEventsSource.toString(),
+  extensions: persistedQueryExtension(persistedHash(RunEventsSource)),
+};
 
 /** A run as the SDK selects it: status, progress, stages, inputs, outputs, error. */
 export type Run = RunFieldsFragment;
@@ -141,7 +152,7 @@ function runEventIterator(
 ): AsyncIterator<RunEvent> {
   let lastSequence = Number.NEGATIVE_INFINITY;
   return subscriptionIterator<RunEventsSubscription, RunEvent>(client, {
-    request: { query: RUN_EVENTS_QUERY, variables: { id: runId }, operationName: 'RunEvents' },
+    request: { ...RUN_EVENTS, variables: { id: runId }, operationName: 'RunEvents' },
     label: 'runEvents',
     select: (data) => data.runEvents,
     verdict: (event) => {
@@ -249,5 +260,3 @@ export async function listRuns(
   });
   return toRunsPage(data.runs);
 }
-
-export { RunsDocument };

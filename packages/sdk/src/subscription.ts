@@ -8,7 +8,12 @@ export type ItemVerdict = 'drop' | 'yield' | 'last';
 
 export interface SubscriptionIteratorOptions<TData, TItem> {
   /** The subscription to run on the client's graphql-ws connection. */
-  request: { query: string; variables?: Record<string, unknown>; operationName: string };
+  request: {
+    query: string;
+    variables?: Record<string, unknown>;
+    operationName: string;
+    extensions?: Record<string, unknown>;
+  };
   /** Name used in error messages (the subscription field). */
   label: string;
   /** Picks the item out of a result's data. */

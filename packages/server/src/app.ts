@@ -23,6 +23,7 @@ import { createLogger, type Logger } from './log.ts';
 import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin, type NodeServerContext } from './media/upload.plugin.ts';
 import { handleMetrics } from './metrics.ts';
+import { PersistedDocuments } from './persisted-documents.ts';
 import { handlePlaygroundRequest } from './playground.ts';
 import { lockExecutorHome } from './queue/home-lock.ts';
 import { useJsonParamsGuard, useNestingLimit, useNoNulText } from './request-guards.ts';
@@ -80,6 +81,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const log = options.log ?? createLogger(config.logLevel);
   const api = options.api ?? true;
   const worker = options.worker ?? true;
+  // Read first: a missing manifest is a configuration error, before anything starts.
+  const persisted = PersistedDocuments.load(config.persistedDocuments);
   const unlockHome = worker ? await lockExecutorHome(config.home) : async () => {};
   const sandbox =
     worker && !config.comfyuiUrls.length
@@ -133,6 +136,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       createUploadPlugin(config.uploads),
       useJsonParamsGuard(),
+      persisted.plugin(),
       useNestingLimit(),
       maxTokensPlugin({ n: GRAPHQL_LIMITS.tokens }),
       maxDepthPlugin({ n: GRAPHQL_LIMITS.depth, flattenFragments: true }),
@@ -196,6 +200,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     auth: services.auth,
     limiter: services.limiter,
     corsOrigins: config.limits.corsOrigins,
+    persisted,
     log,
   });
 

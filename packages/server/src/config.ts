@@ -79,6 +79,8 @@ export const envSchema = z.object({
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('false'),
   WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(5_000),
+  PERSISTED_ONLY: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  PERSISTED_DOCUMENTS: z.string().optional(),
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   BACKGROUND_REMOVAL_MODEL: z.string().min(1).default('birefnet.safetensors'),
   LLM_URL: url(['http:', 'https:']).optional(),
@@ -202,6 +204,11 @@ export interface Config {
   /** The base URL clients reach this API at (links in webhook bodies); null: its own. */
   publicUrl: string | null;
   webhooks: { allowPrivate: boolean; retryBaseMs: number; timeoutMs: number };
+  /**
+   * Persisted documents: besides the SDK's own (always known), the manifests in `files`
+   * (graphql-codegen's persisted-documents.json format); `only` refuses any other document.
+   */
+  persistedDocuments: { only: boolean; files: string[] };
   backgroundRemovalModel: string;
   llm: { url: string; model: string; apiKey: string | null; timeoutMs: number } | null;
   /** CONTENT_BLOCKLIST as given: replaces the built-in list; "none" turns it off. */
@@ -307,6 +314,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
       retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
+    persistedDocuments: {
+      only: e.PERSISTED_ONLY === 'true',
+      files: (e.PERSISTED_DOCUMENTS ?? '')
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean),
     },
     backgroundRemovalModel: e.BACKGROUND_REMOVAL_MODEL,
     llm: e.LLM_URL

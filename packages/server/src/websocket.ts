@@ -26,6 +26,7 @@ import type { Viewer } from './auth/viewer.ts';
 import type { Context } from './context.ts';
 import { socketOriginAllowed } from './http-security.ts';
 import type { Logger } from './log.ts';
+import type { PersistedDocuments } from './persisted-documents.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: any server context shape is accepted here.
 type Yoga = YogaServerInstance<any, Context>;
@@ -35,6 +36,8 @@ export interface WebSocketOptions {
   auth: AuthService;
   limiter: RequestLimiter | null;
   corsOrigins: string[] | '*';
+  /** Documents subscribers may send by hash (and whether only those may run). */
+  persisted: PersistedDocuments;
   log: Logger;
 }
 
@@ -194,10 +197,12 @@ function serverOptions(
       });
       // Parse and validation errors (graphql-armor's limits throw from inside validation
       // rules) end this operation only, never the socket and its other subscriptions.
+      const text = options.persisted.resolve(params);
+      if (text instanceof GraphQLError) return [text];
       let document: ReturnType<typeof parse>;
       let errors: readonly GraphQLError[];
       try {
-        document = parse(params.query);
+        document = parse(text);
         errors = validate(schema, document);
       } catch (error) {
         if (error instanceof GraphQLError) return [error];
