@@ -1,6 +1,7 @@
 // Media: uploads (GraphQL multipart request, with upload progress in browsers), the gallery
 // and deletion.
 import type { AtelierClient } from './client.ts';
+import { toDocument } from './document.ts';
 import { AtelierRequestError } from './errors.ts';
 import type {
   DeleteResultFieldsFragment,
@@ -15,7 +16,6 @@ import {
   GalleryDocument as GallerySource,
   UploadMediaDocument as UploadMediaSource,
 } from './generated/graphql.ts';
-import { toDocument } from './document.ts';
 import { mutate, query } from './request.ts';
 
 /** Typed document of the `Gallery` query (for urql hooks and custom clients). */
@@ -111,7 +111,7 @@ function xhrFetch(onProgress: NonNullable<UploadMediaOptions['onProgress']>): ty
       }
       const xhr = new XMLHttpRequest();
       xhr.open(init.method ?? 'GET', input instanceof Request ? input.url : String(input));
-      new Headers(init.headers).forEach((value, name) => xhr.setRequestHeader(name, value));
+      for (const [name, value] of new Headers(init.headers)) xhr.setRequestHeader(name, value);
       xhr.withCredentials = init.credentials === 'include';
       xhr.responseType = 'text';
       xhr.upload.onprogress = (event) =>
@@ -122,7 +122,10 @@ function xhrFetch(onProgress: NonNullable<UploadMediaOptions['onProgress']>): ty
       xhr.onload = () => {
         done();
         const headers = new Headers();
-        for (const line of xhr.getAllResponseHeaders().trim().split(/[\r\n]+/)) {
+        for (const line of xhr
+          .getAllResponseHeaders()
+          .trim()
+          .split(/[\r\n]+/)) {
           const colon = line.indexOf(':');
           if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
         }

@@ -1,5 +1,6 @@
 // React bindings: a provider for the Atelier client (and its urql client), and hooks for the
-// catalog, uploads, runs (live over watchRun) and the gallery.
+// catalog and the gallery (useQuery), runs and the queue live (useSubscription), creating runs
+// (useMutation) and uploads with progress.
 import type { CombinedError } from '@urql/core';
 import {
   createContext,
@@ -7,15 +8,22 @@ import {
   type ReactNode,
   useCallback,
   useContext,
-  useEffect,
+  useMemo,
   useRef,
   useState,
 } from 'react';
-import { Provider as UrqlProvider, useQuery } from 'urql';
+import { Provider as UrqlProvider, useMutation, useQuery, useSubscription } from 'urql';
 import { type Model, ModelsDocument, type Style, StylesDocument } from './catalog.ts';
 import type { AtelierClient } from './client.ts';
+import { toDocument } from './document.ts';
 import { AtelierRequestError } from './errors.ts';
-import type { CreateRunInput, GenerationMode, MediaKind, RunFilter } from './generated/graphql.ts';
+import {
+  type CreateRunInput,
+  CreateRunDocument as CreateRunSource,
+  type GenerationMode,
+  type MediaKind,
+  type RunFilter,
+} from './generated/graphql.ts';
 import {
   GalleryDocument,
   type GalleryPage,
@@ -25,18 +33,19 @@ import {
   type UploadMediaResult,
   uploadMedia,
 } from './media.ts';
-import { type QueueStatus, watchQueue } from './queue.ts';
+import { type QueueStatus, QueueUpdatedDocument } from './queue.ts';
 import {
   type CreateRunResult,
-  createRun,
   FINISHED_RUN_STATUSES,
   type Run,
   type RunEvent,
+  RunEventsDocument,
   RunsDocument,
   type RunsPage,
   toRunsPage,
-  watchRun,
 } from './runs.ts';
+
+const CreateRunDocument = /* @__PURE__ */ toDocument(CreateRunSource);
 
 const AtelierContext = createContext<AtelierClient | null>(null);
 
@@ -77,6 +86,21 @@ export interface QueryState<T> {
 
 function toError(operation: string, error: CombinedError | undefined) {
   return error ? AtelierRequestError.fromCombined(operation, error) : undefined;
+}
+
+/** An urql error as an AtelierRequestError, the same object for as long as the error is. */
+function useError(operation: string, error: CombinedError | undefined) {
+  return useMemo(() => toError(operation, error), [operation, error]);
+}
+
+/**
+ * The last defined value seen. urql drops a subscription's data when an error ends it; the
+ * hooks keep showing the last state next to the error, as a dropped socket leaves it true.
+ */
+function useLastDefined<T>(value: T | undefined): T | undefined {
+  const last = useRef(value);
+  if (value !== undefined) last.current = value;
+  return last.current;
 }
 
 /** Catalog models, optionally only those supporting `mode`. */
@@ -149,7 +173,11 @@ export interface UploadState {
   name: string;
   /** pending while sending; done when stored; error when refused or failed. */
   status: 'pending' | 'done' | 'error';
-  /** Upload progress 0–1 when known (fetch does not report it, so usually undefined). */
+  /**
+   * Share of the file sent, 0–1: starts at 0 and reaches 1 when the whole body is out (the
+   * server then still stores it). Browsers only (the upload goes through XMLHttpRequest);
+   * undefined where progress cannot be known (Node).
+   */
   progress?: number;
   /** The typed result, once the server answered. */
   result?: UploadMediaResult;
@@ -161,7 +189,11 @@ export interface UploadState {
   error?: unknown;
 }
 
-/** Uploads files and tracks each one's state. */
+/**
+ * Uploads files and tracks each one's state, with its progress in browsers. Each upload is
+ * its own urql mutation (`uploadMedia` with `onProgress`), so several can run at once and
+ * cached gallery pages refresh as they finish.
+ */
 export function useUpload(): {
   /** All uploads of this component, in start order. */
   uploads: UploadState[];
@@ -185,9 +217,21 @@ export function useUpload(): {
         (typeof file === 'string'
           ? file
           : ((file as Partial<File>).name ?? `upload ${counter.current}`));
-      setUploads((all) => [...all, { key, name, status: 'pending' }]);
+      const tracked = typeof XMLHttpRequest !== 'undefined';
+      setUploads((all) => [
+        ...all,
+        { key, name, status: 'pending', ...(tracked ? { progress: 0 } : {}) },
+      ]);
       try {
-        const result = await uploadMedia(client, file, options);
+        const result = await uploadMedia(client, file, {
+          ...options,
+          onProgress(progress) {
+            options.onProgress?.(progress);
+            if (progress.total > 0) {
+              update(key, { progress: Math.min(1, progress.loaded / progress.total) });
+            }
+          },
+        });
         if (result.__typename === 'UploadMediaSuccess') {
           update(key, { status: 'done', result, media: result.media });
         } else {
@@ -207,7 +251,7 @@ export function useUpload(): {
   return { uploads, upload, clear };
 }
 
-/** Creates runs and keeps the last result. */
+/** Creates runs (urql's `useMutation`) and keeps the last result. */
 export function useCreateRun(): {
   /** Creates a run; resolves with the typed result (rejects on transport failures). */
   createRun(input: CreateRunInput): Promise<CreateRunResult>;
@@ -215,30 +259,21 @@ export function useCreateRun(): {
   fetching: boolean;
   /** The last typed result. */
   result: CreateRunResult | undefined;
-  /** The last transport failure. */
-  error: unknown;
+  /** The last transport or GraphQL failure ({@link AtelierRequestError}). */
+  error: AtelierRequestError | undefined;
 } {
-  const client = useAtelierClient();
-  const [state, setState] = useState<{
-    fetching: boolean;
-    result: CreateRunResult | undefined;
-    error: unknown;
-  }>({ fetching: false, result: undefined, error: undefined });
-  const create = useCallback(
+  const [state, execute] = useMutation(CreateRunDocument);
+  const createRun = useCallback(
     async (input: CreateRunInput) => {
-      setState((s) => ({ ...s, fetching: true, error: undefined }));
-      try {
-        const result = await createRun(client, input);
-        setState({ fetching: false, result, error: undefined });
-        return result;
-      } catch (error) {
-        setState({ fetching: false, result: undefined, error });
-        throw error;
-      }
+      const result = await execute({ input });
+      if (result.error) throw AtelierRequestError.fromCombined('createRun', result.error);
+      if (!result.data) throw new AtelierRequestError('createRun failed: the response has no data');
+      return result.data.createRun;
     },
-    [client],
+    [execute],
   );
-  return { createRun: create, ...state };
+  const error = useError('createRun', state.error);
+  return { createRun, fetching: state.fetching, result: state.data?.createRun, error };
 }
 
 /** Live state of one run, from {@link useRun}. */
@@ -252,8 +287,10 @@ export interface RunState {
    * images: `preview` holds the latest one. Memory stays bounded however long a run is watched.
    */
   events: RunEvent[];
-  /** Events received in all (also those no longer in `events`). */
+  /** Events applied in all (also those no longer in `events`; repeats are not counted). */
   received: number;
+  /** `sequence` of the last event applied (0 before the first). */
+  sequence: number;
   /** True once the run has finished (RUN_FINISHED, or a finished run's SNAPSHOT). */
   finished: boolean;
   /** Transport or GraphQL failure of the subscription. */
@@ -265,6 +302,7 @@ const IDLE: RunState = {
   preview: null,
   events: [],
   received: 0,
+  sequence: 0,
   finished: false,
   error: undefined,
 };
@@ -274,10 +312,13 @@ export const RUN_EVENTS_KEPT = 50;
 
 /**
  * The state after one more event: the run and the latest preview replaced, the event kept
- * (without its preview image) among the last `keep`. Pure, so a long watch holds a bounded
- * amount: one run, one preview, `keep` small events.
+ * (without its preview image) among the last `keep`. An event whose `sequence` is not larger
+ * than the last one applied changes nothing: after a reconnect the server starts again with a
+ * SNAPSHOT, which only counts when something happened meanwhile. Pure, so a long watch holds
+ * a bounded amount: one run, one preview, `keep` small events.
  */
 export function reduceRunState(state: RunState, event: RunEvent, keep = RUN_EVENTS_KEPT): RunState {
+  if (state.received > 0 && event.sequence <= state.sequence) return state;
   const slim: RunEvent = event.preview ? { ...event, preview: null } : event;
   const events =
     state.events.length >= keep
@@ -289,6 +330,7 @@ export function reduceRunState(state: RunState, event: RunEvent, keep = RUN_EVEN
     preview: event.preview?.dataUrl ?? state.preview,
     events: keep > 0 ? events : [],
     received: state.received + 1,
+    sequence: event.sequence,
     finished: FINISHED_RUN_STATUSES.has(event.run.status),
   };
 }
@@ -299,27 +341,34 @@ export interface UseRunOptions {
   keep?: number;
 }
 
-/** Watches a run live (via `watchRun`); pass null or undefined to watch nothing. */
+/**
+ * Watches a run live: urql's `useSubscription` on `runEvents`, reduced with
+ * {@link reduceRunState}. Every event carries the whole run, so the state after RUN_FINISHED
+ * (which the server sends last, then ends the subscription) is the finished run with its
+ * outputs. When the socket drops, graphql-ws reconnects and resubscribes and the server
+ * starts with a SNAPSHOT of the run as it is, so nothing that happened meanwhile is missed;
+ * repeats are dropped by sequence. Pass null or undefined to watch nothing.
+ */
 export function useRun(id: string | null | undefined, options: UseRunOptions = {}): RunState {
-  const client = useAtelierClient();
   const keep = options.keep ?? RUN_EVENTS_KEPT;
-  const [state, setState] = useState<RunState>(IDLE);
-  useEffect(() => {
-    setState(IDLE);
-    if (!id) return;
-    const controller = new AbortController();
-    (async () => {
-      try {
-        for await (const event of watchRun(client, id, { signal: controller.signal })) {
-          setState((s) => reduceRunState(s, event, keep));
-        }
-      } catch (error) {
-        if (!controller.signal.aborted) setState((s) => ({ ...s, error }));
-      }
-    })();
-    return () => controller.abort();
-  }, [client, id, keep]);
-  return state;
+  const [result] = useSubscription(
+    { query: RunEventsDocument, variables: { id: id ?? '' }, pause: !id },
+    (previous: RunState | undefined, data): RunState => {
+      const event = data.runEvents;
+      // urql hands the reducer whatever the hook held, also another run's state after `id`
+      // changed; and a late event of the previous run may still arrive.
+      if (event.run.id !== id) return previous ?? IDLE;
+      return reduceRunState(previous?.run?.id === id ? previous : IDLE, event, keep);
+    },
+  );
+  const held = useLastDefined(result.data?.run?.id === id ? result.data : undefined);
+  const current = result.operation?.variables.id === id;
+  const error = useError('runEvents', current ? result.error : undefined);
+  return useMemo(() => {
+    if (!id) return IDLE;
+    const state = held?.run?.id === id ? held : IDLE;
+    return error ? { ...state, error } : state;
+  }, [id, held, error]);
 }
 
 /** Options of {@link useRuns}. */
@@ -370,24 +419,12 @@ export interface QueueState {
 }
 
 /**
- * The queue, live (via `watchQueue`): counts, workers, and your queued and running runs with
- * their positions, updated after every change.
+ * The queue, live (urql's `useSubscription` on `queueUpdated`): counts, workers, and your
+ * queued and running runs with their positions, updated after every change.
  */
 export function useQueue(): QueueState {
-  const client = useAtelierClient();
-  const [state, setState] = useState<QueueState>({ queue: null, error: undefined });
-  useEffect(() => {
-    const controller = new AbortController();
-    (async () => {
-      try {
-        for await (const queue of watchQueue(client, { signal: controller.signal })) {
-          setState({ queue, error: undefined });
-        }
-      } catch (error) {
-        if (!controller.signal.aborted) setState((s) => ({ ...s, error }));
-      }
-    })();
-    return () => controller.abort();
-  }, [client]);
-  return state;
+  const [result] = useSubscription({ query: QueueUpdatedDocument });
+  const queue = useLastDefined(result.data?.queueUpdated) ?? null;
+  const error = useError('queueUpdated', result.error);
+  return useMemo(() => ({ queue, error }), [queue, error]);
 }

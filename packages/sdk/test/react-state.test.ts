@@ -28,6 +28,7 @@ describe('useRun state (reduceRunState)', () => {
       preview: null,
       events: [],
       received: 0,
+      sequence: 0,
       finished: false,
       error: undefined,
     };
@@ -57,6 +58,7 @@ describe('useRun state (reduceRunState)', () => {
       preview: null,
       events: [],
       received: 0,
+      sequence: 0,
       finished: false,
       error: undefined,
     };
@@ -64,5 +66,36 @@ describe('useRun state (reduceRunState)', () => {
     expect(state.events).toEqual([]);
     expect(state.received).toBe(20);
     expect(state.preview).toBe(`${IMAGE}#20`);
+  });
+
+  it('drops repeats: the SNAPSHOT after a reconnect counts only when the run changed meanwhile', () => {
+    let state: RunState = {
+      run: null,
+      preview: null,
+      events: [],
+      received: 0,
+      sequence: 0,
+      finished: false,
+      error: undefined,
+    };
+    for (let i = 1; i <= 5; i++) state = reduceRunState(state, event(i, false));
+    const before = state;
+    // The resubscription's SNAPSHOT at the sequence already seen, and a stale event: no change.
+    const snapshot = (sequence: number): RunEvent => ({
+      ...event(sequence, false),
+      type: 'SNAPSHOT',
+    });
+    state = reduceRunState(state, snapshot(5));
+    state = reduceRunState(state, event(3, false));
+    expect(state).toBe(before);
+    // Something happened while the socket was down: the SNAPSHOT brings the run up to date.
+    state = reduceRunState(state, snapshot(9));
+    expect(state.received).toBe(6);
+    expect(state.sequence).toBe(9);
+    expect(state.run?.sequence).toBe(9);
+    expect(state.events.map((e) => `${e.type}@${e.sequence}`).slice(-2)).toEqual([
+      'PREVIEW@5',
+      'SNAPSHOT@9',
+    ]);
   });
 });
