@@ -1,6 +1,10 @@
-// Stores a run's output files as Media: images converted to the run's output format and
-// quality (alpha kept for transparent backgrounds), videos with a poster thumbnail, audio
-// with its duration.
+// Stores a run's output files as Media. Images are kept as ComfyUI wrote them when they are
+// already what the run asked for (format, default quality, alpha allowed); otherwise they are
+// converted to the run's output format and quality (alpha kept for transparent backgrounds).
+// Metadata policy (OUTPUT_METADATA): `strip` (default) drops the text chunks ComfyUI writes
+// into PNGs (the bound prompt and the whole workflow) without touching the image data, and
+// re-encodes a JPEG or WebP that carries EXIF or XMP; `keep` stores the bytes as written.
+// Videos get a poster thumbnail, audio its duration.
 import { createHash, randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import type { Media, PrismaClient } from '../generated/prisma/client.ts';
@@ -21,7 +25,12 @@ export interface OutputOptions {
   /** Keep the alpha channel (TRANSPARENT background). */
   keepAlpha: boolean;
   thumbnailEdge: number;
+  /** What happens to the metadata ComfyUI wrote into the file (default strip). */
+  metadata?: OutputMetadata;
 }
+
+/** `strip`: no ComfyUI prompt/workflow metadata in stored images; `keep`: bytes as written. */
+export type OutputMetadata = 'strip' | 'keep';
 
 const IMAGE_MIME: Record<OutputFormat, string> = {
   PNG: 'image/png',
@@ -29,6 +38,84 @@ const IMAGE_MIME: Record<OutputFormat, string> = {
   WEBP: 'image/webp',
 };
 const IMAGE_EXT: Record<OutputFormat, string> = { PNG: 'png', JPEG: 'jpg', WEBP: 'webp' };
+
+const SHARP_FORMAT: Record<OutputFormat, string> = { PNG: 'png', JPEG: 'jpeg', WEBP: 'webp' };
+
+/** An image output ready to store: its bytes and what they are. */
+export interface PreparedImage {
+  data: Buffer;
+  mimeType: string;
+  extension: string;
+  width: number;
+  height: number;
+  hasAlpha: boolean;
+  /** False when the bytes are ComfyUI's own (at most with PNG text chunks removed). */
+  reencoded: boolean;
+}
+
+/**
+ * Keeps ComfyUI's image when it already is what the run asked for, else converts it: the
+ * same format, no explicit quality for a lossy format (ComfyUI's own is kept), and no alpha
+ * channel unless the background is TRANSPARENT.
+ */
+export async function prepareImage(data: Buffer, options: OutputOptions): Promise<PreparedImage> {
+  const meta = await sharp(data, { failOn: 'error' }).metadata();
+  const metadata = options.metadata ?? 'strip';
+  const sameFormat = meta.format === SHARP_FORMAT[options.format];
+  const qualityOk = options.format === 'PNG' || options.quality == null;
+  const alphaOk = !meta.hasAlpha || (options.keepAlpha && options.format !== 'JPEG');
+  const embedded = options.format !== 'PNG' && Boolean(meta.exif || meta.xmp);
+  if (sameFormat && qualityOk && alphaOk && !(metadata === 'strip' && embedded)) {
+    const kept = metadata === 'strip' && options.format === 'PNG' ? stripPngText(data) : data;
+    if (kept && meta.width && meta.height) {
+      return {
+        data: kept,
+        mimeType: IMAGE_MIME[options.format],
+        extension: IMAGE_EXT[options.format],
+        width: meta.width,
+        height: meta.height,
+        hasAlpha: Boolean(meta.hasAlpha),
+        reencoded: false,
+      };
+    }
+  }
+  const encoded = await encodeImage(data, options);
+  return {
+    data: encoded.data,
+    mimeType: IMAGE_MIME[options.format],
+    extension: IMAGE_EXT[options.format],
+    width: encoded.info.width,
+    height: encoded.info.height,
+    hasAlpha: encoded.info.channels === 4,
+    reencoded: true,
+  };
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const PNG_TEXT_CHUNKS = new Set(['tEXt', 'iTXt', 'zTXt']);
+
+/**
+ * The PNG without its text chunks (where ComfyUI puts `prompt` and `workflow`); every other
+ * chunk, image data included, is copied byte for byte. Null when the file is not a
+ * well-formed chunk sequence (the caller then re-encodes).
+ */
+export function stripPngText(png: Buffer): Buffer | null {
+  if (png.length < 8 || !png.subarray(0, 8).equals(PNG_SIGNATURE)) return null;
+  const kept: Buffer[] = [PNG_SIGNATURE];
+  let offset = 8;
+  let ended = false;
+  while (offset < png.length && !ended) {
+    if (offset + 12 > png.length) return null;
+    const length = png.readUInt32BE(offset);
+    const end = offset + 12 + length;
+    if (end > png.length) return null;
+    const type = png.toString('latin1', offset + 4, offset + 8);
+    if (!PNG_TEXT_CHUNKS.has(type)) kept.push(png.subarray(offset, end));
+    ended = type === 'IEND';
+    offset = end;
+  }
+  return ended ? Buffer.concat(kept) : null;
+}
 
 async function encodeImage(data: Buffer, options: OutputOptions) {
   let image = sharp(data, { failOn: 'error' });
@@ -70,13 +157,13 @@ export async function storeOutput(
   let thumb: Buffer | null = null;
 
   if (file.kind === 'IMAGE') {
-    const encoded = await encodeImage(file.data, options);
-    data = encoded.data;
-    mimeType = IMAGE_MIME[options.format];
-    extension = IMAGE_EXT[options.format];
-    width = encoded.info.width;
-    height = encoded.info.height;
-    hasAlpha = encoded.info.channels === 4;
+    const image = await prepareImage(file.data, options);
+    data = image.data;
+    mimeType = image.mimeType;
+    extension = image.extension;
+    width = image.width;
+    height = image.height;
+    hasAlpha = image.hasAlpha;
     thumb = await thumbnail(data, options.thumbnailEdge);
   } else {
     const info = await probeAv(file.data, extension, file.kind === 'VIDEO');

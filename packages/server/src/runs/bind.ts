@@ -49,9 +49,14 @@ function seedValue(seed: string): number {
   return Number.isSafeInteger(n) ? n : Number(BigInt(seed) % BigInt(Number.MAX_SAFE_INTEGER));
 }
 
-/** Whether the model's workflow for `mode` writes several outputs from one prompt. */
+/**
+ * Whether the model's workflow for `mode` writes several outputs from one prompt. Only
+ * images: a batch of video latents becomes the frames of one video (CreateVideo, SaveVideo),
+ * and audio savers differ in how they split a batch, so `count` videos or sounds are
+ * `count` prompts with consecutive seeds.
+ */
 export function supportsBatch(model: CatalogModel, mode: GenerationMode): boolean {
-  return Boolean(model.workflows[mode]?.bindings.batchSize);
+  return model.outputKind === 'IMAGE' && Boolean(model.workflows[mode]?.bindings.batchSize);
 }
 
 export function bindWorkflow(
