@@ -72,7 +72,11 @@ describe('skip and hooks', () => {
     };
     expect(rec.calls).toEqual([
       { hook: 'start', kind: 'TRANSLATE', input: '  ein roter   Fuchs  ' },
-      { hook: 'finish', kind: 'TRANSLATE', outcome: skipped },
+      {
+        hook: 'finish',
+        kind: 'TRANSLATE',
+        outcome: { ...skipped, message: 'Safety check passed; translation skipped on request' },
+      },
       { hook: 'start', kind: 'STYLE', input: '  ein roter   Fuchs  ' },
       { hook: 'finish', kind: 'STYLE', outcome: skipped },
       { hook: 'start', kind: 'OPTIMIZE', input: '  ein roter   Fuchs  ' },
@@ -102,7 +106,7 @@ describe('skip and hooks', () => {
         outcome: {
           status: 'SUCCEEDED',
           output: 'a red fox in the snow',
-          message: 'Translated from German with llama3',
+          message: 'No safety check (the blocklist is off); translated from German with llama3',
         },
       },
       { hook: 'start', kind: 'STYLE', input: 'a red fox in the snow' },

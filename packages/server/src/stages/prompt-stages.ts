@@ -31,6 +31,19 @@ export const PROMPT_STAGE_KINDS: readonly PromptStageKind[] = ['TRANSLATE', 'STY
 /** Message of a stage skipped because the run asked for it (`skipStages`). */
 export const SKIPPED_ON_REQUEST = 'Skipped on request';
 
+/** The first half of TRANSLATE's message: what the safety check did. */
+function safetyNote(blocklist: readonly string[]): string {
+  return blocklist.length ? 'Safety check passed' : 'No safety check (the blocklist is off)';
+}
+
+/** The second half: what became of the translation ("Skipped: x" → "translation skipped: x"). */
+function translationNote(message: string): string {
+  if (message === SKIPPED_ON_REQUEST) return 'translation skipped on request';
+  if (message.startsWith('Skipped: translation ')) return message.slice('Skipped: '.length);
+  if (message.startsWith('Skipped: ')) return `translation skipped: ${message.slice(9)}`;
+  return message.charAt(0).toLowerCase() + message.slice(1);
+}
+
 /** How a stage ended (a stage that throws has no outcome). */
 export interface StageOutcome {
   status: 'SUCCEEDED' | 'SKIPPED';
@@ -111,6 +124,7 @@ export async function runPromptStages(
     kind: PromptStageKind,
     body: () => Promise<StageOutcome>,
     beforeSkip?: () => void,
+    describe?: (message: string) => string,
   ) => {
     signal?.throwIfAborted();
     const stageInput = prompt;
@@ -123,6 +137,7 @@ export async function runPromptStages(
     } else {
       outcome = await body();
     }
+    if (describe) outcome = { ...outcome, message: describe(outcome.message) };
     signal?.throwIfAborted();
     prompt = outcome.output;
     stages.push({ kind, input: stageInput, ...outcome });
@@ -145,6 +160,8 @@ export async function runPromptStages(
     },
     // The safety check is not skippable.
     () => checkContent(prompt, negativePrompt, deps.blocklist),
+    // Says what ran: the safety check always did, whatever became of the translation.
+    (message) => `${safetyNote(deps.blocklist)}; ${translationNote(message)}`,
   );
 
   await run('STYLE', async () => {

@@ -89,7 +89,8 @@ describe('TRANSLATE', () => {
     expect(rec.finished('TRANSLATE')).toEqual({
       status: 'SUCCEEDED',
       output: 'a red fox in the snow',
-      message: 'Translated from German with llama3; negative prompt translated',
+      message:
+        'No safety check (the blocklist is off); translated from German with llama3; negative prompt translated',
     });
     expect(result.prompt).toBe('a red fox in the snow');
     expect(result.negativePrompt).toBe('blurry, out of focus');
@@ -108,7 +109,9 @@ describe('TRANSLATE', () => {
       { llm: env.client, blocklist: [] },
       rec.hooks,
     );
-    expect(rec.finished('TRANSLATE')?.message).toBe('Translated from Japanese with llama3');
+    expect(rec.finished('TRANSLATE')?.message).toBe(
+      'No safety check (the blocklist is off); translated from Japanese with llama3',
+    );
     expect(rec.finished('TRANSLATE')?.output).toBe('a cat on the roof');
   });
 
@@ -142,7 +145,7 @@ describe('TRANSLATE', () => {
     expect(rec.finished('TRANSLATE')).toEqual({
       status: 'SUCCEEDED',
       output: 'a cat sitting on the roof',
-      message: 'Already in English (no LLM call needed)',
+      message: 'No safety check (the blocklist is off); already in English (no LLM call needed)',
     });
   });
 
@@ -157,21 +160,21 @@ describe('TRANSLATE', () => {
     expect(rec.finished('TRANSLATE')).toMatchObject({
       status: 'SUCCEEDED',
       output: 'portrait, oil painting, dramatic light',
-      message: 'Already in English (checked with llama3)',
+      message: 'No safety check (the blocklist is off); already in English (checked with llama3)',
     });
   });
 
-  it('is SKIPPED with the reason when no LLM is configured', async () => {
+  it('is SKIPPED with the reason when no LLM is configured, and says the check ran', async () => {
     const rec = recordHooks();
     const result = await runPromptStages(
       env.input({ prompt: 'ein roter Fuchs im Schnee' }),
-      { llm: null, blocklist: [] },
+      { llm: null, blocklist: ['forbidden thing'] },
       rec.hooks,
     );
     expect(rec.finished('TRANSLATE')).toEqual({
       status: 'SKIPPED',
       output: 'ein roter Fuchs im Schnee',
-      message: 'Skipped: no LLM configured (set LLM_URL)',
+      message: 'Safety check passed; translation skipped: no LLM configured (set LLM_URL)',
     });
     expect(result.prompt).toBe('ein roter Fuchs im Schnee');
   });
@@ -189,7 +192,7 @@ describe('TRANSLATE', () => {
     const translate = rec.finished('TRANSLATE');
     expect(translate?.status).toBe('SKIPPED');
     expect(translate?.message).toMatch(
-      /^Skipped: translation failed \(Cannot reach the LLM at .*ECONNREFUSED\)\); the prompt is used as written$/,
+      /^No safety check \(the blocklist is off\); translation failed \(Cannot reach the LLM at .*ECONNREFUSED\)\); the prompt is used as written$/,
     );
     expect(rec.finished('STYLE')?.message).toMatch(
       /^Style 'Comic book' applied with its template \(LLM rewrite failed: Cannot reach/,
@@ -211,7 +214,7 @@ describe('TRANSLATE', () => {
       status: 'SUCCEEDED',
       output: 'a red fox in the snow',
       message: expect.stringMatching(
-        /^Translated from German with llama3; negative prompt kept as written \(translation failed: .*HTTP 500: model crashed\)$/,
+        /^No safety check \(the blocklist is off\); translated from German with llama3; negative prompt kept as written \(translation failed: .*HTTP 500: model crashed\)$/,
       ),
     });
     expect(result.negativePrompt).toBe('verschwommen, unscharf');
