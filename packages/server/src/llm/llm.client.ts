@@ -6,7 +6,22 @@ import { AtelierError } from '../domain-errors.ts';
 /** One chat message, as in the OpenAI chat completions API. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
-  content: string;
+  /** Text, or text and image parts (models that see images; `LLM_VISION=true`). */
+  content: string | ChatContentPart[];
+}
+
+/** A part of a multimodal message: text, or an image as a URL (here always a data URL). */
+export type ChatContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string } };
+
+/** The text of a message's content (its text parts joined). */
+export function contentText(content: ChatMessage['content']): string {
+  if (typeof content === 'string') return content;
+  return content
+    .filter((p): p is { type: 'text'; text: string } => p.type === 'text')
+    .map((p) => p.text)
+    .join('\n');
 }
 
 /** Per-call options of `LlmClient.complete`. */

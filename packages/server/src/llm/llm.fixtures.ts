@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ChatMessage } from './llm.client.ts';
+import { type ChatMessage, contentText } from './llm.client.ts';
 
 /** What the stand-in translates (anything else is answered unchanged). */
 export const FAKE_TRANSLATIONS: Record<string, string> = {
@@ -19,6 +19,9 @@ export const FAKE_TRANSLATIONS: Record<string, string> = {
 
 /** Prefix of every non-translation answer. */
 export const FAKE_REWRITE_MARKER = '[rewritten]';
+
+/** What the stand-in answers to a conversation holding an image (it sees nothing). */
+export const FAKE_IMAGE_DESCRIPTION = 'slow waves on a pebble beach at dusk, warm ambient pads';
 
 /** Ways the stand-in can fail. */
 export type FakeLlmFailure =
@@ -151,12 +154,23 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
 
 /** The last user message of a request. */
 export function lastUserMessage(request: FakeLlmRequest): string {
-  return [...(request.body.messages ?? [])].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const message = [...(request.body.messages ?? [])].reverse().find((m) => m.role === 'user');
+  return message ? contentText(message.content) : '';
+}
+
+/** The image data URLs sent in a request. */
+export function sentImages(request: FakeLlmRequest): string[] {
+  return (request.body.messages ?? []).flatMap((m) =>
+    typeof m.content === 'string'
+      ? []
+      : m.content.flatMap((p) => (p.type === 'image_url' ? [p.image_url.url] : [])),
+  );
 }
 
 function builtInAnswer(messages: ChatMessage[]): string {
-  const system = messages.find((m) => m.role === 'system')?.content ?? '';
-  const user = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  if (messages.some((m) => typeof m.content !== 'string')) return FAKE_IMAGE_DESCRIPTION;
+  const system = contentText(messages.find((m) => m.role === 'system')?.content ?? '');
+  const user = contentText([...messages].reverse().find((m) => m.role === 'user')?.content ?? '');
   if (/translat/i.test(system)) return FAKE_TRANSLATIONS[user.trim()] ?? user;
   return `${FAKE_REWRITE_MARKER} ${user}`;
 }

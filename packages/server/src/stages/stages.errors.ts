@@ -26,3 +26,15 @@ export class ContentBlockedError extends AtelierError {
     this.name = 'ContentBlockedError';
   }
 }
+
+/**
+ * IMAGE_TO_AUDIO without words for the sound: no prompt, and the source image could not be
+ * described (no LLM that sees images, or it failed).
+ */
+export class ImageNotDescribedError extends AtelierError {
+  readonly code = 'IMAGE_NOT_DESCRIBED';
+  constructor(reason: string) {
+    super(`The source image could not be described (${reason}) and the run has no prompt.`);
+    this.name = 'ImageNotDescribedError';
+  }
+}
