@@ -1,9 +1,9 @@
 // The client commands of `atelier` (generate, models, styles): they talk to a running server
-// through @atelier/sdk only, never to the server's own code.
-import { AtelierRequestError } from '@atelier/sdk';
+// through @atelier/sdk only, never to the server's own code. Every failure ends as one line on
+// stderr and an exit code: 2 for a command line the command cannot run with, 1 otherwise.
 import { MODELS_USAGE, modelsCommand, STYLES_USAGE, stylesCommand } from './catalog.ts';
 import { GENERATE_USAGE, generateCommand } from './generate.ts';
-import { UsageError } from './options.ts';
+import { CliError, oneLine, UsageError } from './options.ts';
 
 /** Where a command reads its environment and writes its output (process.* in real use). */
 export interface CliIo {
@@ -19,15 +19,22 @@ const COMMANDS: Record<string, { usage: string; run(argv: string[], io: CliIo): 
     styles: { usage: STYLES_USAGE, run: stylesCommand },
   };
 
-/** Runs one client command; returns the exit code (0 ok, 1 failed, 2 bad command line). */
+/** The client commands, for the dispatcher in main.ts. */
+export const CLIENT_COMMANDS: readonly string[] = Object.keys(COMMANDS);
+
+/**
+ * Runs one client command; returns the exit code (0 ok, 1 failed, 2 bad command line).
+ * With `debug`, failures that are not explained (bugs) also print their stack.
+ */
 export async function runClientCommand(
   name: string,
   argv: string[],
   io: CliIo = { env: process.env, stdout: process.stdout, stderr: process.stderr },
+  debug = false,
 ): Promise<number> {
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr.write(`Unknown command: ${name}\n`);
+    io.stderr.write(`atelier: unknown command "${name}" (see atelier --help)\n`);
     return 2;
   }
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -37,17 +44,32 @@ export async function runClientCommand(
   try {
     return await command.run(argv, io);
   } catch (error) {
-    if (
-      error instanceof UsageError ||
-      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-    ) {
-      io.stderr.write(`${(error as Error).message}\n\n${command.usage}`);
+    const usage = usageMessage(error);
+    if (usage) {
+      io.stderr.write(`atelier ${name}: ${usage} (see atelier ${name} --help)\n`);
       return 2;
     }
-    if (error instanceof AtelierRequestError) {
-      io.stderr.write(`REQUEST_FAILED: ${error.message}\n`);
-      return 1;
+    const message = oneLine(error instanceof Error ? error.message : String(error));
+    // An explained failure (CliError) needs no stack; anything else is a bug worth reporting.
+    const hint = error instanceof CliError || debug ? '' : ' (--debug shows the stack)';
+    io.stderr.write(`atelier ${name}: ${message}${hint}\n`);
+    if (debug && error instanceof Error && error.stack) {
+      io.stderr.write(`${error.stack}\n`);
+      if (error.cause instanceof Error && error.cause.stack) {
+        io.stderr.write(`caused by ${error.cause.stack}\n`);
+      }
     }
-    throw error;
+    return 1;
   }
+}
+
+/** The message of a command-line mistake (ours or node:util parseArgs'), else undefined. */
+function usageMessage(error: unknown): string | undefined {
+  if (error instanceof UsageError) return oneLine(error.message);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    // parseArgs explains positionals at length; the first sentence says what is wrong.
+    return oneLine((error as Error).message).split('. ')[0];
+  }
+  return undefined;
 }

@@ -1,7 +1,7 @@
 // `atelier generate`: uploads the inputs, creates the run, shows its progress on stderr,
 // downloads the outputs and prints their paths (or one JSON object with --json).
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,7 +11,6 @@ import {
   type AtelierClient,
   type CreateRunInput,
   cancelRun,
-  createAtelierClient,
   createRun,
   type GenerationMode,
   type MediaPurpose,
@@ -21,7 +20,16 @@ import {
   watchRun,
 } from '@atelier/sdk';
 import type { CliIo } from './cli.ts';
-import { apiKey, describeRefusal, parseMode, serverUrl, UsageError } from './options.ts';
+import { withClient } from './connection.ts';
+import {
+  apiKey,
+  CliError,
+  describeRefusal,
+  oneLine,
+  parseMode,
+  serverUrl,
+  UsageError,
+} from './options.ts';
 import { createProgressReporter } from './progress.ts';
 
 export const GENERATE_USAGE = `Usage: atelier generate --mode MODE --model KEY --prompt TEXT [options]
@@ -70,7 +78,12 @@ interface GenerateArgs {
   server: string;
   apiKey: string | null;
   input: CreateRunInput;
-  files: { path: string; purpose: MediaPurpose; field: 'source' | 'mask' | 'references' }[];
+  files: {
+    path: string;
+    flag: '--input' | '--mask' | '--ref';
+    purpose: MediaPurpose;
+    field: 'source' | 'mask' | 'references';
+  }[];
   out: string;
   json: boolean;
   timeoutMs: number | undefined;
@@ -110,17 +123,22 @@ function parseGenerateArgs(argv: string[], env: NodeJS.ProcessEnv): GenerateArgs
   const refs = values.ref ?? [];
   const files: GenerateArgs['files'] = [];
   if (mode === 'MULTI_REFERENCE') {
-    for (const ref of [...refs, ...inputs]) {
-      files.push({ path: ref, purpose: 'REFERENCE', field: 'references' });
+    for (const ref of refs) {
+      files.push({ path: ref, flag: '--ref', purpose: 'REFERENCE', field: 'references' });
+    }
+    for (const ref of inputs) {
+      files.push({ path: ref, flag: '--input', purpose: 'REFERENCE', field: 'references' });
     }
   } else {
     if (refs.length) throw new UsageError('--ref is only for MULTI_REFERENCE');
     if (inputs.length > 1) throw new UsageError(`${mode} takes one --input`);
-    if (inputs[0]) files.push({ path: inputs[0], purpose: 'SOURCE', field: 'source' });
+    if (inputs[0]) {
+      files.push({ path: inputs[0], flag: '--input', purpose: 'SOURCE', field: 'source' });
+    }
   }
   if (values.mask) {
     if (mode !== 'INPAINT') throw new UsageError('--mask is only for INPAINT');
-    files.push({ path: values.mask, purpose: 'MASK', field: 'mask' });
+    files.push({ path: values.mask, flag: '--mask', purpose: 'MASK', field: 'mask' });
   }
 
   const parameters: Record<string, unknown> = {};
@@ -183,29 +201,50 @@ function extensionFor(mimeType: string): string {
 }
 
 async function download(url: string, file: string): Promise<void> {
-  const res = await fetch(url);
-  if (!res.ok || !res.body) throw new Error(`GET ${url} answered ${res.status}`);
+  const res = await fetch(url).catch((error: unknown) => {
+    throw new CliError(`cannot download ${url}: ${(error as Error).message}`, { cause: error });
+  });
+  if (!res.ok || !res.body) throw new CliError(`cannot download ${url}: HTTP ${res.status}`);
   await pipeline(
     Readable.fromWeb(res.body as unknown as WebReadableStream),
     createWriteStream(file),
   );
 }
 
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
+/** Fails before anything is sent when an input file cannot be read. */
+async function checkFiles(files: GenerateArgs['files']): Promise<void> {
+  for (const file of files) {
+    let problem: string | undefined;
+    try {
+      const info = await stat(file.path);
+      if (info.isDirectory()) problem = 'is a directory';
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      problem = FILE_PROBLEMS[code] ?? (error as Error).message;
+    }
+    if (problem) throw new CliError(`cannot read ${file.flag} ${file.path}: ${problem}`);
+  }
+}
+
 /** Runs `atelier generate`; returns the exit code. */
 export async function generateCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseGenerateArgs(argv, io.env);
-  const client = createAtelierClient({ url: args.server, apiKey: args.apiKey });
-  try {
-    return await generate(client, args, io);
-  } finally {
-    client.close();
-  }
+  await checkFiles(args.files);
+  return withClient(args.server, args.apiKey, (client) => generate(client, args, io));
 }
 
 async function generate(client: AtelierClient, args: GenerateArgs, io: CliIo): Promise<number> {
   const { input } = args;
+  // The one line that says why, then (with --json) the same as an object on stdout.
   const fail = (line: string, json: Record<string, unknown>) => {
-    io.stderr.write(`${line}\n`);
+    io.stderr.write(`atelier generate: ${line}\n`);
     if (args.json) io.stdout.write(`${JSON.stringify(json)}\n`);
     return 1;
   };
@@ -260,7 +299,11 @@ async function generate(client: AtelierClient, args: GenerateArgs, io: CliIo): P
     interrupted = true;
     progress.end();
     io.stderr.write(`canceling run ${runId} (Ctrl-C again to leave now)\n`);
-    cancelRun(client, runId).catch(() => {});
+    // Reported, not thrown: the watch below still ends the command, with the run's status.
+    cancelRun(client, runId).catch((error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      io.stderr.write(`could not cancel run ${runId}: ${oneLine(why)}\n`);
+    });
   };
   process.on('SIGINT', onInterrupt);
   try {

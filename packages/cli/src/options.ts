@@ -1,15 +1,34 @@
-// What the client commands share: the server URL, mode names, usage errors and how typed
-// refusals are printed.
+// What the client commands share: the server URL, mode names, the two kinds of failure and how
+// typed refusals are printed.
 import type { GenerationMode } from '@atelier/sdk';
 
-/** A command line the command cannot run with; printed with the usage, exit code 2. */
+/** A command line the command cannot run with: one line on stderr, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * The command ran and failed in a way it can explain (server unreachable, key refused, run
+ * failed, file missing): one line on stderr, exit code 1, no stack.
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
 /** Where the commands talk to: --server, else ATELIER_URL, else the local default. */
 export function serverUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  return flag ?? env.ATELIER_URL ?? 'http://127.0.0.1:4000';
+  const url = flag ?? env.ATELIER_URL ?? 'http://127.0.0.1:4000';
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    const from = flag !== undefined ? '--server' : 'ATELIER_URL';
+    throw new UsageError(`${from} wants an http(s) URL, got "${url}"`);
+  }
+  return url;
 }
 
 /** The API key: --api-key, else ATELIER_API_KEY; none for servers in AUTH_MODE=local. */
@@ -54,7 +73,12 @@ export function parseMode(value: string): GenerationMode {
 
 /** `CODE (detail): message`, the one-line form of a typed refusal. */
 export function describeRefusal(refusal: { code: string; message: string }, detail?: string) {
-  return `${refusal.code}${detail ? ` (${detail})` : ''}: ${refusal.message}`;
+  return `${refusal.code}${detail ? ` (${detail})` : ''}: ${oneLine(refusal.message)}`;
+}
+
+/** Text with its line breaks folded, so a message from elsewhere stays one line. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** Rows as a plain-text table: columns padded to their widest cell, two spaces apart. */

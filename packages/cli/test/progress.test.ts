@@ -1,7 +1,7 @@
 // The progress reporter: a redrawn bar on a terminal, one line per change elsewhere.
 import type { Run } from '@atelier/sdk';
 import { describe, expect, it } from 'vitest';
-import { createProgressReporter } from './progress.ts';
+import { createProgressReporter } from '../src/progress.ts';
 
 const STAGES = ['TRANSLATE', 'STYLE', 'OPTIMIZE', 'GENERATE'] as const;
 

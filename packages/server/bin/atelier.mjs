@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `atelier` command: registers tsx so the TypeScript sources run as they are, then
-// hands over to src/main.ts.
+// `atelier-server`: the server's commands (serve, worker, migrate, keys). Registers tsx so the
+// TypeScript sources run as they are, then hands over to src/main.ts. The `atelier` command
+// (@atelier/cli) forwards these commands here.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,10 +1,11 @@
-// The `atelier` command line: `atelier serve` (default) and `atelier migrate`, plus the client
-// commands (generate, models, styles) in cli/, which talk to a running server through the SDK.
+// The server's commands: `serve` (default), `worker`, `migrate` and `keys`. Users run them as
+// `atelier <command>` (@atelier/cli forwards them here) or as `atelier-server <command>`; the
+// client commands (generate, models, styles) live in @atelier/cli.
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
 
-const USAGE = `Usage: atelier <command>
+const USAGE = `Usage: atelier-server <command>   (also \`atelier <command>\` through @atelier/cli)
 
 Commands:
   serve     start the API server (migrates the database first); it also executes runs,
@@ -13,12 +14,7 @@ Commands:
             and REDIS_URL for BullMQ) on the ComfyUI servers in its COMFYUI_URLS
   migrate   apply pending database migrations and exit
   keys      create, list and revoke accounts' API keys (keys --help)
-  generate  run a generation on a server and download its outputs (--help for options)
-  models    list the catalog's models
-  styles    list the catalog's styles
 `;
-
-const CLIENT_COMMANDS = new Set(['generate', 'models', 'styles']);
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'serve';
@@ -26,14 +22,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  if (CLIENT_COMMANDS.has(command)) {
-    // Loaded on demand: the client commands need no server configuration.
-    const { runClientCommand } = await import('./cli/cli.ts');
-    return runClientCommand(command, argv.slice(1));
-  }
   if (command === 'keys') {
     const { keysCommand, KEYS_USAGE } = await import('./cli/keys.ts');
-    const { UsageError } = await import('./cli/options.ts');
+    const { UsageError } = await import('./cli/io.ts');
     if (argv.includes('--help') || argv.includes('-h')) {
       process.stdout.write(KEYS_USAGE);
       return 0;

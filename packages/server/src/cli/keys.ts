@@ -12,8 +12,7 @@ import { loadConfig } from '../config.ts';
 import { CreditsService } from '../credits/credits.service.ts';
 import { openDatabase } from '../db/database.ts';
 import { AtelierError } from '../domain-errors.ts';
-import type { CliIo } from './cli.ts';
-import { table, UsageError } from './options.ts';
+import { type CliIo, table, UsageError } from './io.ts';
 
 export const KEYS_USAGE = `Usage:
   atelier keys create --account NAME [--credits N] [--admin] [--name LABEL] [--json]
