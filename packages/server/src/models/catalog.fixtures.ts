@@ -15,13 +15,18 @@ const SHARED_NODE_SPECS = path.resolve(
   '../shared/comfyui/nodes.json',
 );
 
+const SHARED_OBJECT_INFO = path.join(path.dirname(SHARED_NODE_SPECS), 'object_info.json');
+
+/** The shared `/object_info` answer of a real ComfyUI (all 886 classes), when it exists. */
+export const SHARED_OBJECT_INFO_FILE = existsSync(SHARED_OBJECT_INFO) ? SHARED_OBJECT_INFO : null;
+
 /**
- * nodes.json to validate against in tests: $COMFYUI_NODES_JSON, else the shared reference
- * copy next to the repository when it exists, else the copy committed in the catalog.
+ * Node specifications to validate against in tests: $COMFYUI_NODES_JSON (a nodes.json or an
+ * `/object_info` answer), else the shared `/object_info` answer of a real ComfyUI next to the
+ * repository when it exists, else the copies committed in the catalog.
  */
 export const TEST_NODE_SPECS_FILE =
-  process.env.COMFYUI_NODES_JSON ??
-  (existsSync(SHARED_NODE_SPECS) ? SHARED_NODE_SPECS : BUNDLED_NODE_SPECS_FILE);
+  process.env.COMFYUI_NODES_JSON ?? SHARED_OBJECT_INFO_FILE ?? BUNDLED_NODE_SPECS_FILE;
 
 export const SHARED_NODE_SPECS_FILE = existsSync(SHARED_NODE_SPECS) ? SHARED_NODE_SPECS : null;
 

@@ -1,14 +1,27 @@
-// ComfyUI node class specifications (catalog/comfyui-nodes.json, extracted statically from
-// ComfyUI's source) and the rules ComfyUI applies when it validates a prompt: which inputs a
-// node takes (V3 dynamic combos and autogrow inputs flattened with dots), how a literal
-// converts, and which output types a linked input accepts.
-import { readFile } from 'node:fs/promises';
+// ComfyUI node class specifications and the rules ComfyUI applies when it validates a prompt:
+// which inputs a node takes (V3 dynamic combos and autogrow inputs flattened with dots), how a
+// literal converts, and which output types a linked input accepts. The specifications come
+// from ComfyUI's own `/object_info` answer (catalog/comfyui-object-info.json), completed and
+// backed by the older static extraction (catalog/comfyui-nodes.json, see object-info.ts).
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isObjectInfo, type RawNodeInfo, specsFromObjectInfo } from './object-info.ts';
 
-/** The committed copy of the node specifications; the server never reads ../shared. */
+/**
+ * The committed node specifications (static extraction, nodes.json format); the server never
+ * reads ../shared. Loading it also loads the `/object_info` capture next to it.
+ */
 export const BUNDLED_NODE_SPECS_FILE = fileURLToPath(
   new URL('../../catalog/comfyui-nodes.json', import.meta.url),
+);
+
+/** File name of an `/object_info` capture that takes precedence over a nodes.json beside it. */
+export const OBJECT_INFO_FILE_NAME = 'comfyui-object-info.json';
+
+/** The committed `/object_info` capture (ComfyUI master 783545f689a0, API nodes left out). */
+export const BUNDLED_OBJECT_INFO_FILE = fileURLToPath(
+  new URL(`../../catalog/${OBJECT_INFO_FILE_NAME}`, import.meta.url),
 );
 
 /** One input of a node class, as in nodes.json. Only the fields the validator reads are typed. */
@@ -30,6 +43,12 @@ export interface InputSpec {
   template?: InputSpec;
   template_optional?: boolean;
   names?: string[];
+  /** A widget without a socket (COLOR, BOUNDING_BOX, CURVE, ...): it only takes literals. */
+  socketless?: boolean;
+  /** A widget type shown as a socket; ComfyUI still accepts a literal for it. */
+  forceInput?: boolean;
+  /** The widget a multi-type input shows (e.g. FLOAT for "FLOAT,INT"). */
+  widgetType?: string;
   /** COMFY_MATCHTYPE_V3: the types the input accepts; outputs of the same template follow it. */
   allowed_types?: string[];
   template_id?: string;
@@ -64,9 +83,13 @@ export interface NodeClassSpec {
 export interface NodeSpecs {
   /** The file they were read from. */
   file: string;
-  /** ComfyUI commit the specifications were extracted from. */
+  /** The `/object_info` capture they come from, when there is one. */
+  objectInfoFile?: string;
+  /** ComfyUI commit of the specifications (of the `/object_info` capture when there is one). */
   comfyuiCommit: string;
   classes: ReadonlyMap<string, NodeClassSpec>;
+  /** Classes missing from `/object_info`, taken from the static extraction as they were. */
+  fallbackClasses: string[];
 }
 
 /** An input a node of some class accepts, after flattening V3 dynamic inputs. */
@@ -82,8 +105,9 @@ const MATCH_TYPE = 'COMFY_MATCHTYPE_V3';
 const cache = new Map<string, Promise<NodeSpecs>>();
 
 /**
- * Reads and indexes a nodes.json file. Parsed once per path and process (the file is ~400 kB),
- * so every catalog load after the first costs nothing here.
+ * Reads and indexes node specifications (see `readNodeSpecs` for the formats). Parsed once per
+ * path and process (~1.4 MB of JSON, ~20 ms), so every catalog load after the first costs
+ * nothing here.
  */
 export function loadNodeSpecs(file: string = BUNDLED_NODE_SPECS_FILE): Promise<NodeSpecs> {
   const key = path.resolve(file);
@@ -96,21 +120,86 @@ export function loadNodeSpecs(file: string = BUNDLED_NODE_SPECS_FILE): Promise<N
   return pending;
 }
 
-async function readNodeSpecs(file: string): Promise<NodeSpecs> {
+async function readJson(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8');
-  let raw: { comfyui_commit?: unknown; nodes?: unknown };
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new Error(`${file}: invalid JSON (${(error as Error).message})`);
   }
-  if (!raw || typeof raw.nodes !== 'object' || raw.nodes === null) {
-    throw new Error(`${file}: no "nodes" object; not a ComfyUI node specification file`);
+}
+
+function fileExists(file: string): Promise<boolean> {
+  return stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+interface StaticSpecs {
+  comfyuiCommit: string;
+  classes: Map<string, NodeClassSpec>;
+}
+
+function asStatic(raw: unknown, file: string): StaticSpecs | null {
+  const r = raw as { comfyui_commit?: unknown; nodes?: unknown } | null;
+  if (!r || typeof r.nodes !== 'object' || r.nodes === null) return null;
+  if (isObjectInfo(r.nodes)) throw new Error(`${file}: "nodes" holds /object_info entries`);
+  return {
+    comfyuiCommit: typeof r.comfyui_commit === 'string' ? r.comfyui_commit : 'unknown',
+    classes: new Map(Object.entries(r.nodes as Record<string, NodeClassSpec>)),
+  };
+}
+
+/** An `/object_info` answer, bare or wrapped as `{comfyui_commit, object_info}`. */
+function asObjectInfo(
+  raw: unknown,
+): { comfyuiCommit: string; info: Record<string, RawNodeInfo> } | null {
+  const r = raw as { comfyui_commit?: unknown; object_info?: unknown } | null;
+  if (r && isObjectInfo(r.object_info)) {
+    const commit = typeof r.comfyui_commit === 'string' ? r.comfyui_commit : 'unknown';
+    return { comfyuiCommit: commit, info: r.object_info };
   }
+  return isObjectInfo(raw) ? { comfyuiCommit: 'unknown', info: raw } : null;
+}
+
+/**
+ * Reads node specifications from either format: a nodes.json (static extraction; an
+ * `/object_info` capture named comfyui-object-info.json beside it takes precedence), or an
+ * `/object_info` answer (completed from the bundled nodes.json).
+ */
+async function readNodeSpecs(file: string): Promise<NodeSpecs> {
+  const raw = await readJson(file);
+  const staticSpecs = asStatic(raw, file);
+  let objectInfoFile: string | undefined;
+  let objectInfo = staticSpecs ? null : asObjectInfo(raw);
+  if (staticSpecs) {
+    const beside = path.join(path.dirname(file), OBJECT_INFO_FILE_NAME);
+    if (await fileExists(beside)) {
+      objectInfo = asObjectInfo(await readJson(beside));
+      if (!objectInfo) throw new Error(`${beside}: not a ComfyUI /object_info answer`);
+      objectInfoFile = beside;
+    }
+  } else if (objectInfo) {
+    objectInfoFile = file;
+  } else {
+    throw new Error(
+      `${file}: neither a nodes.json ("nodes" object) nor a ComfyUI /object_info answer`,
+    );
+  }
+  if (!objectInfo) {
+    const s = staticSpecs as StaticSpecs;
+    return { file, comfyuiCommit: s.comfyuiCommit, classes: s.classes, fallbackClasses: [] };
+  }
+  const base =
+    staticSpecs ?? asStatic(await readJson(BUNDLED_NODE_SPECS_FILE), BUNDLED_NODE_SPECS_FILE);
+  const { classes, fallback } = specsFromObjectInfo(objectInfo.info, base?.classes ?? new Map());
   return {
     file,
-    comfyuiCommit: typeof raw.comfyui_commit === 'string' ? raw.comfyui_commit : 'unknown',
-    classes: new Map(Object.entries(raw.nodes as Record<string, NodeClassSpec>)),
+    objectInfoFile,
+    comfyuiCommit: objectInfo.comfyuiCommit,
+    classes,
+    fallbackClasses: fallback,
   };
 }
 
@@ -210,16 +299,44 @@ export function isModelFileCombo(spec: InputSpec): boolean {
 }
 
 /**
+ * True for an input that shows a widget, so a literal is its normal value: a socketless
+ * widget (COLOR, BOUNDING_BOX, CURVE, COMPOSITOR, ...), a multi-type input with a `widgetType`,
+ * or a widget input with a default that is not forced to be a socket (`forceInput`).
+ */
+export function isWidgetInput(spec: InputSpec): boolean {
+  if (spec.socketless === true || spec.widgetType !== undefined) return true;
+  return spec.default !== undefined && spec.forceInput !== true;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'list';
+  return typeof value;
+}
+
+/**
  * Checks a literal the way ComfyUI converts it, but strictly (a catalog should hold values
  * of the right JSON type): INT is a whole number, FLOAT a number, BOOLEAN a boolean, STRING a
  * string, combos one of their static options. Returns a problem, or null when it is fine.
  * `selfValidated`: the node validates this input itself, so ranges and options are not checked.
+ *
+ * Other types: ComfyUI's `validate_inputs` (execution.py) treats every non-list value as a
+ * literal, unwraps `{"__value__": x}`, converts only INT/FLOAT/STRING/BOOLEAN, checks min/max
+ * and combo options, and accepts any other literal as it is. A literal for a socket type
+ * (IMAGE, MODEL, ...) therefore passes its validation and fails when the node runs; the catalog
+ * rejects it. A literal for a widget input (`isWidgetInput`: socketless, `widgetType`, or a
+ * default without `forceInput`) is what the UI itself sends, e.g. TextOverlay
+ * `"color": "#ffffff"`; the catalog accepts it when it has the JSON kind of the default.
  */
 export function checkLiteral(
   spec: InputSpec,
-  value: unknown,
+  rawValue: unknown,
   selfValidated = false,
 ): string | null {
+  const value =
+    rawValue && typeof rawValue === 'object' && '__value__' in rawValue
+      ? (rawValue as { __value__: unknown }).__value__
+      : rawValue;
   const types = spec.type === MATCH_TYPE ? acceptedTypes(spec) : splitTypes(spec.type);
   if (types.includes('*')) return null;
   const problems: string[] = [];
@@ -270,8 +387,11 @@ function checkLiteralAs(
       // Run-time lists (model files, uploads): any file name.
       return typeof value === 'string' ? null : `expects a file name, got ${describe(value)}`;
     }
-    default:
-      return `expects a link to a ${type} output, got a literal`;
+    default: {
+      if (!isWidgetInput(spec)) return `expects a link to a ${type} output, got a literal`;
+      if (spec.default === undefined || kindOf(value) === kindOf(spec.default)) return null;
+      return `expects a ${type} value like the default ${JSON.stringify(spec.default)}, got ${describe(value)}`;
+    }
   }
 }
 

@@ -131,31 +131,52 @@ describe('validateGraph', () => {
     );
   });
 
-  it('flattens V3 dynamic combo sub-inputs with dots, per selected option', () => {
-    const video = (codec: Record<string, unknown>): ApiGraph => ({
+  it('flattens V3 dynamic combo sub-inputs with dots, per selected option (nested too)', () => {
+    // SaveVideo as ComfyUI 783545f689a0 declares it: `format` is a dynamic combo whose options
+    // each add `format.codec`, itself a dynamic combo (`webm` offers no h264).
+    const video = (inputs: Record<string, unknown>): ApiGraph => ({
       '1': { class_type: 'EmptyImage', inputs: { width: 64, height: 64, batch_size: 1, color: 0 } },
       '2': { class_type: 'CreateVideo', inputs: { images: ['1', 0], fps: 24 } },
       '3': {
         class_type: 'SaveVideo',
-        inputs: { video: ['2', 0], filename_prefix: 'video/x', format: 'auto', ...codec },
+        inputs: { video: ['2', 0], filename_prefix: 'video/x', ...inputs },
       },
     });
-    expect(messages(video({ codec: 'auto' }))).toEqual([]);
-    expect(messages(video({ codec: 'h264', 'codec.encoding': 'auto' }))).toEqual([]);
+    expect(messages(video({ format: 'auto', 'format.codec': 'auto' }))).toEqual([]);
     expect(
-      messages(video({ codec: 'h264', 'codec.encoding': 're-encode', 'codec.encoding.crf': 23 })),
+      messages(video({ format: 'mp4', 'format.codec': 'h264', 'format.codec.encoding': 'auto' })),
     ).toEqual([]);
-    expect(messages(video({ codec: 'h264', 'codec.encoding': 're-encode' }))).toContainEqual(
-      expect.stringMatching(/^3\.inputs\.codec\.encoding\.crf: required input/),
+    const reencode = {
+      format: 'mkv',
+      'format.codec': 'av1',
+      'format.codec.encoding': 're-encode',
+      'format.codec.encoding.crf': 30,
+      'format.codec.encoding.color_space': 'HDR',
+    };
+    expect(messages(video(reencode))).toEqual([]);
+    const { 'format.codec.encoding.crf': _, ...noCrf } = reencode;
+    expect(messages(video(noCrf))).toContainEqual(
+      expect.stringMatching(/^3\.inputs\.format\.codec\.encoding\.crf: required input/),
     );
-    expect(messages(video({ codec: 'auto', 'codec.encoding': 'auto' }))).toContainEqual(
+    // The selected option's required sub-inputs are required (ComfyUI only expands what is
+    // sent, so it would pass the node a missing codec; the catalog is stricter).
+    expect(messages(video({ format: 'auto' }))).toContainEqual(
+      expect.stringMatching(/^3\.inputs\.format\.codec: required input "format\.codec"/),
+    );
+    expect(
+      messages(video({ format: 'auto', 'format.codec': 'auto', 'format.codec.encoding': 'auto' })),
+    ).toContainEqual(
       expect.stringMatching(
-        /^3\.inputs\.codec\.encoding: SaveVideo has no input "codec\.encoding"/,
+        /^3\.inputs\.format\.codec\.encoding: SaveVideo has no input "format\.codec\.encoding"/,
       ),
     );
-    expect(messages(video({ codec: 'vp9' }))).toContainEqual(
-      expect.stringMatching(/^3\.inputs\.codec: .*not one of the options/),
+    expect(messages(video({ format: 'webm', 'format.codec': 'h264' }))).toContainEqual(
+      expect.stringMatching(
+        /^3\.inputs\.format\.codec: .*not one of the options \("auto", "av1"\)/,
+      ),
     );
+    // The old top-level `codec` is still declared (optional, hidden in the UI).
+    expect(messages(video({ format: 'auto', 'format.codec': 'auto', codec: 'auto' }))).toEqual([]);
   });
 
   it('checks literals: type, min/max, static combo options', () => {

@@ -89,7 +89,8 @@ export function validateGraph(graph: ApiGraph, specs: NodeSpecs): GraphReport {
       }
       if (Array.isArray(value)) {
         const problem = checkLink(graph, specs, value, input);
-        if (problem) issues.push({ path: at, message: problem });
+        // The path names the node and input; the class follows, as for literals.
+        if (problem) issues.push({ path: at, message: `${problem} (${node.class_type}.${name})` });
         continue;
       }
       const problem = checkLiteral(input.spec, value, selfValidated.has(name));
