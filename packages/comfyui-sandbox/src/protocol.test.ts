@@ -138,9 +138,13 @@ describe('routes', () => {
     const save = (await getJson(`${sb.url}/object_info/SaveVideo`)).SaveVideo as Loose;
     expect(save.python_module).toBe('comfy_extras.nodes_video');
     expect(save.output_node).toBe(true);
-    expect(save.input.required.format[0]).toBe('COMBO');
-    expect(save.input.required.format[1].options).toEqual(['auto', 'mp4']);
-    expect(save.input.required.codec[0]).toBe('COMFY_DYNAMICCOMBO_V3');
+    // ComfyUI 783545f689a0: the container is a dynamic combo with the codec nested in it.
+    expect(save.input.required.format[0]).toBe('COMFY_DYNAMICCOMBO_V3');
+    const formats = save.input.required.format[1].options as Loose[];
+    expect(formats.map((o) => o.key)).toEqual(['auto', 'mp4', 'mkv', 'webm']);
+    const webm = formats.find((o) => o.key === 'webm').inputs.required.codec;
+    expect(webm[0]).toBe('COMFY_DYNAMICCOMBO_V3');
+    expect(webm[1].options.map((o: Loose) => o.key)).toEqual(['auto', 'av1']);
     expect(await getJson(`${sb.url}/object_info/NotAClass`)).toEqual({});
   });
   it('rejects cross-origin requests like origin_only_middleware, and oversize bodies', async () => {

@@ -1,10 +1,12 @@
-// Node class specifications (data/comfyui-nodes.json, a copy of the shared nodes.json that
-// was extracted statically from ComfyUI's Python source) and their rendering in ComfyUI's own
-// `/object_info` format. V3 dynamic inputs are flattened the way ComfyUI's API format sends
-// them: a DynamicCombo `codec` adds `codec.<sub>` inputs, an Autogrow `images` adds
-// `images.<name>` inputs.
+// Node class specifications and their rendering in ComfyUI's own `/object_info` format. They
+// come from a real ComfyUI's `/object_info` answer (data/comfyui-object-info.json), completed
+// and backed by the static extraction from ComfyUI's source (data/comfyui-nodes.json, a copy
+// of the shared nodes.json); see object-info.ts. V3 dynamic inputs are flattened the way
+// ComfyUI's API format sends them: a DynamicCombo `format` adds `format.<sub>` inputs (nested:
+// `format.codec.encoding`), an Autogrow `images` adds `images.<name>` inputs.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type RawNodeInfo, specsFromObjectInfo } from './object-info.ts';
 
 /** One input of a node class, as in nodes.json. */
 export interface InputSpec {
@@ -23,6 +25,8 @@ export interface InputSpec {
   template_optional?: boolean;
   names?: string[];
   prefix?: string;
+  /** COMFY_AUTOGROW_V3: the name of the template input in `/object_info`. */
+  template_key?: string;
   allowed_types?: string[];
   template_id?: string;
   [key: string]: unknown;
@@ -59,23 +63,47 @@ interface NodesFile {
   nodes: Record<string, NodeClassSpec>;
 }
 
-/** The node specification file bundled with the package (never read from ../shared). */
+interface ObjectInfoFile {
+  comfyui_commit: string;
+  object_info: Record<string, RawNodeInfo>;
+}
+
+/** The static node specification file bundled with the package (never read from ../shared). */
 export const NODE_SPECS_FILE = fileURLToPath(
   new URL('../data/comfyui-nodes.json', import.meta.url),
 );
 
-let cached: NodesFile | undefined;
+/** The `/object_info` capture bundled with the package (ComfyUI master 783545f689a0). */
+export const OBJECT_INFO_FILE = fileURLToPath(
+  new URL('../data/comfyui-object-info.json', import.meta.url),
+);
+
+let cached:
+  | { commit: string; nodes: Record<string, NodeClassSpec>; fallback: string[] }
+  | undefined;
+
+function load() {
+  if (cached) return cached;
+  const old = JSON.parse(readFileSync(NODE_SPECS_FILE, 'utf8')) as NodesFile;
+  const info = JSON.parse(readFileSync(OBJECT_INFO_FILE, 'utf8')) as ObjectInfoFile;
+  const { nodes, fallback } = specsFromObjectInfo(info.object_info, old.nodes);
+  cached = { commit: info.comfyui_commit, nodes, fallback };
+  return cached;
+}
 
 /** All node class specifications, keyed by class_type. Read once, on first use. */
 export function allNodeSpecs(): Record<string, NodeClassSpec> {
-  cached ??= JSON.parse(readFileSync(NODE_SPECS_FILE, 'utf8')) as NodesFile;
-  return cached.nodes;
+  return load().nodes;
 }
 
-/** The ComfyUI commit the specifications were extracted from. */
+/** The ComfyUI commit of the `/object_info` capture the specifications come from. */
 export function specsCommit(): string {
-  allNodeSpecs();
-  return cached!.comfyui_commit;
+  return load().commit;
+}
+
+/** Classes missing from the `/object_info` capture, kept from the static extraction. */
+export function fallbackClasses(): string[] {
+  return load().fallback;
 }
 
 /** An input of a node as submitted: its name (dotted for V3 dynamic inputs) and spec. */
@@ -86,8 +114,11 @@ export interface ResolvedInput {
 }
 
 /**
- * The inputs a node accepts given the values it was sent: dynamic-combo sub-inputs of the
- * selected option and the autogrow slots in use (plus the `min` slots that must be connected).
+ * The inputs a node accepts given the values it was sent, as ComfyUI's
+ * `get_finalized_class_inputs` expands them: a dynamic combo counts (with the sub-inputs of its
+ * option) only when it is sent with the key of one of its options, so an absent combo is not
+ * reported missing and an unknown key is not checked at all; autogrow slots in use plus the
+ * `min` slots that must be connected.
  */
 export function resolveInputs(
   cls: NodeClassSpec,
@@ -115,12 +146,16 @@ export function resolveInputs(
           });
           continue;
         }
-        out.push({ name, spec, required });
-        if (spec.type === 'COMFY_DYNAMICCOMBO_V3' && spec.dynamic) {
-          const selected = values[name] ?? spec.default ?? spec.options?.[0];
-          const sub = typeof selected === 'string' ? spec.dynamic[selected] : undefined;
-          if (sub) walk(sub, `${name}.`);
+        if (spec.type === 'COMFY_DYNAMICCOMBO_V3') {
+          const selected = values[name];
+          const sub =
+            typeof selected === 'string' && spec.options?.includes(selected)
+              ? spec.dynamic?.[selected]
+              : undefined;
+          if (!sub) continue;
+          walk(sub, `${name}.`);
         }
+        out.push({ name, spec, required });
       }
     }
   };
@@ -182,6 +217,7 @@ const NOT_OPTIONS = new Set([
   'template_optional',
   'names',
   'prefix',
+  'template_key',
   'allowed_types',
   'template_id',
 ]);
@@ -218,19 +254,23 @@ export function formatInput(
     return [spec.type, { ...opts, options }];
   }
   if (spec.type === 'COMFY_AUTOGROW_V3') {
+    // `/object_info` writes a prefix template as {input, prefix, min, max} and a names
+    // template as {input, names, min}.
     const template = spec.template ?? { type: '*' };
-    const prefix = spec.prefix ?? name;
-    const input = {
-      required: { [prefix]: formatInput(classType, prefix, template, api, false, files) },
-    };
-    const template_ = { input, names: spec.names, min: spec.min, max: spec.max, prefix };
+    const key = spec.template_key ?? spec.prefix ?? name;
+    const slot = formatInput(classType, key, template, api, false, files);
+    const input = spec.template_optional
+      ? { optional: { [key]: slot } }
+      : { required: { [key]: slot } };
+    const template_ =
+      spec.prefix !== undefined
+        ? { input, prefix: spec.prefix, min: spec.min, max: spec.max }
+        : { input, names: spec.names, min: spec.min };
     return [spec.type, { ...opts, template: template_ }];
   }
   if (spec.type === 'COMFY_MATCHTYPE_V3') {
-    return [
-      spec.type,
-      { ...opts, template: { template_id: spec.template_id, allowed_types: spec.allowed_types } },
-    ];
+    const allowed_types = (spec.allowed_types ?? ['*']).join(',');
+    return [spec.type, { ...opts, template: { template_id: spec.template_id, allowed_types } }];
   }
   if (api === 'v1' && Object.keys(opts).length === 0) return [spec.type];
   return [spec.type, opts];

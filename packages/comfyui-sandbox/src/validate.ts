@@ -234,7 +234,8 @@ class Validator {
           errors.push({
             type: 'required_input_missing',
             message: 'Required input is missing',
-            details: x,
+            // V3 nodes name a missing dynamic sub-input by its last segment.
+            details: x.split('.').at(-1) ?? x,
             extra_info: { input_name: x },
           });
         }
@@ -356,11 +357,10 @@ class Validator {
         });
         continue;
       }
-      if (type === 'COMBO' || type === 'COMFY_DYNAMICCOMBO_V3') {
-        const options =
-          type === 'COMBO'
-            ? (comboOptions(classType, x, spec, this.ctx.files) ?? [])
-            : (spec.options ?? []);
+      // A dynamic combo is only an input when its value is one of its keys (resolveInputs),
+      // so only plain combos are checked against their options here.
+      if (type === 'COMBO') {
+        const options = comboOptions(classType, x, spec, this.ctx.files) ?? [];
         if (!options.some((o) => pyEquals(o, val))) {
           const big = options.length > 20;
           errors.push({

@@ -134,7 +134,9 @@ export const avNodes: Record<string, NodeImpl> = {
       path: target,
       subfolder,
     } = await animatedTarget(ctx, v.frames, 'video/ComfyUI', 'mp4');
-    const crf = num(ctx, 'codec.encoding.crf', 23);
+    // ComfyUI 783545f689a0 nests the codec in the container: `format.codec.encoding.crf`;
+    // the older top-level `codec` is still declared (optional, hidden) and read as a fallback.
+    const crf = num(ctx, 'format.codec.encoding.crf', num(ctx, 'codec.encoding.crf', 23));
     let wav: string | undefined;
     if (v.audio && (v.audio.channels[0]?.length ?? 0) > 0) {
       wav = path.join(ctx.dirs.temp, `${ctx.promptId}_${ctx.nodeId}_audio.wav`);

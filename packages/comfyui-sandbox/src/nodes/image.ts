@@ -259,6 +259,32 @@ export const imageNodes: Record<string, NodeImpl> = {
     };
   },
 
+  async TextOverlay(ctx) {
+    // No font rendering: a band of the text colour (a socketless COLOR widget, "#rrggbb")
+    // where the line of text would go, one font size high, so the result shows both.
+    const hex = /^#?([0-9a-f]{6})$/i.exec(str(ctx, 'color', '#ffffff'))?.[1] ?? 'ffffff';
+    const rgb = [0, 2, 4].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+    const bottom = str(ctx, 'position', 'top') === 'bottom';
+    const text = str(ctx, 'text', '');
+    return {
+      outputs: [
+        await mapFrames(image(ctx, 'images'), (f) => {
+          if (!text) return f;
+          const band = Math.max(1, Math.round((f.height * num(ctx, 'font_size', 5)) / 100));
+          const data = Buffer.from(f.data);
+          const rows = bottom ? [f.height - band, f.height] : [0, band];
+          for (let y = rows[0]!; y < rows[1]!; y++) {
+            for (let x = 0; x < f.width; x++) {
+              const at = (y * f.width + x) * f.channels;
+              for (let c = 0; c < 3; c++) data[at + c] = rgb[c]!;
+            }
+          }
+          return { ...f, data };
+        }),
+      ],
+    };
+  },
+
   async ImageBlur(ctx) {
     const sigma = Math.max(0.3, num(ctx, 'sigma', 1));
     if (num(ctx, 'blur_radius', 1) === 0) return { outputs: [image(ctx, 'image')] };
