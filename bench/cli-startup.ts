@@ -1,8 +1,11 @@
 // Start-to-exit time of `atelier models` against a started server, beside two baselines
 // measured in the same run: a plain Node script sending the same models query with fetch and
 // printing the keys (what any client pays for Node and one request), and `node -e 0` (Node
-// alone). Each command runs RUNS times, round-robin so load on the machine hits all alike,
-// after one warm-up run each; wall time from spawn to exit. The target: models < 0.5 s.
+// alone). Two variants of the CLI, built here from the same sources, show what the shipped
+// build's choices are worth: with Node's own fetch instead of node:http, and unbundled (the
+// SDK's module graph loaded from its dist/, as a tsc build of the CLI would). Each command
+// runs RUNS times, round-robin so load on the machine hits all alike, after one warm-up run
+// each; wall time from spawn to exit. The target: models < 0.5 s.
 //
 //   npm run build -w @atelier/cli && node --import tsx bench/cli-startup.ts
 //
@@ -10,9 +13,10 @@
 // Exits non-zero when a command fails or the target is missed.
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { ModelsDocument } from '../packages/sdk/src/generated/graphql.ts';
 import { startTestServer } from '../packages/server/test/harness.ts';
 
@@ -40,8 +44,55 @@ if (!body.data) throw new Error(JSON.stringify(body));
 for (const model of body.data.models) process.stdout.write(model.key + '\\n');
 `;
 
+// The variants: the CLI's sources bundled as the build script does, with one change each,
+// next to the shipped file (so `ws` and the SDK's dist resolve alike), removed at the end.
+const VARIANTS_DIR = path.join(ROOT, 'packages/cli/dist');
+const variantFiles: string[] = [];
+async function variant(name: string, change: Parameters<typeof build>[0]): Promise<string> {
+  const bundle = path.join(VARIANTS_DIR, `.bench-${name}.js`);
+  const bin = path.join(VARIANTS_DIR, `.bench-${name}-bin.js`);
+  variantFiles.push(bundle, bin);
+  await build({
+    entryPoints: [path.join(ROOT, 'packages/cli/src/main.ts')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.19',
+    conditions: ['atelier-source'],
+    external: ['ws'],
+    logLevel: 'warning',
+    ...change,
+  });
+  const shipped = await readFile(CLI_BIN, 'utf8');
+  await writeFile(bin, shipped.replace('../dist/atelier.js', `./.bench-${name}.js`));
+  return bin;
+}
+const withNodeFetch = await variant('node-fetch', {
+  plugins: [
+    {
+      name: 'node-fetch',
+      setup(b) {
+        b.onResolve({ filter: /\/http\.ts$/ }, () => ({ path: 'http', namespace: 'variant' }));
+        b.onLoad({ filter: /.*/, namespace: 'variant' }, () => ({
+          contents: 'export const nodeHttpFetch = (input, init) => fetch(input, init);',
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+});
+// @atelier/sdk from its built dist/ (the default condition), not bundled.
+const unbundled = await variant('unbundled', { conditions: [], external: ['ws', '@atelier/sdk'] });
+if (!existsSync(path.join(ROOT, 'packages/sdk/dist/index.js'))) {
+  console.error('packages/sdk/dist is missing: run `npm run build -w @atelier/sdk` first');
+  process.exit(1);
+}
+
 const COMMANDS: { name: string; args: string[] }[] = [
   { name: '`node packages/cli/bin/atelier.js models`', args: [CLI_BIN, 'models'] },
+  { name: 'variant: with Node’s fetch (undici)', args: [withNodeFetch, 'models'] },
+  { name: 'variant: unbundled, SDK from its dist/', args: [unbundled, 'models'] },
   {
     name: 'baseline: `node --input-type=module -e` with fetch, same query',
     args: ['--input-type=module', '-e', FETCH_SCRIPT],
@@ -94,11 +145,12 @@ try {
   }
 } finally {
   await server.stop();
+  for (const file of variantFiles) await rm(file, { force: true });
 }
 
 const ms = (n: number) => `${Math.round(n)} ms`;
 const cliMedian = percentile(times[0]!, 50);
-const bareMedian = percentile(times[2]!, 50);
+const bareMedian = percentile(times[COMMANDS.length - 1]!, 50);
 const built = new Date(statSync(CLI_DIST).mtimeMs).toISOString().slice(0, 16).replace('T', ' ');
 const lines = [
   '',

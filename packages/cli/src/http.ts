@@ -1,8 +1,8 @@
 // A `fetch` for the SDK client over node:http. Node's own fetch (undici) costs a short command
-// more than everything else together: loading it, compiling its WebAssembly HTTP parser, and
-// holding the process open after the answer (bench/cli-startup.ts measures it), while
-// node:http parses natively. Requests with a string body or none (urql's JSON queries and
-// mutations) go through it; anything else (multipart uploads with FormData) through the
+// more than the rest of it: loading undici and compiling its WebAssembly HTTP parser, and a
+// slower exit after the answer (bench/cli-startup.ts measures the difference), while node:http
+// parses natively. Requests with a string body or none (urql's JSON queries and mutations) go
+// through it; anything else (multipart uploads with FormData), and any redirect, through the
 // global fetch.
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
@@ -25,6 +25,12 @@ export function nodeHttpFetch(input: RequestInfo | URL, init: RequestInit = {}):
         ...(init.signal ? { signal: init.signal } : {}),
       },
       (response) => {
+        if (REDIRECTS.has(response.statusCode ?? 0) && response.headers.location) {
+          // fetch knows which redirects keep the method and body.
+          response.resume();
+          resolve(fetch(input, init));
+          return;
+        }
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);
@@ -44,6 +50,8 @@ export function nodeHttpFetch(input: RequestInfo | URL, init: RequestInit = {}):
     request.end(init.body ?? undefined);
   });
 }
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 function headerRecord(headers: HeadersInit | undefined): Record<string, string> {
   if (!headers) return {};

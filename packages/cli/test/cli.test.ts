@@ -81,7 +81,8 @@ const SMALL = ['--param', 'steps=2', '--param', 'width=256', '--param', 'height=
 
 describe('atelier generate', () => {
   it('Ctrl-C cancels the run on the server and exits non-zero with CANCELED', async () => {
-    server.app.sandbox!.hangNextPrompt({ afterSteps: 1 });
+    // Held mid-run until the cancel's interrupt arrives, as ComfyUI stops on one.
+    server.app.sandbox!.hangNextPrompt({ afterSteps: 1, interruptible: true });
     try {
       const child = spawn(
         process.execPath,
@@ -359,12 +360,20 @@ describe('one-line failures', () => {
   let fake: Server;
   let fakeUrl = '';
   // What the fake server answers; set by each test.
-  let answer: { status: number; type: string; body: string } = { status: 200, type: '', body: '' };
+  let answer: { status: number; type: string; body: string; location?: string } = {
+    status: 200,
+    type: '',
+    body: '',
+  };
 
   beforeAll(async () => {
     fake = createServer((req, res) => {
       req.resume();
-      res.writeHead(answer.status, { 'content-type': answer.type }).end(answer.body);
+      const headers = {
+        'content-type': answer.type,
+        ...(answer.location ? { location: answer.location } : {}),
+      };
+      res.writeHead(answer.status, headers).end(answer.body);
     });
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
     fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
@@ -417,6 +426,15 @@ describe('one-line failures', () => {
       await atelier(['models', '--server', fakeUrl]),
       1,
       `atelier models: the server at ${fakeUrl} refused the API key (HTTP 403): pass a valid key with --api-key or ATELIER_API_KEY`,
+    );
+  });
+
+  it('follows a redirect to the server (not a failure)', async () => {
+    answer = { status: 308, type: 'text/plain', body: '', location: `${server.url}/graphql` };
+    const result = await atelier(['styles', '--json', '--server', fakeUrl]);
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { key: string }[]).map((s) => s.key)).toContain(
+      'watercolor',
     );
   });
 

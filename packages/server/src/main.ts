@@ -46,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
       throw error;
     }
   }
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const config = loadConfig(process.env);
   if (command === 'migrate') {
     const db = await openDatabase(config.database);
