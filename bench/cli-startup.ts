@@ -89,8 +89,14 @@ if (!existsSync(path.join(ROOT, 'packages/sdk/dist/index.js'))) {
   process.exit(1);
 }
 
-const COMMANDS: { name: string; args: string[] }[] = [
+// `command` defaults to this Node.
+const COMMANDS: { name: string; args: string[]; command?: string }[] = [
   { name: '`node packages/cli/bin/atelier.js models`', args: [CLI_BIN, 'models'] },
+  {
+    name: '`npx atelier models` (from the repository root: npm’s own start included)',
+    command: 'npx',
+    args: ['atelier', 'models'],
+  },
   { name: 'variant: with Node’s fetch (undici)', args: [withNodeFetch, 'models'] },
   { name: 'variant: unbundled, SDK from its dist/', args: [unbundled, 'models'] },
   {
@@ -105,11 +111,11 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-/** Runs `node ...args` to its end; resolves with the wall time, rejects on failure. */
-function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** Runs `command ...args` to its end; resolves with the wall time, rejects on failure. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -121,9 +127,10 @@ function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - started;
-      if (code !== 0) reject(new Error(`node ${args.join(' ')} exited ${code}: ${stderr}`));
+      const what = `${command} ${args.join(' ')}`;
+      if (code !== 0) reject(new Error(`${what} exited ${code}: ${stderr}`));
       else if (args[0] !== '-e' && !stdout.includes('flux1-dev')) {
-        reject(new Error(`node ${args.join(' ')} printed no models: ${stdout}`));
+        reject(new Error(`${what} printed no models: ${stdout}`));
       } else resolve(ms);
     });
   });
@@ -137,11 +144,11 @@ try {
     ATELIER_URL: server.url,
     MODELS_QUERY: String(ModelsDocument),
   };
-  for (const command of COMMANDS) await timed(command.args, env);
+  const run = (command: (typeof COMMANDS)[number]) =>
+    timed(command.command ?? process.execPath, command.args, env);
+  for (const command of COMMANDS) await run(command);
   for (let i = 0; i < RUNS; i++) {
-    for (const [index, command] of COMMANDS.entries()) {
-      times[index]!.push(await timed(command.args, env));
-    }
+    for (const [index, command] of COMMANDS.entries()) times[index]!.push(await run(command));
   }
 } finally {
   await server.stop();
