@@ -2,7 +2,7 @@
 // restart, model files, node classes and the prompt log, for tests and benchmarks that
 // drive a sandbox running in another process. Every route answers the current state.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DropSocketFault, HangFault, HttpFault, NodeFault } from './faults.ts';
+import type { DropSocketFault, HangFault, HttpFault, NodeFault, SlowNodeFault } from './faults.ts';
 import { HttpError, readBody, sendJson } from './respond.ts';
 
 /** What the control routes need from a running sandbox (the public Sandbox class). */
@@ -14,6 +14,7 @@ export interface Controllable {
   failHttp(fault: Partial<HttpFault>): void;
   dropSocketsNextPrompt(fault?: Partial<DropSocketFault>): void;
   hangNextPrompt(fault?: Partial<HangFault>): void;
+  slowNode(fault: Partial<SlowNodeFault> & { delayMs: number }): void;
   releaseHang(): void;
   clearFaults(): void;
   restart(opts: { keepHistory?: boolean; downtimeMs?: number }): Promise<void>;
@@ -76,10 +77,15 @@ export async function controlRoute(
         case 'hang':
           sandbox.hangNextPrompt(rest as Partial<HangFault>);
           break;
+        case 'slow-node':
+          if (typeof rest.delayMs !== 'number')
+            throw new HttpError(400, 'delayMs must be a number');
+          sandbox.slowNode(rest as Partial<SlowNodeFault> & { delayMs: number });
+          break;
         default:
           throw new HttpError(
             400,
-            'type must be node, oom, next-prompt, http, drop-socket or hang',
+            'type must be node, oom, next-prompt, http, drop-socket, hang or slow-node',
           );
       }
       break;

@@ -18,11 +18,26 @@ export interface PromptLogEntry {
   clientId: string | null;
   number: number;
   outcome: ExecutionResult['outcome'];
+  /** When POST /prompt accepted it (ms; its `extra_data.create_time`). */
+  queuedAt: number | null;
   startedAt: number;
   endedAt: number;
+  /** When an interrupt aimed at it first arrived while it ran (ms). */
+  interruptRequestedAt?: number;
+  /** When the interrupt took effect (`execution_interrupted`, ms), and at which node. */
+  interruptedAt?: number;
+  interruptedNode?: string;
   executed: string[];
   cached: string[];
   error?: Record<string, unknown>;
+}
+
+/** One HTTP request the sandbox received (the /sandbox control routes excluded). */
+export interface RequestLogEntry {
+  at: number;
+  method: string;
+  /** The path as requested, without the query string. */
+  path: string;
 }
 
 export interface SandboxStats {
@@ -90,6 +105,8 @@ export class SandboxCore {
     aborted: 0,
     log: [],
   };
+  /** The latest HTTP requests, oldest first (capped). */
+  readonly requests: RequestLogEntry[] = [];
   private epoch = new AbortController();
   private freeMemory = false;
   private loop: Promise<void> | undefined;
@@ -170,6 +187,11 @@ export class SandboxCore {
     };
   }
 
+  noteRequest(method: string, path: string): void {
+    this.requests.push({ at: Date.now(), method, path });
+    if (this.requests.length > 5000) this.requests.splice(0, this.requests.length - 5000);
+  }
+
   /** `PromptServer.queue_updated`: a status broadcast. */
   private queueUpdated(): void {
     this.hub.send('status', { status: this.queueInfo() }, null);
@@ -221,8 +243,15 @@ export class SandboxCore {
       clientId: typeof item.extraData.client_id === 'string' ? item.extraData.client_id : null,
       number: n,
       outcome: result.outcome,
+      queuedAt: typeof item.extraData.create_time === 'number' ? item.extraData.create_time : null,
       startedAt,
       endedAt: Date.now(),
+      ...(result.interruptRequestedAt !== undefined
+        ? { interruptRequestedAt: result.interruptRequestedAt }
+        : {}),
+      ...(result.interruptedAt !== undefined
+        ? { interruptedAt: result.interruptedAt, interruptedNode: result.interruptedNode! }
+        : {}),
       executed: result.executed,
       cached: result.cached,
       ...(result.error ? { error: result.error } : {}),

@@ -2,7 +2,9 @@
 // ExecutionList scheduler and the progress registry): messages in ComfyUI's order, routed by
 // the prompt's client_id, an output cache keyed by input signatures (so an identical re-run is
 // served from cache with `execution_cached`), interrupts checked before every node and at
-// every sampler step, and node errors reported the way Python exceptions are.
+// every sampler step (as in ComfyUI, a step or a node in progress finishes first: an interrupt
+// takes effect at the next check, not mid-work), and node errors reported the way Python
+// exceptions are.
 import { type Faults, type NodeFault, OOM_MESSAGE, OOM_TIPS } from './faults.ts';
 import { encodeJpeg, encodePng } from './images.ts';
 import type { Dirs, NodeContext, NodeImpl } from './nodes/context.ts';
@@ -47,6 +49,11 @@ export interface ExecutionResult {
   executed: string[];
   cached: string[];
   error?: Record<string, unknown>;
+  /** When an interrupt aimed at this prompt first arrived (ms), if one did. */
+  interruptRequestedAt?: number;
+  /** When the interrupt took effect (`execution_interrupted` sent, ms) and at which node. */
+  interruptedAt?: number;
+  interruptedNode?: string;
 }
 
 class InterruptProcessingError extends Error {}
@@ -68,6 +75,8 @@ interface Run {
   client: string | null;
   signal: AbortSignal;
   interrupt: boolean;
+  /** When the first interrupt for this prompt arrived (ms). */
+  interruptRequestedAt: number | null;
   interruptible: boolean;
   /** Blocked by a `hang` fault (not by an ordinary step delay). */
   hung: boolean;
@@ -105,14 +114,17 @@ export class Executor {
 
   /**
    * `/interrupt`: global when `promptId` is undefined, else only if that prompt is running.
-   * Returns whether an interrupt was requested.
+   * Returns whether an interrupt was requested. Like ComfyUI's flag, it is only looked at
+   * before each node and at each sampler step: the step or node in progress finishes first
+   * (an interruptible hang, a sampler blocked in its progress check, ends at once).
    */
   interrupt(promptId?: string): boolean {
     const run = this.run;
     if (!run) return false;
     if (promptId !== undefined && run.item.promptId !== promptId) return false;
     run.interrupt = true;
-    if (run.interruptible) for (const wake of run.wakers) wake();
+    run.interruptRequestedAt ??= Date.now();
+    if (run.hung && run.interruptible) for (const wake of run.wakers) wake();
     return true;
   }
 
@@ -139,6 +151,7 @@ export class Executor {
       client,
       signal,
       interrupt: false,
+      interruptRequestedAt: null,
       interruptible: true,
       hung: false,
       wakers: new Set(),
@@ -164,6 +177,7 @@ export class Executor {
     } finally {
       if (this.run === run) this.run = null;
     }
+    if (run.interruptRequestedAt !== null) result.interruptRequestedAt = run.interruptRequestedAt;
     return result;
   }
 
@@ -196,18 +210,19 @@ export class Executor {
     }
   }
 
-  /** Sleeps, waking early on abort and on interrupt. */
+  /**
+   * Work that takes time (a sampler step, a model load, a slow node): an interrupt does not
+   * cut it short, as in ComfyUI; only a restart or stop (abort) does.
+   */
   private async sleep(run: Run, ms: number): Promise<void> {
     if (ms <= 0) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        run.wakers.delete(done);
         run.signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      run.wakers.add(done);
       run.signal.addEventListener('abort', done, { once: true });
     });
   }
@@ -366,6 +381,7 @@ export class Executor {
       } catch (e) {
         if (e instanceof AbortedError) throw e;
         if (e instanceof InterruptProcessingError) {
+          result.interruptedNode = id;
           this.addMessage(
             run,
             result,
@@ -373,6 +389,7 @@ export class Executor {
             { prompt_id: promptId, node_id: id, node_type: classType, executed: [...executed] },
             true,
           );
+          result.interruptedAt = result.messages.at(-1)![1].timestamp as number;
           result.outcome = 'interrupted';
         } else {
           const err =
@@ -477,6 +494,10 @@ export class Executor {
     }
     const fault = faults.nodeFault(classType);
     if (fault) throw this.faultError(fault, classType, id);
+    // A long operation without progress checks (a VAE decode, a model move): it runs to its
+    // end whatever the interrupt flag says.
+    const slow = faults.slowNow(classType);
+    if (slow) await this.sleep(run, slow.delayMs);
 
     const spec = this.deps.spec(classType)!;
     const impl = this.deps.impl(classType);
@@ -490,8 +511,9 @@ export class Executor {
         inputs[k] = v;
       }
     }
+    // A model load has no progress checks either: an interrupt lands at the next node.
     if (spec.category === LOADER_CATEGORY) await this.sleep(run, this.deps.knobs.modelLoadDelayMs);
-    this.checkInterrupt(run);
+    this.checkAbort(run);
 
     const ctx: NodeContext = {
       nodeId: id,

@@ -38,8 +38,22 @@ export interface HangFault {
   interruptible?: boolean;
 }
 
+/**
+ * Makes nodes slow without progress checks (a long VAE decode, a model moved between
+ * devices): an interrupt arriving meanwhile takes effect only at the next node boundary.
+ */
+export interface SlowNodeFault {
+  /** Only nodes of this class are slow; any executed node when omitted. */
+  classType?: string;
+  /** Extra time the node takes, ms. */
+  delayMs: number;
+  /** How many times it applies (default: forever). */
+  times?: number;
+}
+
 export interface ArmedFaults {
   nodeFaults: NodeFault[];
+  slowNodes: SlowNodeFault[];
   nextPrompt: NodeFault[];
   http: HttpFault[];
   dropSocket: DropSocketFault[];
@@ -49,6 +63,7 @@ export interface ArmedFaults {
 export class Faults {
   private state: ArmedFaults = {
     nodeFaults: [],
+    slowNodes: [],
     nextPrompt: [],
     http: [],
     dropSocket: [],
@@ -65,7 +80,14 @@ export class Faults {
   }
 
   clear(): void {
-    this.state = { nodeFaults: [], nextPrompt: [], http: [], dropSocket: [], hang: [] };
+    this.state = {
+      nodeFaults: [],
+      slowNodes: [],
+      nextPrompt: [],
+      http: [],
+      dropSocket: [],
+      hang: [],
+    };
     this.current = { nextPrompt: [] };
   }
 
@@ -75,6 +97,23 @@ export class Faults {
 
   failNextPrompt(fault: NodeFault): void {
     this.state.nextPrompt.push({ times: 1, ...fault });
+  }
+
+  slowNode(fault: SlowNodeFault): void {
+    this.state.slowNodes.push({ ...fault });
+  }
+
+  /** The slowness of a node of `classType` that starts now, if any (consumed per use). */
+  slowNow(classType: string): SlowNodeFault | undefined {
+    const list = this.state.slowNodes;
+    const index = list.findIndex((f) => f.classType === undefined || f.classType === classType);
+    if (index < 0) return undefined;
+    const fault = list[index]!;
+    if (fault.times !== undefined) {
+      fault.times--;
+      if (fault.times <= 0) list.splice(index, 1);
+    }
+    return fault;
   }
 
   failHttp(fault: HttpFault): void {

@@ -8,9 +8,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import { type Controllable, controlRoute } from './control.ts';
-import { type PromptLogEntry, SandboxCore, type SandboxStats } from './core.ts';
+import {
+  type PromptLogEntry,
+  type RequestLogEntry,
+  SandboxCore,
+  type SandboxStats,
+} from './core.ts';
 import type { ExecutionKnobs } from './executor.ts';
-import type { ArmedFaults, DropSocketFault, HangFault, HttpFault, NodeFault } from './faults.ts';
+import type {
+  ArmedFaults,
+  DropSocketFault,
+  HangFault,
+  HttpFault,
+  NodeFault,
+  SlowNodeFault,
+} from './faults.ts';
 import { comfyRoute } from './http.ts';
 import { DEFAULT_MODELS, mergeModels, modelsFromCatalogDir, normalizeModels } from './models.ts';
 import type { Dirs } from './nodes/context.ts';
@@ -61,7 +73,7 @@ export interface RestartOptions {
   downtimeMs?: number;
 }
 
-export type { PromptLogEntry, SandboxStats };
+export type { PromptLogEntry, RequestLogEntry, SandboxStats };
 
 function defaultLog(line: string): void {
   process.stderr.write(`[comfyui-sandbox] ${line}\n`);
@@ -233,6 +245,7 @@ export class Sandbox implements Controllable {
       res.writeHead(403).end();
       return;
     }
+    this.core.noteRequest(req.method ?? 'GET', pathname);
     const api = pathname === '/api' || pathname.startsWith('/api/');
     const route = api ? pathname.slice(4) || '/' : pathname;
     const status = this.core.faults.httpStatus(req.method ?? 'GET', route);
@@ -359,6 +372,14 @@ export class Sandbox implements Controllable {
     this.core.faults.hangNextPrompt({ afterSteps: 0, ...fault });
   }
 
+  /**
+   * Makes nodes of `fault.classType` (any class when omitted) take `delayMs` longer, without
+   * progress checks: an interrupt meanwhile lands at the next node boundary, as in ComfyUI.
+   */
+  slowNode(fault: Partial<SlowNodeFault> & { delayMs: number }): void {
+    this.core.faults.slowNode({ ...fault, delayMs: Math.max(0, fault.delayMs) });
+  }
+
   /** True while a prompt is blocked by a `hang` fault (see hangNextPrompt). */
   get hanging(): boolean {
     return this.core.executor.hanging;
@@ -389,7 +410,13 @@ export class Sandbox implements Controllable {
     return structuredClone(this.core.stats);
   }
 
+  /** The HTTP requests received lately (ComfyUI routes; not /sandbox), oldest first. */
+  requests(): RequestLogEntry[] {
+    return this.core.requests.map((r) => ({ ...r }));
+  }
+
   resetStats(): void {
+    this.core.requests.length = 0;
     Object.assign(this.core.stats, {
       promptsExecuted: 0,
       succeeded: 0,

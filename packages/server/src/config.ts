@@ -71,6 +71,8 @@ export const envSchema = z.object({
   SANDBOX_STEP_DELAY_MS: int(0, 60_000).default(60),
   QUEUE_TIMEOUT_MS: int(1000).default(30 * 60 * 1000),
   STALL_TIMEOUT_MS: int(1000).default(5 * 60 * 1000),
+  CANCEL_CONFIRM_TIMEOUT_MS: int(100).default(10 * 60 * 1000),
+  COMFYUI_SLOTS_PER_WORKER: int(1, 16).default(2),
   WORKER_RETRIES: int(0, 10).default(2),
   WORKER_HEARTBEAT_MS: int(100, 600_000).default(5_000),
   RUN_LEASE_MS: int(300, 3_600_000).default(30_000),
@@ -196,6 +198,13 @@ export interface Config {
   sandboxStepDelayMs: number;
   queueTimeoutMs: number;
   stallTimeoutMs: number;
+  /**
+   * How long a cancel waits for ComfyUI to confirm a running prompt stopped; past it the run
+   * ends CANCELED unconfirmed and the worker's slot stays taken until ComfyUI is done with it.
+   */
+  cancelConfirmTimeoutMs: number;
+  /** Prompts per ComfyUI server: one running plus extras queued there (the GPU never idles). */
+  comfyuiSlotsPerWorker: number;
   workerRetries: number;
   /** How often an executing process renews its registration (WorkerProcess). */
   workerHeartbeatMs: number;
@@ -306,6 +315,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sandboxStepDelayMs: e.SANDBOX_STEP_DELAY_MS,
     queueTimeoutMs: e.QUEUE_TIMEOUT_MS,
     stallTimeoutMs: e.STALL_TIMEOUT_MS,
+    cancelConfirmTimeoutMs: e.CANCEL_CONFIRM_TIMEOUT_MS,
+    comfyuiSlotsPerWorker: e.COMFYUI_SLOTS_PER_WORKER,
     workerRetries: e.WORKER_RETRIES,
     workerHeartbeatMs: e.WORKER_HEARTBEAT_MS,
     runLeaseMs: e.RUN_LEASE_MS,

@@ -122,6 +122,8 @@ export async function createServices(
     sandboxUrls: workers.sandboxUrls,
     queueTimeoutMs: config.queueTimeoutMs,
     stallTimeoutMs: config.stallTimeoutMs,
+    cancelConfirmMs: config.cancelConfirmTimeoutMs,
+    slotsPerWorker: config.comfyuiSlotsPerWorker,
     retries: config.workerRetries,
     instanceId: instance,
     // Processes that share a ComfyUI server count its slots together (through Redis).

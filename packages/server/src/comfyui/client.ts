@@ -79,7 +79,7 @@ export const DEFAULT_TIMINGS: RunTimings = {
   pollMs: 5_000,
   historyWaitMs: 10_000,
   lostAfterMs: 60_000,
-  cancelWaitMs: 5_000,
+  cancelConfirmMs: 10 * 60_000,
   stallTimeoutMs: 10 * 60_000,
 };
 
@@ -158,6 +158,11 @@ export class ComfyClient {
   }
 
   private readonly wantPreviewMetadata: boolean;
+
+  /** Started and not stopped. */
+  get active(): boolean {
+    return this.started;
+  }
 
   /** Whether the WebSocket is open and what follows a (re)connect is done. */
   get connected(): boolean {

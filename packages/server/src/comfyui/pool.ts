@@ -41,13 +41,18 @@ export interface ComfyPoolOptions {
   maxComebacks?: number;
   /** Prompts per worker: one running plus extras queued on the worker. Default 2. */
   slotsPerWorker?: number;
+  /**
+   * How long a cancel waits for the worker to confirm the prompt stopped before the run ends
+   * CANCELED unconfirmed (the slot stays taken until the worker is done). Default 10 min.
+   */
+  cancelConfirmMs?: number;
   /** Health check interval (`GET /system_stats`). Default 10 s. */
   healthIntervalMs?: number;
   /** Timeout of one health check. Default 5 s. */
   healthTimeoutMs?: number;
   /** Re-read node classes and model files this often (also on every reconnect). Default 5 min. */
   capabilitiesIntervalMs?: number;
-  /** Prompt tracking timings (poll on silence, history wait, lost worker, cancel wait). */
+  /** Prompt tracking timings (poll on silence, history wait, lost worker, cancel confirmation). */
   timings?: Partial<Omit<RunTimings, 'stallTimeoutMs'>>;
   /** Passed to every ComfyClient. */
   client?: Omit<ComfyClientOptions, 'url' | 'timings' | 'fetch' | 'log'>;
@@ -124,7 +129,11 @@ export class ComfyPool implements Executor {
         ...options.client,
         url,
         ...(options.instanceId ? { clientId: derivedClientId(options.instanceId, url) } : {}),
-        timings: { ...options.timings, stallTimeoutMs: this.stallTimeoutMs },
+        timings: {
+          ...options.timings,
+          ...(options.cancelConfirmMs ? { cancelConfirmMs: options.cancelConfirmMs } : {}),
+          stallTimeoutMs: this.stallTimeoutMs,
+        },
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.log ? { log: options.log } : {}),
       });
@@ -256,9 +265,10 @@ export class ComfyPool implements Executor {
   capacity(): number {
     let free = 0;
     for (const w of this.workersByUrl.values()) {
-      // Slots other processes hold on a shared server are not ours to fill.
+      // Slots other processes hold on a shared server are not ours to fill, nor slots of
+      // canceled runs the worker has not let go of yet (no run of ours is counted for them).
       if (this.healthy(w))
-        free += Math.max(0, this.slotsPerWorker - this.ledger.heldElsewhere(w.url));
+        free += Math.max(0, this.slotsPerWorker - this.ledger.heldElsewhere(w.url) - w.lingering);
     }
     return free;
   }
@@ -457,7 +467,8 @@ export class ComfyPool implements Executor {
   ): Promise<ExecutionResult> {
     if (!this.running)
       throw new ExecutionError('WORKER_UNAVAILABLE', 'The worker pool is stopped.');
-    if (signal.aborted) throw canceled(undefined);
+    // A canceled run whose prompt may be on a worker is canceled there (resume) first.
+    if (signal.aborted && !job.resumeOn) throw canceled(undefined);
     if (job.resumeOn) {
       const resumed = await this.resume(job, onEvent, signal);
       if (resumed) return resumed;
@@ -536,6 +547,7 @@ export class ComfyPool implements Executor {
   ): Promise<ExecutionResult> {
     let started = false;
     let finished = false;
+    let lingering = false;
     try {
       const { outputs } = await w.client.run(
         job,
@@ -557,7 +569,17 @@ export class ComfyPool implements Executor {
             if (finished) return;
             finished = true;
             if (started) w.running--;
+            if (lingering) w.lingering--;
             this.release(w, hold);
+          },
+          lingering: () => {
+            // The run ends, the prompt may still run there: the slot is released by settled.
+            lingering = true;
+            w.lingering++;
+            this.log?.warn('a canceled prompt was not confirmed stopped; its slot stays taken', {
+              worker: w.url,
+              run: job.runId,
+            });
           },
           stalled: () => {
             w.stalled = true;
@@ -576,7 +598,7 @@ export class ComfyPool implements Executor {
       }
       throw e;
     } finally {
-      if (!finished) {
+      if (!finished && !lingering) {
         finished = true;
         if (started) w.running--;
         this.release(w, hold);
@@ -626,10 +648,7 @@ export class ComfyPool implements Executor {
       w.client.abandon(job.attemptId);
       return null;
     }
-    if (signal.aborted) {
-      await w.client.cancelPrompt(job.attemptId).catch(() => w.client.abandon(job.attemptId));
-      throw canceled(w.url);
-    }
+    // A canceled run is followed there too: it ends once the worker confirms it stopped.
     let state: string;
     try {
       state = (await w.client.locate(job.attemptId)).state;

@@ -1,7 +1,8 @@
 // One prompt on one worker, from upload to outputs. The WebSocket is the fast path; the
 // prompt's state on the worker (jobs API, queue, history) is the truth, read when the socket
 // is silent, after every reconnect and after any ambiguous failure, so a lost message can
-// neither hang a run nor make it run twice.
+// neither hang a run nor make it run twice. A cancel ends the run only once the worker says
+// the prompt stopped (ComfyUI finishes the sampler step or node in progress first).
 
 import type { ApiGraph } from '../models/workflow.ts';
 import {
@@ -37,8 +38,12 @@ export interface RunTimings {
   historyWaitMs: number;
   /** A worker unreachable for this long while it holds our prompt: the prompt is given up. */
   lostAfterMs: number;
-  /** How long a cancel waits for the worker to confirm. */
-  cancelWaitMs: number;
+  /**
+   * How long a cancel waits for the worker to confirm the prompt stopped (ComfyUI stops at the
+   * next sampler step or node boundary, which may take a while). Past it the run ends
+   * CANCELED unconfirmed, and its slot stays taken until the worker is done with the prompt.
+   */
+  cancelConfirmMs: number;
   /** No event for this long (a queued prompt: no activity on the worker) → TIMED_OUT. */
   stallTimeoutMs: number;
 }
@@ -50,6 +55,11 @@ export interface RunHooks {
   started?(): void;
   /** The worker is done with the prompt (finished, failed, canceled, lost); outputs may still be downloading. */
   settled?(): void;
+  /**
+   * A cancel the worker did not confirm in time: the run ends, but the prompt may still run
+   * there; `settled` follows when the worker is done with it (or is gone).
+   */
+  lingering?(): void;
   /** The stall timeout fired: the worker stopped answering or progressing. */
   stalled?(): void;
   /** Overrides of the client's timings for this run. */
@@ -62,19 +72,20 @@ export interface RunResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** An abortable sleep; resolves early when `signal` aborts. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
+/** Waiting for a cancel to be confirmed: the first poll after this, doubling up to the max. */
+const CANCEL_POLL_MIN_MS = 100;
+const CANCEL_POLL_MAX_MS = 1_000;
+/** A prompt still running this long after the cancel is sent gets it again (an interrupt can
+ * be lost when it lands between two prompts: ComfyUI clears the flag as a prompt starts). */
+const CANCEL_RESEND_MS = 10_000;
+/** After an unconfirmed cancel: how often the worker is asked whether it is done (max). */
+const LINGER_POLL_MAX_MS = 10_000;
+
+/** A sleep that does not keep the process alive. */
+const idleSleep = (ms: number) =>
+  new Promise<void>((r) => {
+    setTimeout(r, ms).unref();
   });
-}
 
 export class PromptRun implements PromptListener {
   private readonly promptId: string;
@@ -95,6 +106,10 @@ export class PromptRun implements PromptListener {
   /** Whether any WebSocket event for this prompt arrived (its events are routed to us). */
   private eventsSeen = false;
   private cancelling = false;
+  /** An unconfirmed cancel ended the run: the worker's slot is released by drain(). */
+  private lingering = false;
+  /** Wakes the cancel wait early (the outcome arrived). */
+  private wakeCancel: (() => void) | null = null;
   private currentNode: string | null = null;
   private lastEventAt = Date.now();
   private lastCheckAt = 0;
@@ -123,7 +138,8 @@ export class PromptRun implements PromptListener {
 
   async execute(mode: 'submit' | 'track'): Promise<RunResult> {
     this.mode = mode;
-    if (this.signal.aborted) throw canceled(undefined);
+    // Nothing sent yet; a tracked prompt is on the worker already and is canceled there.
+    if (this.signal.aborted && mode === 'submit') throw canceled(undefined);
     const unwatch = this.client.watch(this.promptId, this);
     const onAbort = () => void this.abort();
     try {
@@ -143,6 +159,7 @@ export class PromptRun implements PromptListener {
       }
       const entry = await this.outcome;
       this.client.noteHistory(this.promptId);
+      if (this.signal.aborted) throw canceled(this.worker);
       const outputs = await downloadOutputs(this.client.http, entry, this.worker);
       if (this.signal.aborted) throw canceled(this.worker);
       this.onEvent(this.progressEvent(null, null, null, true));
@@ -419,7 +436,8 @@ export class PromptRun implements PromptListener {
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    this.doneOnWorker();
+    if (!this.lingering) this.doneOnWorker();
+    this.wakeCancel?.();
     return true;
   }
 
@@ -475,7 +493,8 @@ export class PromptRun implements PromptListener {
         if (!(e instanceof HttpFailure)) return this.fail(e as Error);
       }
       if (Date.now() >= deadline) break;
-      await pause(delay, this.signal);
+      // Not cut short by a cancel: the history is the confirmation a cancel waits for.
+      await sleep(delay);
     }
     if (this.settled) return;
     if (Object.keys(this.wsOutputs).length > 0) {
@@ -612,24 +631,126 @@ export class PromptRun implements PromptListener {
 
   // ---- cancel ----
 
+  /**
+   * Cancels the prompt on the worker and waits until the worker confirms it stopped:
+   * `execution_interrupted` (or any other end) on the socket, or the prompt's state read
+   * with a backoff (100 ms doubling to 1 s, so a few requests per second at most). The run
+   * stays RUNNING ("canceling") meanwhile and the worker's slot stays taken. A worker that
+   * does not confirm within `cancelConfirmMs` ends the run unconfirmed (see linger()).
+   */
   private async abort(): Promise<void> {
     if (this.settled || this.cancelling) return;
     this.cancelling = true;
-    if (this.submitted) {
+    if (!this.submitted) {
+      this.fail(canceled(undefined));
+      return;
+    }
+    this.onEvent({ type: 'canceling', worker: this.worker });
+    const since = Date.now();
+    let sentAt: number | null = null;
+    let unreachableSince: number | null = null;
+    for (let delay = CANCEL_POLL_MIN_MS; !this.settled; ) {
       try {
-        await this.client.cancelPrompt(this.promptId);
-        // Wait (bounded) until the worker no longer runs it, so its slot is really free.
-        const deadline = Date.now() + this.timings.cancelWaitMs;
-        while (!this.settled && Date.now() < deadline) {
-          const loc = await this.client.locate(this.promptId);
-          if (loc.state !== 'running' && loc.state !== 'pending') break;
-          await sleep(50);
+        if (sentAt === null || Date.now() - sentAt >= CANCEL_RESEND_MS) {
+          await this.client.cancelPrompt(this.promptId);
+          sentAt = Date.now();
         }
-      } catch {
-        this.client.abandon(this.promptId);
+        if (this.settled) break;
+        const loc = await this.client.locate(this.promptId);
+        unreachableSince = null;
+        if (this.settled) break;
+        if (loc.state === 'finished') {
+          // Interrupted (or it finished first): either way it ends CANCELED.
+          this.finishWith(loc.entry);
+          break;
+        }
+        if (loc.state === 'unknown') {
+          // Removed from the worker's queue before it started (or the worker lost it).
+          this.fail(canceled(this.worker));
+          break;
+        }
+      } catch (e) {
+        if (!(e instanceof HttpFailure)) {
+          this.fail(e as Error);
+          break;
+        }
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > this.timings.lostAfterMs) {
+          // The worker is gone (its health checks say so too); the prompt is canceled there
+          // if it ever answers again.
+          this.client.abandon(this.promptId);
+          this.fail(
+            canceled(this.worker, 'Canceled; the worker became unreachable before it stopped.'),
+          );
+          break;
+        }
+      }
+      if (this.settled) break;
+      const left = this.timings.cancelConfirmMs - (Date.now() - since);
+      if (left <= 0) {
+        this.linger();
+        break;
+      }
+      await this.cancelPause(Math.min(delay, left));
+      delay = Math.min(delay * 2, CANCEL_POLL_MAX_MS);
+    }
+  }
+
+  /** Waits `ms`, or less if the outcome arrives meanwhile. */
+  private cancelPause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeCancel = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeCancel = done;
+    });
+  }
+
+  /**
+   * The worker did not confirm the cancel in time (a wedged GPU, a node that never checks):
+   * the run ends CANCELED, saying so, and the worker's slot stays taken until the worker is
+   * done with the prompt or is gone, so nothing else is sent to sit behind it.
+   */
+  private linger(): void {
+    this.lingering = true;
+    this.hooks.lingering?.();
+    const seconds = Math.round(this.timings.cancelConfirmMs / 100) / 10;
+    const error = canceled(
+      this.worker,
+      `Canceled; the worker did not confirm within ${seconds} s that the run stopped, so it is kept out of use until it does.`,
+    );
+    error.details.unconfirmed = true;
+    this.fail(error);
+    void this.drain();
+  }
+
+  /** After linger(): releases the slot once the worker no longer has the prompt, or is gone. */
+  private async drain(): Promise<void> {
+    let sentAt = Date.now();
+    let unreachableSince: number | null = null;
+    for (let delay = CANCEL_POLL_MAX_MS; ; delay = Math.min(delay * 2, LINGER_POLL_MAX_MS)) {
+      await idleSleep(delay);
+      if (!this.client.active) break;
+      try {
+        const loc = await this.client.locate(this.promptId);
+        unreachableSince = null;
+        if (loc.state !== 'running' && loc.state !== 'pending') break;
+        if (Date.now() - sentAt >= CANCEL_RESEND_MS) {
+          sentAt = Date.now();
+          await this.client.cancelPrompt(this.promptId);
+        }
+      } catch (e) {
+        if (!(e instanceof HttpFailure)) break;
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > this.timings.lostAfterMs) {
+          this.client.abandon(this.promptId);
+          break;
+        }
       }
     }
-    // An outcome that won the race ends as CANCELED too: execute() checks the signal.
-    this.fail(canceled(this.worker));
+    this.doneOnWorker();
   }
 }

@@ -23,6 +23,8 @@ export class PoolWorker {
   fullUntil = 0;
   /** Of those, the one the worker executes now (0 or 1). */
   running = 0;
+  /** Of those, canceled runs that ended unconfirmed: the worker may still run their prompts. */
+  lingering = 0;
   /** Model keys of the job submitted last: what the worker has loaded after its queue. */
   loadedModels: string[] = [];
   lastError: string | null = null;

@@ -45,6 +45,11 @@ export type ExecutionEvent =
   /** The worker started executing this prompt. */
   | { type: 'started'; worker: string }
   /**
+   * A cancel was sent to the worker; the prompt runs until the worker stops it (ComfyUI
+   * finishes the sampler step or node in progress first). Progress may still arrive.
+   */
+  | { type: 'canceling'; worker: string }
+  /**
    * Progress as a full snapshot: the node executing, its sampler step if any, and the
    * overall fraction 0..1 of the graph (node-count and step weighted).
    */
@@ -97,7 +102,13 @@ export class ExecutionError extends AtelierError {
   constructor(
     readonly code: ExecutionErrorCode,
     message: string,
-    readonly details: { nodeId?: string; nodeType?: string; worker?: string } = {},
+    readonly details: {
+      nodeId?: string;
+      nodeType?: string;
+      worker?: string;
+      /** A CANCELED run whose worker did not confirm in time that it stopped. */
+      unconfirmed?: boolean;
+    } = {},
   ) {
     super(message);
     this.name = 'ExecutionError';
@@ -124,7 +135,8 @@ export interface Executor {
   /**
    * Runs one job to completion. Aborting `signal` cancels the prompt on its worker by
    * prompt id (jobs cancel API, else targeted interrupt, else queue removal; never a global
-   * interrupt) and rejects with ExecutionError('CANCELED').
+   * interrupt) and rejects with ExecutionError('CANCELED') once the worker confirms the
+   * prompt stopped (or, past a long bound, unconfirmed: `details.unconfirmed`).
    */
   execute(
     job: ExecutionJob,

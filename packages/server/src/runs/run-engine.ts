@@ -95,9 +95,11 @@ export class RunEngine {
       const canceled =
         signal.aborted || (error instanceof ExecutionError && error.code === 'CANCELED');
       if (canceled) {
+        // A worker that never confirmed it stopped is named in the message.
+        const unconfirmed = error instanceof ExecutionError && error.details.unconfirmed === true;
         await this.finish(run.id, 'CANCELED', {
           code: 'CANCELED',
-          message: 'Canceled while running.',
+          message: unconfirmed ? error.message : 'Canceled while running.',
         });
         return;
       }
@@ -215,16 +217,26 @@ export class RunEngine {
 
     let firstDone = 0;
     let current = 0;
+    // Set once the executor sent the cancel to the worker: the run stays RUNNING until the
+    // worker stops (at its next sampler step or node), and the stage says so.
+    let canceling: string | null = null;
+    let lastProgress: Extract<ExecutionEvent, { type: 'progress' }> | null = null;
     const progress = throttleLatest(this.deps.progressIntervalMs, async (e: ExecutionEvent) => {
       if (e.type !== 'progress') return;
       const overall = (firstDone + e.overall) / executions;
-      const message =
+      let message =
         e.step !== null && e.maxSteps
           ? `${e.nodeType} step ${e.step}/${e.maxSteps}`
-          : `Running ${e.nodeType}`;
+          : e.nodeType
+            ? `Running ${e.nodeType}`
+            : '';
+      if (executions > 1 && message) message += ` (output ${current + 1}/${executions})`;
+      if (canceling !== null) {
+        message = `Canceling: waiting for ${canceling} to stop${message ? ` (at ${message})` : ''}`;
+      }
       await this.setStage(runId, 'GENERATE', {
         progress: overall,
-        message: executions > 1 ? `${message} (output ${current + 1}/${executions})` : message,
+        message,
         nodeId: e.nodeId,
         nodeType: e.nodeType,
         step: e.step,
@@ -297,11 +309,28 @@ export class RunEngine {
           (event) => {
             // ('submitted': workerUrl was written by beforeSubmit already.)
             if (event.type === 'started') {
+              if (canceling !== null) return;
               void this.setStage(runId, 'GENERATE', { message: `Running on ${event.worker}` })
                 .then(() => events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' }))
                 .catch(() => {});
-            } else if (event.type === 'progress') progress.push(event);
-            else preview.push(event);
+            } else if (event.type === 'canceling') {
+              // Through the progress writer, so no earlier progress overwrites the message.
+              canceling = event.worker;
+              progress.push(
+                lastProgress ?? {
+                  type: 'progress',
+                  nodeId: '',
+                  nodeType: '',
+                  step: null,
+                  maxSteps: null,
+                  overall: 0,
+                },
+              );
+              void progress.flush();
+            } else if (event.type === 'progress') {
+              lastProgress = event;
+              progress.push(event);
+            } else preview.push(event);
           },
           signal,
         );

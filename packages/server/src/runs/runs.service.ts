@@ -424,14 +424,15 @@ export class RunsService {
       return this.cancel(ownerId, id);
     }
     if (run.status === 'RUNNING') {
-      if (this.lifecycle.cancelRunning(id)) return run;
-      // Not executing in this process: mark it (a process that resumes it later cancels it
-      // at once), then ask whichever process executes it to stop it on its worker.
+      // Marked first: the run stays RUNNING until its worker confirms the prompt stopped
+      // (ComfyUI finishes the step or node in progress), and a process that resumes it
+      // meanwhile (after a crash, or because it is not executing here) cancels it at once.
       await this.prisma.run.updateMany({
         where: { id, status: 'RUNNING' },
         data: { errorCode: 'CANCEL_REQUESTED' },
       });
-      this.lifecycle.cancelElsewhere(id);
+      // Executing here: stop it; otherwise ask whichever process executes it.
+      if (!this.lifecycle.cancelRunning(id)) this.lifecycle.cancelElsewhere(id);
       return run;
     }
     throw new RunNotActiveError(id, run.status);
