@@ -36,12 +36,12 @@ export const GENERATE_USAGE = `Usage: atelier generate --mode MODE --model KEY -
 
   --mode MODE          TEXT_TO_IMAGE (T2I), IMAGE_TO_IMAGE (I2I), EDIT, INPAINT,
                        MULTI_REFERENCE (MREF), TEXT_TO_VIDEO (T2V), IMAGE_TO_VIDEO (I2V),
-                       TEXT_TO_AUDIO (T2A)
+                       TEXT_TO_AUDIO (T2A), IMAGE_TO_AUDIO (I2A)
   --model KEY          catalog model (see \`atelier models\`)
   --prompt TEXT        what to generate
   --negative TEXT      what to avoid
   --style KEY          prompt style (see \`atelier styles\`)
-  --input PATH         source image (I2I, EDIT, INPAINT, I2V); for MULTI_REFERENCE, a reference
+  --input PATH         source image (I2I, EDIT, INPAINT, I2V, I2A); for MULTI_REFERENCE, a reference
   --mask PATH          mask image for INPAINT (transparent pixels are repainted)
   --ref PATH           reference image for MULTI_REFERENCE (repeat for several)
   --param NAME=VALUE   model parameter, e.g. steps=20 or width=1024 (repeatable)
@@ -116,8 +116,11 @@ function parseGenerateArgs(argv: string[], env: NodeJS.ProcessEnv): GenerateArgs
   });
   if (!values.mode) throw new UsageError('--mode is required');
   if (!values.model) throw new UsageError('--model is required');
-  if (values.prompt === undefined) throw new UsageError('--prompt is required');
   const mode: GenerationMode = parseMode(values.mode);
+  // IMAGE_TO_AUDIO may go without: the server describes the image (when its LLM sees images).
+  if (values.prompt === undefined && mode !== 'IMAGE_TO_AUDIO') {
+    throw new UsageError('--prompt is required');
+  }
 
   const inputs = values.input ?? [];
   const refs = values.ref ?? [];
@@ -148,7 +151,7 @@ function parseGenerateArgs(argv: string[], env: NodeJS.ProcessEnv): GenerateArgs
     parameters[param.slice(0, eq)] = parseValue(param.slice(eq + 1));
   }
 
-  const input: CreateRunInput = { mode, model: values.model, prompt: values.prompt };
+  const input: CreateRunInput = { mode, model: values.model, prompt: values.prompt ?? '' };
   if (values.negative !== undefined) input.negativePrompt = values.negative;
   if (values.style) input.style = values.style;
   if (values.seed !== undefined) input.seed = values.seed;

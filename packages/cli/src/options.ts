@@ -46,6 +46,7 @@ const MODE_ALIASES: Record<string, GenerationMode> = {
   T2V: 'TEXT_TO_VIDEO',
   I2V: 'IMAGE_TO_VIDEO',
   T2A: 'TEXT_TO_AUDIO',
+  I2A: 'IMAGE_TO_AUDIO',
 };
 
 const MODES: readonly GenerationMode[] = [
@@ -57,6 +58,7 @@ const MODES: readonly GenerationMode[] = [
   'TEXT_TO_VIDEO',
   'IMAGE_TO_VIDEO',
   'TEXT_TO_AUDIO',
+  'IMAGE_TO_AUDIO',
 ];
 
 /** Parses a mode: the enum name or a short alias (T2I, I2I, T2V, I2V, T2A, ...), any case. */

@@ -1,4 +1,4 @@
-// The eight generation modes: labels, what inputs each takes, what it produces.
+// The nine generation modes: labels, what inputs each takes, what it produces.
 import type { GenerationMode } from '@atelier/sdk';
 
 export interface ModeInfo {
@@ -78,6 +78,14 @@ export const MODES: readonly ModeInfo[] = [
     mask: false,
     references: false,
   },
+  {
+    mode: 'IMAGE_TO_AUDIO',
+    label: 'Image → Audio',
+    hint: 'Hear a picture: it is described, and the description becomes sound.',
+    source: true,
+    mask: false,
+    references: false,
+  },
 ];
 
 export function modeInfo(mode: GenerationMode): ModeInfo {
@@ -85,6 +93,7 @@ export function modeInfo(mode: GenerationMode): ModeInfo {
 }
 
 export const STAGE_LABELS: Record<string, string> = {
+  DESCRIBE: 'Describe',
   TRANSLATE: 'Translate',
   STYLE: 'Style',
   OPTIMIZE: 'Optimize',
@@ -92,6 +101,7 @@ export const STAGE_LABELS: Record<string, string> = {
 };
 
 export const STAGE_HINTS: Record<string, string> = {
+  DESCRIBE: 'the picture in words',
   TRANSLATE: 'to English, safety check',
   STYLE: 'apply the style',
   OPTIMIZE: 'shape the prompt for the model',

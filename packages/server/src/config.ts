@@ -53,6 +53,9 @@ export const envSchema = z.object({
   UPLOAD_MAX_PIXELS: int(1).default(64_000_000),
   IMAGE_MAX_EDGE: int(64, 16384).default(2048),
   THUMBNAIL_EDGE: int(16, 1024).default(256),
+  OUTPUT_METADATA: z
+    .enum(['strip', 'keep'], { error: 'must be "strip" or "keep"' })
+    .default('strip'),
   COMFYUI_URLS: z
     .string()
     .optional()
@@ -89,6 +92,7 @@ export const envSchema = z.object({
   LLM_MODEL: z.string().min(1).optional(),
   LLM_API_KEY: z.string().min(1).optional(),
   LLM_TIMEOUT_MS: int(100).default(30_000),
+  LLM_VISION: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   CONTENT_BLOCKLIST: z.string().optional(),
   CONTENT_BLOCKLIST_FILE: z.string().min(1).optional(),
   AUTH_MODE: z.enum(['local', 'keys'], { error: 'must be "local" or "keys"' }).default('local'),
@@ -192,6 +196,8 @@ export interface Config {
     maxPixels: number;
     maxEdge: number;
     thumbnailEdge: number;
+    /** ComfyUI's metadata in output images: stripped (default) or kept as written. */
+    outputMetadata: 'strip' | 'keep';
   };
   /** ComfyUI workers; empty means "start the bundled sandbox". */
   comfyuiUrls: string[];
@@ -219,7 +225,14 @@ export interface Config {
    */
   persistedDocuments: { only: boolean; files: string[] };
   backgroundRemovalModel: string;
-  llm: { url: string; model: string; apiKey: string | null; timeoutMs: number } | null;
+  llm: {
+    url: string;
+    model: string;
+    apiKey: string | null;
+    timeoutMs: number;
+    /** The model takes images (`image_url` parts): DESCRIBE uses it for IMAGE_TO_AUDIO. */
+    vision: boolean;
+  } | null;
   /** CONTENT_BLOCKLIST as given: replaces the built-in list; "none" turns it off. */
   blocklist: string | null;
   blocklistFile: string | null;
@@ -307,6 +320,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxPixels: e.UPLOAD_MAX_PIXELS,
       maxEdge: e.IMAGE_MAX_EDGE,
       thumbnailEdge: e.THUMBNAIL_EDGE,
+      outputMetadata: e.OUTPUT_METADATA,
     },
     comfyuiUrls: (e.COMFYUI_URLS ?? '')
       .split(',')
@@ -340,6 +354,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           model: e.LLM_MODEL ?? 'default',
           apiKey: e.LLM_API_KEY ?? null,
           timeoutMs: e.LLM_TIMEOUT_MS,
+          vision: e.LLM_VISION === 'true',
         }
       : null,
     blocklist: e.CONTENT_BLOCKLIST ?? null,

@@ -35,7 +35,8 @@ export const RunStatus = builder.enumType(RunStatusValues, {
 
 export const StageKind = builder.enumType(StageKindValues, {
   name: 'StageKind',
-  description: 'The four stages of every run, in order.',
+  description:
+    'The stages of a run, in order: DESCRIBE (IMAGE_TO_AUDIO only: the source image described in words), TRANSLATE, STYLE, OPTIMIZE, GENERATE.',
 });
 
 export const StageStatus = builder.enumType(StageStatusValues, {

@@ -169,8 +169,10 @@ export async function createServices(
     events,
     log,
     llm,
+    llmVision: Boolean(config.llm?.vision),
     blocklist: resolveBlocklist(config.blocklist, blocklistFile),
     thumbnailEdge: config.uploads.thumbnailEdge,
+    outputMetadata: config.uploads.outputMetadata,
     backgroundRemovalModel: config.backgroundRemovalModel,
     progressIntervalMs: 250,
     previewIntervalMs: 500,
@@ -205,7 +207,11 @@ export async function createServices(
     db.prisma,
     catalog,
     credits,
-    { ...config.limits, webhookAllowPrivate: config.webhooks.allowPrivate },
+    {
+      ...config.limits,
+      webhookAllowPrivate: config.webhooks.allowPrivate,
+      describeImages: Boolean(config.llm?.vision),
+    },
     {
       queued: async (run) => {
         try {

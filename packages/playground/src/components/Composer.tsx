@@ -308,7 +308,9 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
               placeholder={
                 mode === 'TEXT_TO_AUDIO'
                   ? 'Warm lo-fi piano with soft rain'
-                  : 'A lighthouse on a cliff at dusk, oil painting'
+                  : mode === 'IMAGE_TO_AUDIO'
+                    ? 'Optional: what to add to the picture’s sound (e.g. solo cello)'
+                    : 'A lighthouse on a cliff at dusk, oil painting'
               }
               value={shared.prompt}
               onChange={(e) => setShared((s) => ({ ...s, prompt: e.target.value }))}

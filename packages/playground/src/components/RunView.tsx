@@ -199,7 +199,9 @@ export function RunView({
           <span>{percent(run.progress)}</span>
         </div>
 
-        <div className={`run-grid${run.mode === 'TEXT_TO_AUDIO' ? ' no-preview' : ''}`}>
+        <div
+          className={`run-grid${run.mode === 'TEXT_TO_AUDIO' || run.mode === 'IMAGE_TO_AUDIO' ? ' no-preview' : ''}`}
+        >
           <ol className="timeline" data-testid="stage-timeline">
             {run.stages.map((stage, index) => (
               <StageRow key={stage.kind} stage={stage} index={index} />

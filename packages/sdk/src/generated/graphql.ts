@@ -43,6 +43,7 @@ export type CreateRunInput = {
 /** What a run generates from what. */
 export type GenerationMode =
   | 'EDIT'
+  | 'IMAGE_TO_AUDIO'
   | 'IMAGE_TO_IMAGE'
   | 'IMAGE_TO_VIDEO'
   | 'INPAINT'
@@ -147,8 +148,9 @@ export type RunStatus =
   | 'RUNNING'
   | 'SUCCEEDED';
 
-/** The four stages of every run, in order. */
+/** The stages of a run, in order: DESCRIBE (IMAGE_TO_AUDIO only: the source image described in words), TRANSLATE, STYLE, OPTIMIZE, GENERATE. */
 export type StageKind =
+  | 'DESCRIBE'
   | 'GENERATE'
   | 'OPTIMIZE'
   | 'STYLE'

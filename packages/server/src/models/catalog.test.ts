@@ -179,7 +179,7 @@ describe('the committed catalog', () => {
     [
       'ace-step-v1-3.5b',
       'AUDIO',
-      ['TEXT_TO_AUDIO'],
+      ['TEXT_TO_AUDIO', 'IMAGE_TO_AUDIO'],
       ['TextEncodeAceStepAudio', 'EmptyAceStepLatentAudio', 'VAEDecodeAudio'],
     ],
   ];

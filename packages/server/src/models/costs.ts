@@ -25,6 +25,7 @@ export const DEFAULT_COSTS: Record<GenerationMode, number> = {
   TEXT_TO_VIDEO: 5,
   IMAGE_TO_VIDEO: 5,
   TEXT_TO_AUDIO: 1,
+  IMAGE_TO_AUDIO: 1,
 };
 
 /** The price of one mode of a model with output kind `outputKind`. */

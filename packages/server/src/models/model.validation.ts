@@ -46,7 +46,7 @@ export interface ModelReport {
 const MODES_BY_KIND: Record<MediaKind, GenerationMode[]> = {
   IMAGE: ['TEXT_TO_IMAGE', 'IMAGE_TO_IMAGE', 'EDIT', 'INPAINT', 'MULTI_REFERENCE'],
   VIDEO: ['TEXT_TO_VIDEO', 'IMAGE_TO_VIDEO'],
-  AUDIO: ['TEXT_TO_AUDIO'],
+  AUDIO: ['TEXT_TO_AUDIO', 'IMAGE_TO_AUDIO'],
 };
 
 /** Save nodes whose files land in ComfyUI's history, by the kind of file they write. */
@@ -69,6 +69,8 @@ const IMAGES_BY_MODE: Record<
   TEXT_TO_VIDEO: { source: false, mask: false, references: false },
   IMAGE_TO_VIDEO: { source: true, mask: false, references: false },
   TEXT_TO_AUDIO: { source: false, mask: false, references: false },
+  // The source image is described by the DESCRIBE stage; the workflow is text-to-audio.
+  IMAGE_TO_AUDIO: { source: false, mask: false, references: false },
 };
 
 /** MULTI_REFERENCE must run with two references; more slots may be optional. */

@@ -7,7 +7,7 @@ import type { PrismaClient, Run } from '../generated/prisma/client.ts';
 import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
 import type { LlmClient } from '../llm/llm.client.ts';
 import type { Logger } from '../log.ts';
-import { storeOutput } from '../media/outputs.ts';
+import { type OutputMetadata, storeOutput } from '../media/outputs.ts';
 import type { Catalog } from '../models/catalog.service.ts';
 import { ExecutionError, type ExecutionEvent, type Executor } from '../queue/executor.ts';
 import { runPromptStages } from '../stages/prompt-stages.ts';
@@ -25,8 +25,11 @@ export interface EngineDeps {
   events: RunEvents;
   log: Logger;
   llm: LlmClient | null;
+  /** The LLM takes images (LLM_VISION): DESCRIBE may send it the source. */
+  llmVision?: boolean;
   blocklist: string[];
   thumbnailEdge: number;
+  outputMetadata: OutputMetadata;
   backgroundRemovalModel: string;
   /** Minimum time between progress events per run (ms). */
   progressIntervalMs: number;
@@ -128,6 +131,7 @@ export class RunEngine {
       throw new ExecutionError('MODEL_UNAVAILABLE', `Model ${run.modelKey} left the catalog.`);
     const style = run.styleKey ? (catalog.style(run.styleKey) ?? null) : null;
     let done = 0;
+    const promptStages = run.mode === 'IMAGE_TO_AUDIO' ? 4 : 3;
     const result = await runPromptStages(
       {
         prompt: run.prompt,
@@ -135,11 +139,15 @@ export class RunEngine {
         mode: run.mode,
         model,
         style,
-        skip: new Set(run.skipStages.filter((s) => s !== 'GENERATE')) as Set<
-          'TRANSLATE' | 'STYLE' | 'OPTIMIZE'
-        >,
+        skip: new Set(run.skipStages.filter((s) => s !== 'GENERATE')),
+        ...(run.mode === 'IMAGE_TO_AUDIO' ? { sourceImage: () => this.sourceImage(run.id) } : {}),
       },
-      { llm: this.deps.llm, blocklist: this.deps.blocklist, signal },
+      {
+        llm: this.deps.llm,
+        blocklist: this.deps.blocklist,
+        vision: this.deps.llmVision ?? false,
+        signal,
+      },
       {
         onStageStart: async (kind, input) => {
           await this.setStage(run.id, kind, {
@@ -161,7 +169,7 @@ export class RunEngine {
           });
           await prisma.run.update({
             where: { id: run.id },
-            data: { progress: (PROMPT_STAGES_SHARE * done) / 3 },
+            data: { progress: (PROMPT_STAGES_SHARE * done) / promptStages },
           });
           await events.emit(run.id, 'STAGE_FINISHED', { stage: kind });
         },
@@ -175,6 +183,16 @@ export class RunEngine {
       },
     });
     return result;
+  }
+
+  /** The bytes of a run's source image (IMAGE_TO_AUDIO's DESCRIBE stage). */
+  private async sourceImage(runId: string): Promise<Buffer> {
+    const input = await this.deps.prisma.runInput.findFirst({
+      where: { runId, role: 'SOURCE' },
+      include: { media: true },
+    });
+    if (!input) throw new ExecutionError('INVALID_WORKFLOW', 'The run has no source image.');
+    return readAll(this.deps.storage, input.media.storageKey);
   }
 
   private async generate(
@@ -349,6 +367,7 @@ export class RunEngine {
               quality: run.outputQuality,
               keepAlpha: run.outputBackground === 'TRANSPARENT',
               thumbnailEdge: this.deps.thumbnailEdge,
+              metadata: this.deps.outputMetadata,
             },
           );
           await events.emit(runId, 'OUTPUT', { stage: 'GENERATE', mediaId: media.id });

@@ -16,6 +16,7 @@ import type {
 import { isUuid } from '../ids.ts';
 import type { Catalog, CatalogModel } from '../models/catalog.service.ts';
 import { runCost } from '../models/costs.ts';
+import { stageKindsFor } from '../stages/prompt-stages.ts';
 import {
   enqueueRunWebhooks,
   newWebhookSecret,
@@ -23,7 +24,6 @@ import {
 } from '../webhooks/webhooks.service.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
-export const STAGE_ORDER: StageKind[] = ['TRANSLATE', 'STYLE', 'OPTIMIZE', 'GENERATE'];
 export const MAX_COUNT = 10;
 export const MAX_PROMPT_CHARS = 10_000;
 const MAX_SEED = 18_446_744_073_709_551_615n;
@@ -169,6 +169,8 @@ export class RunsService {
     private readonly limits: Pick<Config['limits'], 'maxQueuedRunsPerAccount'> & {
       /** WEBHOOK_ALLOW_PRIVATE: run webhooks may point at private networks. */
       webhookAllowPrivate?: boolean;
+      /** An LLM that sees images is configured: IMAGE_TO_AUDIO may go without a prompt. */
+      describeImages?: boolean;
     },
     private readonly lifecycle: RunLifecycle,
   ) {}
@@ -233,7 +235,15 @@ export class RunsService {
     }
     if (req.style && !this.catalog.style(req.style)) fail('style', `Unknown style "${req.style}"`);
     const prompt = req.prompt.trim();
-    if (!prompt) fail('prompt', 'must not be empty');
+    if (!prompt) {
+      if (req.mode !== 'IMAGE_TO_AUDIO') fail('prompt', 'must not be empty');
+      if (!this.limits.describeImages) {
+        fail(
+          'prompt',
+          'IMAGE_TO_AUDIO needs a prompt on this server: no LLM that can describe images is configured (LLM_URL with LLM_VISION=true)',
+        );
+      }
+    }
     if (prompt.length > MAX_PROMPT_CHARS)
       fail('prompt', `must be at most ${MAX_PROMPT_CHARS} characters`);
     if ((req.negativePrompt?.length ?? 0) > MAX_PROMPT_CHARS) {
@@ -255,6 +265,12 @@ export class RunsService {
     }
     const skipStages = [...new Set(req.skipStages ?? [])];
     if (skipStages.includes('GENERATE')) fail('skipStages', 'GENERATE cannot be skipped');
+    if (skipStages.includes('DESCRIBE') && req.mode !== 'IMAGE_TO_AUDIO') {
+      fail('skipStages', 'DESCRIBE is a stage of IMAGE_TO_AUDIO runs only');
+    }
+    if (skipStages.includes('DESCRIBE') && !prompt) {
+      fail('skipStages', 'DESCRIBE can be skipped only with a prompt (it would have none)');
+    }
 
     const output = req.output ?? {};
     const format = output.format ?? 'PNG';
@@ -317,7 +333,7 @@ export class RunsService {
             skipStages,
             retryOfId: retryOfId ?? null,
             stages: {
-              create: STAGE_ORDER.map((kind, position) => ({ kind, position })),
+              create: stageKindsFor(req.mode).map((kind, position) => ({ kind, position })),
             },
             inputs: { create: inputs },
           },
@@ -349,8 +365,10 @@ export class RunsService {
       }
       if (references.length) fail('references', `${mode} takes no reference images`);
     }
-    if (bound.source && !req.source) fail('source', `${mode} needs a source image`);
-    if (!bound.source && req.source) fail('source', `${mode} takes no source image`);
+    // IMAGE_TO_AUDIO's source image goes to the DESCRIBE stage, not into the workflow.
+    const source = Boolean(bound.source) || mode === 'IMAGE_TO_AUDIO';
+    if (source && !req.source) fail('source', `${mode} needs a source image`);
+    if (!source && req.source) fail('source', `${mode} takes no source image`);
     if (bound.mask && !req.mask) fail('mask', `${mode} needs a mask image`);
     if (!bound.mask && req.mask) fail('mask', `${mode} takes no mask image`);
     if (bound.references) {

@@ -18,15 +18,32 @@ import type { GenerationMode, StageKind } from '../generated/prisma/enums.ts';
 import type { LlmClient } from '../llm/llm.client.ts';
 import type { CatalogModel } from '../models/catalog.service.ts';
 import type { CatalogStyle } from '../styles/styles.service.ts';
+import { describeImage } from './describe.stage.ts';
 import { optimizePrompt } from './optimize.stage.ts';
 import { applyStyle } from './style.stage.ts';
 import { checkContent, translatePrompts } from './translate.stage.ts';
 
-/** The stages this module runs (GENERATE is the run engine's). */
-export type PromptStageKind = 'TRANSLATE' | 'STYLE' | 'OPTIMIZE';
+/** The stages this module runs (GENERATE is the run engine's; DESCRIBE only for IMAGE_TO_AUDIO). */
+export type PromptStageKind = 'DESCRIBE' | 'TRANSLATE' | 'STYLE' | 'OPTIMIZE';
 
 /** In run order. */
-export const PROMPT_STAGE_KINDS: readonly PromptStageKind[] = ['TRANSLATE', 'STYLE', 'OPTIMIZE'];
+export const PROMPT_STAGE_KINDS: readonly PromptStageKind[] = [
+  'DESCRIBE',
+  'TRANSLATE',
+  'STYLE',
+  'OPTIMIZE',
+];
+
+/** The stages of a run of `mode`, in order (GENERATE last). */
+export function stageKindsFor(mode: GenerationMode): StageKind[] {
+  return [
+    ...(mode === 'IMAGE_TO_AUDIO' ? ['DESCRIBE' as const] : []),
+    'TRANSLATE',
+    'STYLE',
+    'OPTIMIZE',
+    'GENERATE',
+  ];
+}
 
 /** Message of a stage skipped because the run asked for it (`skipStages`). */
 export const SKIPPED_ON_REQUEST = 'Skipped on request';
@@ -71,6 +88,8 @@ export interface PromptStagesInput {
   style: PromptStageStyle | null;
   /** Stages to skip (`CreateRunInput.skipStages`); GENERATE in it is ignored here. */
   skip: ReadonlySet<StageKind>;
+  /** IMAGE_TO_AUDIO: reads the source image DESCRIBE puts into words. */
+  sourceImage?: () => Promise<Buffer>;
 }
 
 export interface PromptStagesDeps {
@@ -78,6 +97,8 @@ export interface PromptStagesDeps {
   llm: LlmClient | null;
   /** Terms of the safety check (see stages/blocklist.ts); empty: no check. */
   blocklist: readonly string[];
+  /** The LLM takes images (LLM_VISION): DESCRIBE can use it. */
+  vision?: boolean;
   signal?: AbortSignal;
 }
 
@@ -143,6 +164,20 @@ export async function runPromptStages(
     stages.push({ kind, input: stageInput, ...outcome });
     await hooks.onStageFinish(kind, outcome);
   };
+
+  if (input.mode === 'IMAGE_TO_AUDIO') {
+    const image = input.sourceImage;
+    if (!image) throw new Error('IMAGE_TO_AUDIO needs its source image');
+    await run('DESCRIBE', () =>
+      describeImage({
+        image,
+        prompt,
+        llm: deps.llm,
+        vision: deps.vision ?? false,
+        ...(signal ? { signal } : {}),
+      }),
+    );
+  }
 
   await run(
     'TRANSLATE',

@@ -33,6 +33,8 @@ const MEDIUM: Record<GenerationMode, string> = {
     'short videos animated from a source image. Describe the motion and camera movement; do not describe a different scene.',
   TEXT_TO_AUDIO:
     'audio (music or sound). Express the style as sound: genre, instrumentation, mood and tempo, not visuals.',
+  IMAGE_TO_AUDIO:
+    'audio (music or sound) made for a picture; the prompt already says what the picture sounds like. Express the style as sound: genre, instrumentation, mood and tempo, not visuals.',
 };
 
 /** The system message of a style rewrite. */

@@ -17,7 +17,8 @@ export const GenerationMode = {
   MULTI_REFERENCE: 'MULTI_REFERENCE',
   TEXT_TO_VIDEO: 'TEXT_TO_VIDEO',
   IMAGE_TO_VIDEO: 'IMAGE_TO_VIDEO',
-  TEXT_TO_AUDIO: 'TEXT_TO_AUDIO'
+  TEXT_TO_AUDIO: 'TEXT_TO_AUDIO',
+  IMAGE_TO_AUDIO: 'IMAGE_TO_AUDIO'
 } as const
 
 export type GenerationMode = (typeof GenerationMode)[keyof typeof GenerationMode]
@@ -54,6 +55,7 @@ export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus]
 
 
 export const StageKind = {
+  DESCRIBE: 'DESCRIBE',
   TRANSLATE: 'TRANSLATE',
   STYLE: 'STYLE',
   OPTIMIZE: 'OPTIMIZE',
