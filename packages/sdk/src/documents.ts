@@ -211,6 +211,8 @@ graphql(`
       stage
       nodeId
       nodeType
+      detail
+      exceptionType
     }
     stages {
       kind

@@ -281,6 +281,31 @@ describe('runs', () => {
     expect(last.run.error?.nodeId).toBeTruthy();
   });
 
+  it("keeps ComfyUI's whole message: its first non-empty line, the rest as detail", async () => {
+    server.app.sandbox!.failNextPrompt({
+      kind: 'error',
+      classType: 'VAEDecode',
+      exceptionType: 'ImportError',
+      message:
+        "\ncannot import name 'load_file' from 'safetensors'\n\nTip: update the safetensors package",
+    });
+    const run = await createRunOk(server, T2I);
+    const last = (await watchRunWs(server, run.id)).at(-1)!;
+    expect(last.run.status).toBe('FAILED');
+    const { data } = await server.gql<{
+      run: { error: { message: string; detail: string; exceptionType: string; nodeType: string } };
+    }>('query($id: ID!) { run(id: $id) { error { message detail exceptionType nodeType } } }', {
+      id: run.id,
+    });
+    expect(data?.run.error.message).toMatch(
+      /^ImportError: cannot import name 'load_file' from 'safetensors' in node \S+ \(VAEDecode\)$/,
+    );
+    expect(data?.run.error.detail).toBe(
+      "cannot import name 'load_file' from 'safetensors'\n\nTip: update the safetensors package",
+    );
+    expect(data?.run.error.exceptionType).toBe('ImportError');
+  });
+
   it('maps out-of-memory to OUT_OF_MEMORY', async () => {
     server.app.sandbox!.failNextPrompt({ kind: 'oom' });
     const run = await createRunOk(server, T2I);

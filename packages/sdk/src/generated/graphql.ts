@@ -250,9 +250,9 @@ export type QueueUpdatedSubscriptionVariables = Exact<{ [key: string]: never; }>
 
 export type QueueUpdatedSubscription = { queueUpdated: { queued: number, running: number, workers: Array<{ url: string, healthy: boolean, sandbox: boolean, running: number, queued: number }>, viewerRuns: Array<{ position: number | null, run: { id: string, status: RunStatus } }> } };
 
-export type RunFieldsFragment = { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null };
+export type RunFieldsFragment = { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null };
 
-type CreateRunResultFields_CreateRunSuccess_Fragment = { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } };
+type CreateRunResultFields_CreateRunSuccess_Fragment = { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } };
 
 type CreateRunResultFields_InsufficientCreditsError_Fragment = { __typename: 'InsufficientCreditsError', code: string, message: string, needed: number, balance: number };
 
@@ -276,7 +276,7 @@ export type CreateRunMutationVariables = Exact<{
 
 
 export type CreateRunMutation = { createRun:
-    | { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
+    | { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
     | { __typename: 'InsufficientCreditsError', code: string, message: string, needed: number, balance: number }
     | { __typename: 'NotFoundError', code: string, message: string, entity: string, id: string }
     | { __typename: 'QueueLimitError', code: string, message: string, limit: number }
@@ -290,7 +290,7 @@ export type RetryRunMutationVariables = Exact<{
 
 
 export type RetryRunMutation = { retryRun:
-    | { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
+    | { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
     | { __typename: 'InsufficientCreditsError', code: string, message: string, needed: number, balance: number }
     | { __typename: 'NotFoundError', code: string, message: string, entity: string, id: string }
     | { __typename: 'QueueLimitError', code: string, message: string, limit: number }
@@ -303,7 +303,7 @@ export type CancelRunMutationVariables = Exact<{
 
 
 export type CancelRunMutation = { cancelRun:
-    | { __typename: 'CancelRunSuccess', run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
+    | { __typename: 'CancelRunSuccess', run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
     | { __typename: 'NotFoundError', code: string, message: string, entity: string, id: string }
     | { __typename: 'RunNotActiveError', code: string, message: string, status: RunStatus }
    };
@@ -324,14 +324,14 @@ export type RunQueryVariables = Exact<{
 }>;
 
 
-export type RunQuery = { run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } | null };
+export type RunQuery = { run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } | null };
 
 export type RunEventsSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type RunEventsSubscription = { runEvents: { sequence: number, type: RunEventType, stage: { kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null } | null, preview: { mimeType: string, dataUrl: string, nodeId: string | null } | null, output: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } } };
+export type RunEventsSubscription = { runEvents: { sequence: number, type: RunEventType, stage: { kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null } | null, preview: { mimeType: string, dataUrl: string, nodeId: string | null } | null, output: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } } };
 
 export type RunsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -340,7 +340,7 @@ export type RunsQueryVariables = Exact<{
 }>;
 
 
-export type RunsQuery = { runs: { edges: Array<{ cursor: string, node: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type RunsQuery = { runs: { edges: Array<{ cursor: string, node: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateWebhookMutationVariables = Exact<{
   input: WebhookInput;
@@ -493,6 +493,8 @@ export const RunFieldsFragmentDoc = /* @__PURE__ */ new TypedDocumentString(`
     stage
     nodeId
     nodeType
+    detail
+    exceptionType
   }
   stages {
     kind
@@ -616,6 +618,8 @@ fragment RunFields on Run {
     stage
     nodeId
     nodeType
+    detail
+    exceptionType
   }
   stages {
     kind
@@ -856,6 +860,8 @@ fragment RunFields on Run {
     stage
     nodeId
     nodeType
+    detail
+    exceptionType
   }
   stages {
     kind
@@ -912,7 +918,7 @@ fragment CreateRunResultFields on CreateRunResult {
   ... on QueueLimitError {
     limit
   }
-}`, {"hash":"sha256:d815ed637facd9d2fe887cfc62e6a52b287c0f7a6d85aaecbc63190c9662d34f"}) as unknown as TypedDocumentString<CreateRunMutation, CreateRunMutationVariables>;
+}`, {"hash":"sha256:cda9f68bde7871110501fad260c5a7f418842934bab2dbca423bfe9b8b31fd44"}) as unknown as TypedDocumentString<CreateRunMutation, CreateRunMutationVariables>;
 export const RetryRunDocument = /* @__PURE__ */ new TypedDocumentString(`
     mutation RetryRun($id: ID!, $newSeed: Boolean) {
   retryRun(id: $id, newSeed: $newSeed) {
@@ -968,6 +974,8 @@ fragment RunFields on Run {
     stage
     nodeId
     nodeType
+    detail
+    exceptionType
   }
   stages {
     kind
@@ -1024,7 +1032,7 @@ fragment CreateRunResultFields on CreateRunResult {
   ... on QueueLimitError {
     limit
   }
-}`, {"hash":"sha256:3092d0536db604879bb65bac5dd3fa8f354747c9108a91a794b3f8a4ab65c0de"}) as unknown as TypedDocumentString<RetryRunMutation, RetryRunMutationVariables>;
+}`, {"hash":"sha256:31c25a22dac0f5c4df90a5ba3344175ab5f5c8436dccaac636b4d3ae1d84c4b6"}) as unknown as TypedDocumentString<RetryRunMutation, RetryRunMutationVariables>;
 export const CancelRunDocument = /* @__PURE__ */ new TypedDocumentString(`
     mutation CancelRun($id: ID!) {
   cancelRun(id: $id) {
@@ -1096,6 +1104,8 @@ fragment RunFields on Run {
     stage
     nodeId
     nodeType
+    detail
+    exceptionType
   }
   stages {
     kind
@@ -1125,7 +1135,7 @@ fragment RunFields on Run {
   retryOf {
     id
   }
-}`, {"hash":"sha256:e20d60615d1d554ec3aab620706b727535d118abf0f00c7cb72f4dc561d29503"}) as unknown as TypedDocumentString<CancelRunMutation, CancelRunMutationVariables>;
+}`, {"hash":"sha256:9d8428819249296562ad6fa7f8db753a97e1fe4adcf96c8a8471ce04836fe2e8"}) as unknown as TypedDocumentString<CancelRunMutation, CancelRunMutationVariables>;
 export const DeleteRunDocument = /* @__PURE__ */ new TypedDocumentString(`
     mutation DeleteRun($id: ID!) {
   deleteRun(id: $id) {
@@ -1204,6 +1214,8 @@ fragment RunFields on Run {
     stage
     nodeId
     nodeType
+    detail
+    exceptionType
   }
   stages {
     kind
@@ -1233,7 +1245,7 @@ fragment RunFields on Run {
   retryOf {
     id
   }
-}`, {"hash":"sha256:0028d1a62a0934d76eb2ac34e9b6060e83bbcf605581000f7174167fdf72804d"}) as unknown as TypedDocumentString<RunQuery, RunQueryVariables>;
+}`, {"hash":"sha256:0a27ce08ef95783a53ded968894b22397440e81e9fdec985c8c061f7d86fc35f"}) as unknown as TypedDocumentString<RunQuery, RunQueryVariables>;
 export const RunEventsDocument = /* @__PURE__ */ new TypedDocumentString(`
     subscription RunEvents($id: ID!) {
   runEvents(id: $id) {
@@ -1311,6 +1323,8 @@ fragment RunFields on Run {
     stage
     nodeId
     nodeType
+    detail
+    exceptionType
   }
   stages {
     kind
@@ -1340,7 +1354,7 @@ fragment RunFields on Run {
   retryOf {
     id
   }
-}`, {"hash":"sha256:38ac4a18cd493039e5b56984766424c3707a70e2be3464cfc7f35778117b7090"}) as unknown as TypedDocumentString<RunEventsSubscription, RunEventsSubscriptionVariables>;
+}`, {"hash":"sha256:27d3abd9f6b30a2ae2844f2206e015a487804c7fae0453bbb61f398f955e6199"}) as unknown as TypedDocumentString<RunEventsSubscription, RunEventsSubscriptionVariables>;
 export const RunsDocument = /* @__PURE__ */ new TypedDocumentString(`
     query Runs($first: Int, $after: String, $filter: RunFilter) {
   runs(first: $first, after: $after, filter: $filter) {
@@ -1405,6 +1419,8 @@ fragment RunFields on Run {
     stage
     nodeId
     nodeType
+    detail
+    exceptionType
   }
   stages {
     kind
@@ -1434,7 +1450,7 @@ fragment RunFields on Run {
   retryOf {
     id
   }
-}`, {"hash":"sha256:22fe9cc288ebd8cfe8a57d465ef2b43d4cdab98e3c4f04cd1f1aa797e649db99"}) as unknown as TypedDocumentString<RunsQuery, RunsQueryVariables>;
+}`, {"hash":"sha256:fb8a6de28e77509a5f210b79dd7e8f676b84f997cbc62b153ee296d1d78704b7"}) as unknown as TypedDocumentString<RunsQuery, RunsQueryVariables>;
 export const CreateWebhookDocument = /* @__PURE__ */ new TypedDocumentString(`
     mutation CreateWebhook($input: WebhookInput!) {
   createWebhook(input: $input) {

@@ -41,12 +41,20 @@ export function isOutOfMemory(data: ExecutionErrorData): boolean {
 export function executionErrorFrom(data: ExecutionErrorData, worker: string): ExecutionError {
   const nodeId = data.node_id;
   const nodeType = data.node_type;
-  // exception_message is "<str(ex)>\n<tips>": the first part is the error itself.
-  const text = (data.exception_message ?? '').split('\n')[0]?.trim() || 'node failed';
+  // exception_message is "<str(ex)>\n<tips>", and str(ex) may itself start with a newline:
+  // the message shows its first non-empty line, `detail` keeps all of it.
+  const full = (data.exception_message ?? '').trim();
+  const text =
+    full
+      .split('\n')
+      .find((line) => line.trim())
+      ?.trim() || 'node failed';
   const where = nodeId ? ` in node ${nodeId}${nodeType ? ` (${nodeType})` : ''}` : '';
   const details = {
     ...(nodeId ? { nodeId } : {}),
     ...(nodeType ? { nodeType } : {}),
+    ...(full && full !== text ? { detail: full } : {}),
+    ...(data.exception_type ? { exceptionType: data.exception_type } : {}),
     worker,
   };
   if (isOutOfMemory(data)) {

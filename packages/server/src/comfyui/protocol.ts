@@ -19,6 +19,8 @@ export interface ExecutionErrorData {
   node_type?: string;
   exception_message?: string;
   exception_type?: string;
+  /** Python traceback lines. */
+  traceback?: string[];
   executed?: string[];
 }
 

@@ -108,6 +108,10 @@ export class ExecutionError extends AtelierError {
       worker?: string;
       /** A CANCELED run whose worker did not confirm in time that it stopped. */
       unconfirmed?: boolean;
+      /** The worker's whole error text, when `message` shows only its first line. */
+      detail?: string;
+      /** The exception's type as the worker named it (ComfyUI's exception_type). */
+      exceptionType?: string;
     } = {},
   ) {
     super(message);

@@ -113,6 +113,8 @@ export class RunEngine {
           message: error.message,
           nodeId: details.nodeId ?? null,
           nodeType: details.nodeType ?? null,
+          detail: details.detail ?? null,
+          exceptionType: details.exceptionType ?? null,
         });
         return;
       }
@@ -391,6 +393,8 @@ export class RunEngine {
       message: string;
       nodeId?: string | null;
       nodeType?: string | null;
+      detail?: string | null;
+      exceptionType?: string | null;
     } | null,
   ) {
     const { prisma, events } = this.deps;
@@ -433,6 +437,8 @@ export class RunEngine {
             errorStage: status === 'SUCCEEDED' ? null : (failing?.kind ?? null),
             errorNodeId: error?.nodeId ?? null,
             errorNodeType: error?.nodeType ?? null,
+            errorDetail: error?.detail ?? null,
+            errorExceptionType: error?.exceptionType ?? null,
           },
         });
         if (status !== 'SUCCEEDED') await this.deps.credits.refund(tx, runId);

@@ -82,6 +82,8 @@ const RunErrorRef = builder
     stage: string | null;
     nodeId: string | null;
     nodeType: string | null;
+    detail: string | null;
+    exceptionType: string | null;
   }>('RunError')
   .implement({
     description: 'Why a run failed or was canceled.',
@@ -104,6 +106,15 @@ const RunErrorRef = builder
       nodeType: t.exposeString('nodeType', {
         nullable: true,
         description: 'Class of the node that failed.',
+      }),
+      detail: t.exposeString('detail', {
+        nullable: true,
+        description:
+          "The worker's whole error text when `message` shows only its first line (e.g. ComfyUI's exception message with its hints).",
+      }),
+      exceptionType: t.exposeString('exceptionType', {
+        nullable: true,
+        description: "The exception's type as ComfyUI named it (e.g. torch.OutOfMemoryError).",
       }),
     }),
   });
@@ -229,6 +240,8 @@ export const RunRef = builder.prismaNode('Run', {
               stage: run.errorStage,
               nodeId: run.errorNodeId,
               nodeType: run.errorNodeType,
+              detail: run.errorDetail,
+              exceptionType: run.errorExceptionType,
             }
           : null,
     }),

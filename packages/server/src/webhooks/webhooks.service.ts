@@ -297,6 +297,8 @@ export class WebhookDispatcher {
                 stage: run.errorStage,
                 nodeId: run.errorNodeId,
                 nodeType: run.errorNodeType,
+                detail: run.errorDetail,
+                exceptionType: run.errorExceptionType,
               }
             : null,
           createdAt: run.createdAt.toISOString(),

@@ -1486,6 +1486,8 @@ export const RunScalarFieldEnum = {
   errorStage: 'errorStage',
   errorNodeId: 'errorNodeId',
   errorNodeType: 'errorNodeType',
+  errorDetail: 'errorDetail',
+  errorExceptionType: 'errorExceptionType',
   cost: 'cost',
   webhookUrl: 'webhookUrl',
   webhookEvents: 'webhookEvents',

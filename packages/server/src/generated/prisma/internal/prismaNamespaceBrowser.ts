@@ -212,6 +212,8 @@ export const RunScalarFieldEnum = {
   errorStage: 'errorStage',
   errorNodeId: 'errorNodeId',
   errorNodeType: 'errorNodeType',
+  errorDetail: 'errorDetail',
+  errorExceptionType: 'errorExceptionType',
   cost: 'cost',
   webhookUrl: 'webhookUrl',
   webhookEvents: 'webhookEvents',

@@ -79,6 +79,8 @@ export type RunMinAggregateOutputType = {
   errorStage: $Enums.StageKind | null
   errorNodeId: string | null
   errorNodeType: string | null
+  errorDetail: string | null
+  errorExceptionType: string | null
   cost: number | null
   webhookUrl: string | null
   webhookSecret: string | null
@@ -120,6 +122,8 @@ export type RunMaxAggregateOutputType = {
   errorStage: $Enums.StageKind | null
   errorNodeId: string | null
   errorNodeType: string | null
+  errorDetail: string | null
+  errorExceptionType: string | null
   cost: number | null
   webhookUrl: string | null
   webhookSecret: string | null
@@ -163,6 +167,8 @@ export type RunCountAggregateOutputType = {
   errorStage: number
   errorNodeId: number
   errorNodeType: number
+  errorDetail: number
+  errorExceptionType: number
   cost: number
   webhookUrl: number
   webhookEvents: number
@@ -229,6 +235,8 @@ export type RunMinAggregateInputType = {
   errorStage?: true
   errorNodeId?: true
   errorNodeType?: true
+  errorDetail?: true
+  errorExceptionType?: true
   cost?: true
   webhookUrl?: true
   webhookSecret?: true
@@ -270,6 +278,8 @@ export type RunMaxAggregateInputType = {
   errorStage?: true
   errorNodeId?: true
   errorNodeType?: true
+  errorDetail?: true
+  errorExceptionType?: true
   cost?: true
   webhookUrl?: true
   webhookSecret?: true
@@ -313,6 +323,8 @@ export type RunCountAggregateInputType = {
   errorStage?: true
   errorNodeId?: true
   errorNodeType?: true
+  errorDetail?: true
+  errorExceptionType?: true
   cost?: true
   webhookUrl?: true
   webhookEvents?: true
@@ -444,6 +456,8 @@ export type RunGroupByOutputType = {
   errorStage: $Enums.StageKind | null
   errorNodeId: string | null
   errorNodeType: string | null
+  errorDetail: string | null
+  errorExceptionType: string | null
   cost: number
   webhookUrl: string | null
   webhookEvents: string[]
@@ -511,6 +525,8 @@ export type RunWhereInput = {
   errorStage?: Prisma.EnumStageKindNullableFilter<"Run"> | $Enums.StageKind | null
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
+  errorDetail?: Prisma.StringNullableFilter<"Run"> | string | null
+  errorExceptionType?: Prisma.StringNullableFilter<"Run"> | string | null
   cost?: Prisma.IntFilter<"Run"> | number
   webhookUrl?: Prisma.StringNullableFilter<"Run"> | string | null
   webhookEvents?: Prisma.StringNullableListFilter<"Run">
@@ -565,6 +581,8 @@ export type RunOrderByWithRelationInput = {
   errorStage?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeId?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeType?: Prisma.SortOrderInput | Prisma.SortOrder
+  errorDetail?: Prisma.SortOrderInput | Prisma.SortOrder
+  errorExceptionType?: Prisma.SortOrderInput | Prisma.SortOrder
   cost?: Prisma.SortOrder
   webhookUrl?: Prisma.SortOrderInput | Prisma.SortOrder
   webhookEvents?: Prisma.SortOrder
@@ -623,6 +641,8 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   errorStage?: Prisma.EnumStageKindNullableFilter<"Run"> | $Enums.StageKind | null
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
+  errorDetail?: Prisma.StringNullableFilter<"Run"> | string | null
+  errorExceptionType?: Prisma.StringNullableFilter<"Run"> | string | null
   cost?: Prisma.IntFilter<"Run"> | number
   webhookUrl?: Prisma.StringNullableFilter<"Run"> | string | null
   webhookEvents?: Prisma.StringNullableListFilter<"Run">
@@ -677,6 +697,8 @@ export type RunOrderByWithAggregationInput = {
   errorStage?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeId?: Prisma.SortOrderInput | Prisma.SortOrder
   errorNodeType?: Prisma.SortOrderInput | Prisma.SortOrder
+  errorDetail?: Prisma.SortOrderInput | Prisma.SortOrder
+  errorExceptionType?: Prisma.SortOrderInput | Prisma.SortOrder
   cost?: Prisma.SortOrder
   webhookUrl?: Prisma.SortOrderInput | Prisma.SortOrder
   webhookEvents?: Prisma.SortOrder
@@ -729,6 +751,8 @@ export type RunScalarWhereWithAggregatesInput = {
   errorStage?: Prisma.EnumStageKindNullableWithAggregatesFilter<"Run"> | $Enums.StageKind | null
   errorNodeId?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
+  errorDetail?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
+  errorExceptionType?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   cost?: Prisma.IntWithAggregatesFilter<"Run"> | number
   webhookUrl?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   webhookEvents?: Prisma.StringNullableListFilter<"Run">
@@ -770,6 +794,8 @@ export type RunCreateInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -823,6 +849,8 @@ export type RunUncheckedCreateInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -870,6 +898,8 @@ export type RunUpdateInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -923,6 +953,8 @@ export type RunUncheckedUpdateInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -973,6 +1005,8 @@ export type RunCreateManyInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -1014,6 +1048,8 @@ export type RunUpdateManyMutationInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -1057,6 +1093,8 @@ export type RunUncheckedUpdateManyInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -1129,6 +1167,8 @@ export type RunCountOrderByAggregateInput = {
   errorStage?: Prisma.SortOrder
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
+  errorDetail?: Prisma.SortOrder
+  errorExceptionType?: Prisma.SortOrder
   cost?: Prisma.SortOrder
   webhookUrl?: Prisma.SortOrder
   webhookEvents?: Prisma.SortOrder
@@ -1182,6 +1222,8 @@ export type RunMaxOrderByAggregateInput = {
   errorStage?: Prisma.SortOrder
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
+  errorDetail?: Prisma.SortOrder
+  errorExceptionType?: Prisma.SortOrder
   cost?: Prisma.SortOrder
   webhookUrl?: Prisma.SortOrder
   webhookSecret?: Prisma.SortOrder
@@ -1223,6 +1265,8 @@ export type RunMinOrderByAggregateInput = {
   errorStage?: Prisma.SortOrder
   errorNodeId?: Prisma.SortOrder
   errorNodeType?: Prisma.SortOrder
+  errorDetail?: Prisma.SortOrder
+  errorExceptionType?: Prisma.SortOrder
   cost?: Prisma.SortOrder
   webhookUrl?: Prisma.SortOrder
   webhookSecret?: Prisma.SortOrder
@@ -1583,6 +1627,8 @@ export type RunCreateWithoutOwnerInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -1634,6 +1680,8 @@ export type RunUncheckedCreateWithoutOwnerInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -1713,6 +1761,8 @@ export type RunScalarWhereInput = {
   errorStage?: Prisma.EnumStageKindNullableFilter<"Run"> | $Enums.StageKind | null
   errorNodeId?: Prisma.StringNullableFilter<"Run"> | string | null
   errorNodeType?: Prisma.StringNullableFilter<"Run"> | string | null
+  errorDetail?: Prisma.StringNullableFilter<"Run"> | string | null
+  errorExceptionType?: Prisma.StringNullableFilter<"Run"> | string | null
   cost?: Prisma.IntFilter<"Run"> | number
   webhookUrl?: Prisma.StringNullableFilter<"Run"> | string | null
   webhookEvents?: Prisma.StringNullableListFilter<"Run">
@@ -1754,6 +1804,8 @@ export type RunCreateWithoutCreditTransactionsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -1806,6 +1858,8 @@ export type RunUncheckedCreateWithoutCreditTransactionsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -1868,6 +1922,8 @@ export type RunUpdateWithoutCreditTransactionsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -1920,6 +1976,8 @@ export type RunUncheckedUpdateWithoutCreditTransactionsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -1966,6 +2024,8 @@ export type RunCreateWithoutModelInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2017,6 +2077,8 @@ export type RunUncheckedCreateWithoutModelInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2090,6 +2152,8 @@ export type RunCreateWithoutStyleInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2141,6 +2205,8 @@ export type RunUncheckedCreateWithoutStyleInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2214,6 +2280,8 @@ export type RunCreateWithoutOutputsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2266,6 +2334,8 @@ export type RunUncheckedCreateWithoutOutputsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2328,6 +2398,8 @@ export type RunUpdateWithoutOutputsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -2380,6 +2452,8 @@ export type RunUncheckedUpdateWithoutOutputsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -2426,6 +2500,8 @@ export type RunCreateWithoutRetriesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2478,6 +2554,8 @@ export type RunUncheckedCreateWithoutRetriesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2529,6 +2607,8 @@ export type RunCreateWithoutRetryOfInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2581,6 +2661,8 @@ export type RunUncheckedCreateWithoutRetryOfInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2648,6 +2730,8 @@ export type RunUpdateWithoutRetriesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -2700,6 +2784,8 @@ export type RunUncheckedUpdateWithoutRetriesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -2762,6 +2848,8 @@ export type RunCreateWithoutInputsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2814,6 +2902,8 @@ export type RunUncheckedCreateWithoutInputsInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -2876,6 +2966,8 @@ export type RunUpdateWithoutInputsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -2928,6 +3020,8 @@ export type RunUncheckedUpdateWithoutInputsInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -2974,6 +3068,8 @@ export type RunCreateWithoutStagesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -3026,6 +3122,8 @@ export type RunUncheckedCreateWithoutStagesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -3088,6 +3186,8 @@ export type RunUpdateWithoutStagesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3140,6 +3240,8 @@ export type RunUncheckedUpdateWithoutStagesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3186,6 +3288,8 @@ export type RunCreateWithoutWebhookDeliveriesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -3238,6 +3342,8 @@ export type RunUncheckedCreateWithoutWebhookDeliveriesInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -3300,6 +3406,8 @@ export type RunUpdateWithoutWebhookDeliveriesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3352,6 +3460,8 @@ export type RunUncheckedUpdateWithoutWebhookDeliveriesInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3400,6 +3510,8 @@ export type RunCreateManyOwnerInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -3441,6 +3553,8 @@ export type RunUpdateWithoutOwnerInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3492,6 +3606,8 @@ export type RunUncheckedUpdateWithoutOwnerInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3541,6 +3657,8 @@ export type RunUncheckedUpdateManyWithoutOwnerInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3584,6 +3702,8 @@ export type RunCreateManyModelInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -3625,6 +3745,8 @@ export type RunUpdateWithoutModelInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3676,6 +3798,8 @@ export type RunUncheckedUpdateWithoutModelInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3725,6 +3849,8 @@ export type RunUncheckedUpdateManyWithoutModelInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3768,6 +3894,8 @@ export type RunCreateManyStyleInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -3809,6 +3937,8 @@ export type RunUpdateWithoutStyleInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3860,6 +3990,8 @@ export type RunUncheckedUpdateWithoutStyleInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3909,6 +4041,8 @@ export type RunUncheckedUpdateManyWithoutStyleInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -3953,6 +4087,8 @@ export type RunCreateManyRetryOfInput = {
   errorStage?: $Enums.StageKind | null
   errorNodeId?: string | null
   errorNodeType?: string | null
+  errorDetail?: string | null
+  errorExceptionType?: string | null
   cost?: number
   webhookUrl?: string | null
   webhookEvents?: Prisma.RunCreatewebhookEventsInput | string[]
@@ -3993,6 +4129,8 @@ export type RunUpdateWithoutRetryOfInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -4045,6 +4183,8 @@ export type RunUncheckedUpdateWithoutRetryOfInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -4094,6 +4234,8 @@ export type RunUncheckedUpdateManyWithoutRetryOfInput = {
   errorStage?: Prisma.NullableEnumStageKindFieldUpdateOperationsInput | $Enums.StageKind | null
   errorNodeId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   errorNodeType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorDetail?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  errorExceptionType?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   cost?: Prisma.IntFieldUpdateOperationsInput | number
   webhookUrl?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   webhookEvents?: Prisma.RunUpdatewebhookEventsInput | string[]
@@ -4213,6 +4355,8 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   errorStage?: boolean
   errorNodeId?: boolean
   errorNodeType?: boolean
+  errorDetail?: boolean
+  errorExceptionType?: boolean
   cost?: boolean
   webhookUrl?: boolean
   webhookEvents?: boolean
@@ -4268,6 +4412,8 @@ export type RunSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   errorStage?: boolean
   errorNodeId?: boolean
   errorNodeType?: boolean
+  errorDetail?: boolean
+  errorExceptionType?: boolean
   cost?: boolean
   webhookUrl?: boolean
   webhookEvents?: boolean
@@ -4316,6 +4462,8 @@ export type RunSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   errorStage?: boolean
   errorNodeId?: boolean
   errorNodeType?: boolean
+  errorDetail?: boolean
+  errorExceptionType?: boolean
   cost?: boolean
   webhookUrl?: boolean
   webhookEvents?: boolean
@@ -4364,6 +4512,8 @@ export type RunSelectScalar = {
   errorStage?: boolean
   errorNodeId?: boolean
   errorNodeType?: boolean
+  errorDetail?: boolean
+  errorExceptionType?: boolean
   cost?: boolean
   webhookUrl?: boolean
   webhookEvents?: boolean
@@ -4375,7 +4525,7 @@ export type RunSelectScalar = {
   finishedAt?: boolean
 }
 
-export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "queueRank" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "cost" | "webhookUrl" | "webhookEvents" | "webhookSecret" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
+export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "queueRank" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "errorDetail" | "errorExceptionType" | "cost" | "webhookUrl" | "webhookEvents" | "webhookSecret" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
 export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   owner?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefaultArgs<ExtArgs>
@@ -4469,6 +4619,14 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     errorStage: $Enums.StageKind | null
     errorNodeId: string | null
     errorNodeType: string | null
+    /**
+     * The worker's whole error text (ComfyUI's exception_message), when longer than the message.
+     */
+    errorDetail: string | null
+    /**
+     * ComfyUI's exception_type (e.g. torch.OutOfMemoryError) of a NODE_ERROR / OUT_OF_MEMORY.
+     */
+    errorExceptionType: string | null
     /**
      * Credits charged when the run was created (0 for unlimited accounts).
      */
@@ -4950,6 +5108,8 @@ export interface RunFieldRefs {
   readonly errorStage: Prisma.FieldRef<"Run", 'StageKind'>
   readonly errorNodeId: Prisma.FieldRef<"Run", 'String'>
   readonly errorNodeType: Prisma.FieldRef<"Run", 'String'>
+  readonly errorDetail: Prisma.FieldRef<"Run", 'String'>
+  readonly errorExceptionType: Prisma.FieldRef<"Run", 'String'>
   readonly cost: Prisma.FieldRef<"Run", 'Int'>
   readonly webhookUrl: Prisma.FieldRef<"Run", 'String'>
   readonly webhookEvents: Prisma.FieldRef<"Run", 'String[]'>

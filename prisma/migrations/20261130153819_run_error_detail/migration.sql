@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Run" ADD COLUMN     "errorDetail" TEXT,
+ADD COLUMN     "errorExceptionType" TEXT;
