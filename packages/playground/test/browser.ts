@@ -80,13 +80,23 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** Default 1360×900. */
+  viewport?: { width: number; height: number };
+  /** The `prefers-color-scheme` the page sees (default light). */
+  colorScheme?: 'light' | 'dark';
+}
+
 /** Chromium headless with a fresh profile; page errors and console errors are collected. */
-export async function launchChromium(): Promise<Browser & { errors: string[] }> {
+export async function launchChromium(
+  options: LaunchOptions = {},
+): Promise<Browser & { errors: string[] }> {
   const profile = await mkdtemp(path.join(tmpdir(), 'atelier-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    viewport: { width: 1360, height: 900 },
+    viewport: options.viewport ?? { width: 1360, height: 900 },
+    colorScheme: options.colorScheme ?? 'light',
     args: [
       '--headless',
       '--no-sandbox',
