@@ -107,17 +107,67 @@ export function emptyMask(width: number, height: number, value = 0): Mask {
   return { width, height, data: new Float32Array(width * height).fill(value) };
 }
 
+/**
+ * A mask resized (bilinear, like ComfyUI's `interpolate(..., mode="bilinear")`). Stays one
+ * channel: sharp turns a 1-channel raw input into sRGB on output unless told otherwise, so the
+ * result is taken back to b-w and its channel count checked before it is read.
+ */
 export async function resizeMask(mask: Mask, width: number, height: number): Promise<Mask> {
-  if (mask.width === width && mask.height === height) return mask;
+  const w = Math.max(1, Math.round(width));
+  const h = Math.max(1, Math.round(height));
+  if (mask.width === w && mask.height === h) return mask;
   const bytes = Buffer.alloc(mask.width * mask.height);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(clamp01(mask.data[i]!) * 255);
-  const out = await sharp(bytes, { raw: { width: mask.width, height: mask.height, channels: 1 } })
-    .resize(width, height, { kernel: 'linear', fit: 'fill' })
+  const { data: out, info } = await sharp(bytes, {
+    raw: { width: mask.width, height: mask.height, channels: 1 },
+  })
+    .resize(w, h, { kernel: 'linear', fit: 'fill' })
+    .toColourspace('b-w')
+    .extractChannel(0)
     .raw()
-    .toBuffer();
-  const data = new Float32Array(width * height);
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 1 || info.width !== w || info.height !== h) {
+    throw new Error(
+      `resizeMask: expected ${w}x${h}x1, sharp returned ${info.width}x${info.height}x${info.channels}`,
+    );
+  }
+  const data = new Float32Array(w * h);
   for (let i = 0; i < data.length; i++) data[i] = out[i]! / 255;
-  return { width, height, data };
+  return { width: w, height: h, data };
+}
+
+/**
+ * VAEEncodeForInpaint's noise mask: rounded to 0/1, then grown by a `by`×`by` box (ComfyUI's
+ * conv2d with a ones kernel and padding ceil((by − 1) / 2), clamped to 1).
+ */
+export function growMaskBox(mask: Mask, by: number): Mask {
+  const { width: w, height: h } = mask;
+  const src = mask.data.map((v) => (v >= 0.5 ? 1 : 0));
+  const k = Math.max(0, Math.round(by));
+  if (k === 0) return { width: w, height: h, data: src };
+  const pad = Math.ceil((k - 1) / 2);
+  // Output (x, y) covers input x − pad … x − pad + k − 1 (same for y); separable max.
+  const rows = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = 0;
+      for (let j = Math.max(0, x - pad); j <= Math.min(w - 1, x - pad + k - 1) && !v; j++) {
+        v = src[y * w + j]!;
+      }
+      rows[y * w + x] = v;
+    }
+  }
+  const data = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let v = 0;
+      for (let i = Math.max(0, y - pad); i <= Math.min(h - 1, y - pad + k - 1) && !v; i++) {
+        v = rows[i * w + x]!;
+      }
+      data[y * w + x] = v;
+    }
+  }
+  return { width: w, height: h, data };
 }
 
 export function clamp01(v: number): number {

@@ -113,7 +113,7 @@ export function renderPicture(req: PictureRequest): RawImage {
       if (base) {
         const bi = (y * base.width + x) * base.channels;
         let a = strength;
-        if (req.mask) a = Math.min(1, req.mask.data[y * req.mask.width + x]! * 1.0);
+        if (req.mask) a = Math.min(1, Math.max(0, req.mask.data[y * req.mask.width + x]!));
         r = base.data[bi]! * (1 - a) + r * a;
         gg = base.data[bi + 1]! * (1 - a) + gg * a;
         b = base.data[bi + 2]! * (1 - a) + b * a;
@@ -280,12 +280,17 @@ export async function renderCaption(
   return { width: info.width, height: info.height, channels: 4, data };
 }
 
-/** Alpha-blends an RGBA overlay of the same size onto an RGB(A) image, in place. */
-export function blendOverlay(img: RawImage, overlay: RawImage): RawImage {
+/**
+ * Alpha-blends an RGBA overlay of the same size onto an RGB(A) image (a copy). With `mask`
+ * (same size, 1 = repainted) the overlay only lands where the picture was repainted, so an
+ * inpainted image keeps its source pixels outside the mask.
+ */
+export function blendOverlay(img: RawImage, overlay: RawImage, mask?: Mask): RawImage {
   const n = img.width * img.height;
   const data = Buffer.from(img.data);
   for (let i = 0; i < n; i++) {
-    const a = overlay.data[i * 4 + 3]! / 255;
+    let a = overlay.data[i * 4 + 3]! / 255;
+    if (mask) a *= Math.min(1, Math.max(0, mask.data[i]!));
     if (a === 0) continue;
     const o = i * img.channels;
     for (let c = 0; c < 3; c++) {

@@ -1,7 +1,7 @@
 // Stand-ins for the model nodes: encoders carry text, latents describe the media to produce,
 // samplers render a deterministic SANDBOX picture step by step (progress + previews), and
 // decoders hand the rendered pixels on.
-import { emptyMask, resize, rgbOnly } from '../images.ts';
+import { emptyMask, growMaskBox, resize, resizeMask, rgbOnly } from '../images.ts';
 import { renderNoise } from '../render.ts';
 import {
   type ConditioningValue,
@@ -224,8 +224,9 @@ export const modelNodes: Record<string, NodeImpl> = {
   async VAEEncodeForInpaint(ctx) {
     const pixels = image(ctx, 'pixels');
     const l = encode(pixels);
+    // As ComfyUI: the mask is resized to the pixels, rounded and grown by grow_mask_by.
     const m = mask(ctx, 'mask').masks[0] ?? emptyMask(l.width, l.height);
-    l.noiseMask = m;
+    l.noiseMask = growMaskBox(await resizeMask(m, l.width, l.height), num(ctx, 'grow_mask_by', 6));
     return { outputs: [l] };
   },
 

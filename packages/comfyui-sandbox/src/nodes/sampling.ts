@@ -80,7 +80,8 @@ export async function sample(ctx: NodeContext, req: SampleRequest): Promise<Late
       const time = l.frames > 1 ? f / l.frames : 0;
       const s = l.media === 'video' && base ? Math.min(0.85, strength + 0.6 * time) : strength;
       const picture = renderPicture({ seed, text, width, height, time, base, strength: s, mask });
-      samples.push(blendOverlay(picture, caption));
+      // Inpainting (a base and a mask): the caption stays inside the repainted area.
+      samples.push(blendOverlay(picture, caption, base ? mask : undefined));
     }
   }
 
