@@ -2,16 +2,9 @@
 // with its results, the recent runs (from the server), and a live queue and worker status
 // line in the header, and (with an API key) the account and its credits. Pages are real
 // paths (/ and /gallery): the server answers index.html for both.
-import {
-  cancelRun,
-  createRun,
-  type GenerationMode,
-  type Media,
-  type Run,
-  retryRun,
-} from '@atelier/sdk';
+import { cancelRun, type GenerationMode, type Media, type Run, retryRun } from '@atelier/sdk';
 import { useAtelierClient, useModels, useQueue, useRun, useRuns } from '@atelier/sdk/react';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { type KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { type Account, AccountBadge } from './components/ApiKey.tsx';
 import { Composer, formForModel } from './components/Composer.tsx';
 import { Gallery } from './components/Gallery.tsx';
@@ -24,9 +17,10 @@ import { WorkerStatus } from './components/WorkerStatus.tsx';
 import { MODES } from './modes.ts';
 import {
   EMPTY_MODE_FORM,
-  INITIAL_SHARED,
+  loadSettings,
   type ModeForm,
   type SharedForm,
+  saveSettings,
   summarize,
 } from './state.ts';
 
@@ -39,9 +33,18 @@ function pageFromPath(): Page {
   return window.location.pathname.replace(/\/+$/, '') === '/gallery' ? 'gallery' : 'studio';
 }
 
-function initialMode(): GenerationMode {
-  const wanted = new URLSearchParams(window.location.search).get('mode');
+/** The mode asked for in the URL (?mode=), else the one used last, else text-to-image. */
+function initialMode(stored: GenerationMode | null): GenerationMode {
+  const wanted = new URLSearchParams(window.location.search).get('mode') ?? stored;
   return MODES.find((m) => m.mode === wanted)?.mode ?? 'TEXT_TO_IMAGE';
+}
+
+/** Brings an element's top into view (instantly when the user prefers reduced motion). */
+function scrollToTop(selector: string) {
+  const reduce = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+  document
+    .querySelector(selector)
+    ?.scrollIntoView({ block: 'start', behavior: reduce ? 'auto' : 'smooth' });
 }
 
 interface AppProps {
@@ -56,9 +59,13 @@ interface AppProps {
 export function App({ account = null, onForgetKey, onRunChanged }: AppProps = {}) {
   const client = useAtelierClient();
   const [page, setPage] = useState<Page>(pageFromPath);
-  const [mode, setMode] = useState<GenerationMode>(initialMode);
-  const [forms, setForms] = useState<Partial<Record<GenerationMode, ModeForm>>>({});
-  const [shared, setShared] = useState<SharedForm>(INITIAL_SHARED);
+  // Settings saved on an earlier visit (read once).
+  const [stored] = useState(loadSettings);
+  const [mode, setMode] = useState<GenerationMode>(() => initialMode(stored.mode));
+  const [forms, setForms] = useState<Partial<Record<GenerationMode, ModeForm>>>(stored.forms);
+  const [shared, setShared] = useState<SharedForm>({ prompt: stored.prompt });
+  /** The run to bring into view once its panel shows (set by Generate, Retry). */
+  const scrollTo = useRef<string | null>(null);
   const [runId, setRunId] = useState<string | null>(null);
   const [lightbox, setLightbox] = useState<LightboxItem | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
@@ -108,7 +115,13 @@ export function App({ account = null, onForgetKey, onRunChanged }: AppProps = {}
     return recentRuns.runs.map((r) => summarize(r.id === current?.id ? current : r));
   }, [recentRuns.runs, live.run]);
 
+  // Every tab's settings (not its inputs), the tab and the prompt, for the next visit.
+  useEffect(() => {
+    saveSettings({ mode, prompt: shared.prompt, forms });
+  }, [mode, shared.prompt, forms]);
+
   const show = (run: Run) => {
+    scrollTo.current = run.id;
     setActionError(null);
     setCanceling(false);
     setRunId(run.id);
@@ -161,38 +174,19 @@ export function App({ account = null, onForgetKey, onRunChanged }: AppProps = {}
       : formForModel(current, model, 'IMAGE_TO_VIDEO');
   };
 
-  // "Animate" on a result: an IMAGE_TO_VIDEO run with the image as source, the run's prompt,
-  // and the Image → Video tab's model and parameters.
-  const animateResult = async (media: Media) => {
+  // "Animate" on a result: open the Image → Video composer with the image as its source and
+  // the run's prompt; nothing runs until Generate (the user sees model, frames and cost first).
+  const animateResult = (media: Media) => {
     setActionError(null);
-    const form = videoForm();
-    if (!form?.modelKey) {
-      setActionError('No image-to-video model is available.');
-      return;
-    }
-    const prompt = live.run?.prompt ?? shared.prompt;
-    const next = { ...form, source: [itemFromMedia(media, 'result')] };
-    setForms((all) => ({ ...all, IMAGE_TO_VIDEO: next }));
-    try {
-      const result = await createRun(client, {
-        mode: 'IMAGE_TO_VIDEO',
-        model: form.modelKey,
-        prompt: prompt || 'gentle, natural motion',
-        source: media.id,
-        parameters: form.parameters,
-        ...(form.negativePrompt.trim() ? { negativePrompt: form.negativePrompt } : {}),
-        ...(shared.style ? { style: shared.style } : {}),
-      });
-      if (result.__typename === 'CreateRunSuccess') {
-        setMode('IMAGE_TO_VIDEO');
-        show(result.run);
-      } else {
-        const field = result.__typename === 'ValidationError' ? ` (${result.field})` : '';
-        setActionError(`Animate refused${field}: ${result.code}: ${result.message}`);
-      }
-    } catch (e) {
-      setActionError((e as Error).message);
-    }
+    const form = videoForm() ?? EMPTY_MODE_FORM;
+    setForms((all) => ({
+      ...all,
+      IMAGE_TO_VIDEO: { ...form, source: [itemFromMedia(media, 'result')] },
+    }));
+    const prompt = live.run?.prompt;
+    if (prompt) setShared((s) => ({ ...s, prompt }));
+    setMode('IMAGE_TO_VIDEO');
+    requestAnimationFrame(() => scrollToTop('[data-testid="composer"]'));
   };
 
   // "Animate" in the gallery: open the Image → Video tab with the image as source.
@@ -204,6 +198,35 @@ export function App({ account = null, onForgetKey, onRunChanged }: AppProps = {}
   };
 
   const run = live.run;
+  // After Generate (or Retry), bring the new run's panel into view: on a phone it is below
+  // the form, on a desktop the form's Generate button is far down the page.
+  useEffect(() => {
+    if (run?.id && scrollTo.current === run.id) {
+      scrollTo.current = null;
+      scrollToTop('[data-testid="run-view"]');
+    }
+  }, [run?.id]);
+
+  // The mode tabs follow the WAI-ARIA tabs pattern: arrows, Home and End move and select.
+  const onTabKey = (event: KeyboardEvent<HTMLDivElement>) => {
+    const index = MODES.findIndex((m) => m.mode === mode);
+    const target =
+      event.key === 'ArrowRight'
+        ? (index + 1) % MODES.length
+        : event.key === 'ArrowLeft'
+          ? (index - 1 + MODES.length) % MODES.length
+          : event.key === 'Home'
+            ? 0
+            : event.key === 'End'
+              ? MODES.length - 1
+              : null;
+    if (target === null) return;
+    event.preventDefault();
+    const next = MODES[target]!.mode;
+    setMode(next);
+    document.getElementById(`tab-${next}`)?.focus();
+  };
+
   const connectionError = live.error ? (live.error as Error).message : null;
   // The queue position, live from the queue subscription (it changes when runs ahead of this
   // one start or are canceled, which the run's own events do not report).
@@ -258,13 +281,21 @@ export function App({ account = null, onForgetKey, onRunChanged }: AppProps = {}
           <Gallery onOpen={setLightbox} onAnimate={animateFromGallery} />
         ) : (
           <>
-            <div className="mode-tabs" role="tablist" aria-label="Generation mode">
+            <div
+              className="mode-tabs"
+              role="tablist"
+              aria-label="Generation mode"
+              onKeyDown={onTabKey}
+            >
               {MODES.map((m) => (
                 <button
                   type="button"
                   role="tab"
                   key={m.mode}
+                  id={`tab-${m.mode}`}
                   aria-selected={mode === m.mode}
+                  aria-controls="mode-panel"
+                  tabIndex={mode === m.mode ? 0 : -1}
                   data-testid={`mode-${m.mode}`}
                   title={m.hint}
                   onClick={() => setMode(m.mode)}
@@ -273,7 +304,7 @@ export function App({ account = null, onForgetKey, onRunChanged }: AppProps = {}
                 </button>
               ))}
             </div>
-            <div className="studio">
+            <div className="studio" role="tabpanel" id="mode-panel" aria-labelledby={`tab-${mode}`}>
               <Composer
                 key={mode}
                 mode={mode}

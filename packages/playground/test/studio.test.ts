@@ -301,7 +301,7 @@ async function shownRun(server: TestServer, page: Page): Promise<RunInputs & { i
     expect(alpha(20, 220)).toBe(255);
   });
 
-  it('"Animate" on an image result makes an image-to-video run with a playable <video>', async () => {
+  it('"Animate" on an image result opens image-to-video; Generate makes a playable <video>', async () => {
     // The Image → Video tab's settings drive "Animate": a small, quick WebM (VP9) model.
     await page.getByTestId('mode-IMAGE_TO_VIDEO').click();
     await selectModel(page, 'wan2.1-i2v-480p');
@@ -315,10 +315,14 @@ async function shownRun(server: TestServer, page: Page): Promise<RunInputs & { i
     await page
       .locator(`[data-testid="run-view"][data-run-id="${firstResult.runId}"]`)
       .waitFor(WAIT);
+    // "Animate" opens the Image → Video composer with the image as source; Generate runs it.
     await page.getByTestId('result-0').getByTestId('animate-button').click();
     await page
-      .locator(`[data-testid="run-view"]:not([data-run-id="${firstResult.runId}"])`)
+      .getByTestId('upload-source-0')
+      .and(page.locator(`[data-media-id="${firstResult.id}"]`))
       .waitFor(WAIT);
+    expect(await page.getByTestId('param-frames').inputValue()).toBe('9');
+    await generate(page);
     await runStatus(page, 'SUCCEEDED', 45_000);
 
     const run = await shownRun(server, page);

@@ -148,7 +148,7 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
       }
     }
 
-    const quality = shared.quality.trim() === '' ? undefined : Number(shared.quality);
+    const quality = form.quality.trim() === '' ? undefined : Number(form.quality);
     const input: CreateRunInput = {
       mode,
       model: model.key,
@@ -156,21 +156,21 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
       ...(takesNegative && form.negativePrompt.trim()
         ? { negativePrompt: form.negativePrompt }
         : {}),
-      ...(shared.style ? { style: shared.style } : {}),
+      ...(form.style ? { style: form.style } : {}),
       ...(info.source && source ? { source: source.id } : {}),
       ...(maskId ? { mask: maskId } : {}),
       ...(info.references
         ? { references: form.references.flatMap((i) => (i.media ? [i.media.id] : [])) }
         : {}),
-      count: shared.count,
-      ...(shared.seed.trim() ? { seed: shared.seed.trim() } : {}),
+      count: form.count,
+      ...(form.seed.trim() ? { seed: form.seed.trim() } : {}),
       parameters: form.parameters,
       ...(isImage
         ? {
             output: {
-              format: shared.format,
-              background: shared.background,
-              ...(quality !== undefined && shared.format !== 'PNG' ? { quality } : {}),
+              format: form.format,
+              background: form.background,
+              ...(quality !== undefined && form.format !== 'PNG' ? { quality } : {}),
             },
           }
         : {}),
@@ -348,8 +348,8 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
             <select
               id="style"
               data-testid="style-select"
-              value={shared.style}
-              onChange={(e) => setShared((s) => ({ ...s, style: e.target.value }))}
+              value={form.style}
+              onChange={(e) => setForm((f) => ({ ...f, style: e.target.value }))}
             >
               <option value="">None</option>
               {stylesByCategory.map(([category, list]) => (
@@ -363,9 +363,9 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
               ))}
             </select>
             {fieldError('style')}
-            {shared.style ? (
+            {form.style ? (
               <div className="field-help">
-                {styles.data.find((s) => s.key === shared.style)?.description}
+                {styles.data.find((s) => s.key === form.style)?.description}
               </div>
             ) : null}
           </div>
@@ -399,9 +399,9 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
                 min={1}
                 max={10}
                 step={1}
-                value={shared.count}
+                value={form.count}
                 onChange={(e) =>
-                  setShared((s) => ({ ...s, count: Math.round(Number(e.target.value) || 1) }))
+                  setForm((f) => ({ ...f, count: Math.round(Number(e.target.value) || 1) }))
                 }
               />
               {fieldError('count')}
@@ -416,8 +416,8 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
                 inputMode="numeric"
                 data-testid="seed"
                 placeholder="Random"
-                value={shared.seed}
-                onChange={(e) => setShared((s) => ({ ...s, seed: e.target.value }))}
+                value={form.seed}
+                onChange={(e) => setForm((f) => ({ ...f, seed: e.target.value }))}
               />
               {fieldError('seed')}
             </div>
@@ -431,9 +431,9 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
                 <select
                   id="format"
                   data-testid="output-format"
-                  value={shared.format}
+                  value={form.format}
                   onChange={(e) =>
-                    setShared((s) => ({ ...s, format: e.target.value as SharedForm['format'] }))
+                    setForm((f) => ({ ...f, format: e.target.value as ModeForm['format'] }))
                   }
                 >
                   <option value="PNG">PNG</option>
@@ -451,10 +451,10 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
                   data-testid="output-quality"
                   min={1}
                   max={100}
-                  placeholder={shared.format === 'PNG' ? 'lossless' : 'default'}
-                  disabled={shared.format === 'PNG'}
-                  value={shared.format === 'PNG' ? '' : shared.quality}
-                  onChange={(e) => setShared((s) => ({ ...s, quality: e.target.value }))}
+                  placeholder={form.format === 'PNG' ? 'lossless' : 'default'}
+                  disabled={form.format === 'PNG'}
+                  value={form.format === 'PNG' ? '' : form.quality}
+                  onChange={(e) => setForm((f) => ({ ...f, quality: e.target.value }))}
                 />
                 {fieldError('output.quality')}
               </div>
@@ -465,17 +465,17 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
                 <select
                   id="background"
                   data-testid="output-background"
-                  value={shared.background}
+                  value={form.background}
                   onChange={(e) =>
-                    setShared((s) => ({
-                      ...s,
-                      background: e.target.value as SharedForm['background'],
+                    setForm((f) => ({
+                      ...f,
+                      background: e.target.value as ModeForm['background'],
                     }))
                   }
                 >
                   <option value="AUTO">Auto</option>
                   <option value="OPAQUE">Opaque</option>
-                  <option value="TRANSPARENT" disabled={shared.format === 'JPEG'}>
+                  <option value="TRANSPARENT" disabled={form.format === 'JPEG'}>
                     Transparent
                   </option>
                 </select>
@@ -513,7 +513,7 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
             ) : uploading ? (
               'Waiting for uploads…'
             ) : (
-              `Generate${shared.count > 1 ? ` ${shared.count}` : ''}`
+              `Generate${form.count > 1 ? ` ${form.count}` : ''}`
             )}
           </button>
           <div className="field-help" style={{ textAlign: 'center' }}>

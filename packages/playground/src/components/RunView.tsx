@@ -122,14 +122,16 @@ export function RunView({
       <div className="panel-head">
         <div>
           <h2>
-            Run{' '}
-            <span
-              className={`status-pill ${run.status}`}
-              data-testid="run-status"
-              data-status={run.status}
-            >
-              {active ? <span className="spinner" aria-hidden="true" /> : null}
-              {run.status}
+            Run {/* Announced by screen readers as it changes (queued, running, succeeded…). */}
+            <span role="status" aria-live="polite" aria-atomic="true">
+              <span
+                className={`status-pill ${run.status}`}
+                data-testid="run-status"
+                data-status={run.status}
+              >
+                {active ? <span className="spinner" aria-hidden="true" /> : null}
+                {run.status}
+              </span>
             </span>
           </h2>
           <div className="run-meta" style={{ marginTop: 6 }}>

@@ -92,6 +92,10 @@ export function Uploader({
           : [];
       return [...kept.filter((i) => i.status !== 'error' || i.media), ...fresh, ...notice];
     });
+    const dropPreview = (key: string) => {
+      const url = fresh.find((i) => i.key === key)?.previewUrl;
+      if (url?.startsWith('blob:')) URL.revokeObjectURL(url);
+    };
     taken.forEach((file, index) => {
       const key = fresh[index]!.key;
       const patch = (p: Partial<UploadItem>) =>
@@ -101,10 +105,14 @@ export function Uploader({
           if (result.__typename === 'UploadMediaSuccess') {
             patch({ status: 'done', media: result.media });
           } else {
-            patch({ status: 'error', error: result.message, code: result.code });
+            dropPreview(key);
+            patch({ status: 'error', error: result.message, code: result.code, previewUrl: '' });
           }
         },
-        (error: unknown) => patch({ status: 'error', error: (error as Error).message }),
+        (error: unknown) => {
+          dropPreview(key);
+          patch({ status: 'error', error: (error as Error).message, previewUrl: '' });
+        },
       );
     });
   };
@@ -174,8 +182,11 @@ export function Uploader({
               key={item.key}
               data-testid={`upload-${slot}-${index}`}
               data-status={item.status}
+              data-media-id={item.media?.id}
             >
-              {item.notice ? null : item.previewUrl ? (
+              {/* A refused file has no picture to show (its bytes may not be an image at all):
+                  the placeholder and the server's message, never a broken-image icon. */}
+              {item.notice ? null : item.previewUrl && (item.status !== 'error' || item.media) ? (
                 <img src={item.previewUrl} alt={item.name} />
               ) : (
                 <div className="upload-placeholder" aria-hidden="true">
