@@ -547,12 +547,14 @@ async function shownRun(server: TestServer, page: Page): Promise<RunInputs & { i
 
     // The first result is the source of the video run: deleting it is refused, with the reason.
     await tile(firstResult.id).getByTestId('gallery-delete').click();
+    await page.getByTestId('confirm-delete').click();
     await tile(firstResult.id).getByTestId('gallery-delete-error').waitFor(WAIT);
     expect(await tile(firstResult.id).getByTestId('gallery-delete-error').textContent()).toMatch(
       /input|in use|run/i,
     );
     // The edit's output is used by nothing: it goes.
     await tile(editOutput).getByTestId('gallery-delete').click();
+    await page.getByTestId('confirm-delete').click();
     await tile(editOutput).waitFor({ state: 'detached', ...WAIT });
     const gone = await server.gql<{ media: unknown }>('query($id: ID!) { media(id: $id) { id } }', {
       id: editOutput,

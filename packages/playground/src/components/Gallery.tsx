@@ -1,12 +1,16 @@
 // The gallery: your media, newest first, filtered by kind, one page per "Load more", with
-// fullscreen view, download, delete, and "Animate" for images.
+// fullscreen view, download, delete (after a confirmation), and "Animate" for images. A
+// result is titled with the prompt of the run that made it (from your recent runs; the media
+// itself only knows ComfyUI's file name), an upload with its file name.
 import { deleteMedia, type Media, type MediaKind } from '@atelier/sdk';
-import { useAtelierClient, useGallery } from '@atelier/sdk/react';
-import { useEffect, useState } from 'react';
+import { useAtelierClient, useGallery, useRuns } from '@atelier/sdk/react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { LightboxItem } from './Lightbox.tsx';
 import { formatBytes } from './RunView.tsx';
 
 const PAGE_SIZE = 24;
+/** How many recent runs are read for the results' prompts (the API's largest page). */
+const PROMPT_RUNS = 100;
 const KINDS: { kind: MediaKind | null; label: string }[] = [
   { kind: null, label: 'All' },
   { kind: 'IMAGE', label: 'Images' },
@@ -25,6 +29,13 @@ export function Gallery({ onOpen, onAnimate }: Props) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [next, setNext] = useState<Record<number, { end: string | null; count: number }>>({});
   const [deleted, setDeleted] = useState<Set<string>>(new Set());
+  const { runs } = useRuns({ first: PROMPT_RUNS });
+  /** Output media id → the prompt of its run. */
+  const prompts = useMemo(() => {
+    const map = new Map<string, string>();
+    for (const run of runs) for (const output of run.outputs) map.set(output.id, run.prompt);
+    return map;
+  }, [runs]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter starts over
   useEffect(() => {
@@ -76,6 +87,7 @@ export function Gallery({ onOpen, onAnimate }: Props) {
               }
               onOpen={onOpen}
               onAnimate={onAnimate}
+              prompts={prompts}
             />
           ))}
         </div>
@@ -111,6 +123,7 @@ interface PageProps {
   onPageInfo: (endCursor: string | null, count: number) => void;
   onOpen: (item: LightboxItem) => void;
   onAnimate: (media: Media) => void;
+  prompts: Map<string, string>;
 }
 
 function GalleryPageTiles({
@@ -121,6 +134,7 @@ function GalleryPageTiles({
   onPageInfo,
   onOpen,
   onAnimate,
+  prompts,
 }: PageProps) {
   const { data, items, error, fetching } = useGallery({
     first: PAGE_SIZE,
@@ -159,6 +173,7 @@ function GalleryPageTiles({
           onDeleted={onDeleted}
           onOpen={onOpen}
           onAnimate={onAnimate}
+          prompt={prompts.get(media.id) ?? null}
         />
       ))}
     </>
@@ -170,16 +185,27 @@ function Tile({
   onDeleted,
   onOpen,
   onAnimate,
+  prompt,
 }: {
   media: Media;
   onDeleted: (id: string) => void;
   onOpen: (item: LightboxItem) => void;
   onAnimate: (media: Media) => void;
+  /** The prompt of the run that made it (null for uploads, or a run not among the recent). */
+  prompt: string | null;
 }) {
   const client = useAtelierClient();
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const kindName = media.kind.toLowerCase();
+  const title =
+    prompt ??
+    (media.purpose === 'OUTPUT'
+      ? `Generated ${kindName}`
+      : (media.originalName ?? `Uploaded ${kindName}`));
   const remove = async () => {
+    setConfirming(false);
     setBusy(true);
     setError(null);
     try {
@@ -215,7 +241,7 @@ function Tile({
         <button
           type="button"
           className="tile-media"
-          aria-label={`Open ${media.originalName ?? media.kind.toLowerCase()}`}
+          aria-label={`Open ${title}`}
           onClick={() => onOpen({ url: media.url, kind: media.kind })}
         >
           {thumb ? <img src={thumb} alt="" loading="lazy" data-testid="gallery-thumb" /> : null}
@@ -225,8 +251,10 @@ function Tile({
           </span>
         </button>
       )}
-      <div className="tile-info" title={media.originalName ?? undefined}>
-        {media.originalName ? `${media.originalName} · ` : ''}
+      <div className="tile-title" data-testid="gallery-title" title={title}>
+        {title}
+      </div>
+      <div className="tile-info">
         {media.width && media.height ? `${media.width}×${media.height} · ` : ''}
         {media.durationMs ? `${(media.durationMs / 1000).toFixed(1)} s · ` : ''}
         {formatBytes(media.bytes)}
@@ -252,7 +280,7 @@ function Tile({
           className="btn small danger"
           disabled={busy}
           data-testid="gallery-delete"
-          onClick={remove}
+          onClick={() => setConfirming(true)}
         >
           {busy ? 'Deleting…' : 'Delete'}
         </button>
@@ -262,6 +290,64 @@ function Tile({
           {error}
         </div>
       ) : null}
+      {confirming ? (
+        <ConfirmDelete
+          title={title}
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => void remove()}
+        />
+      ) : null}
     </article>
+  );
+}
+
+/** A modal "Delete …?" dialog; Cancel (focused first) or Escape keeps the item. */
+function ConfirmDelete({
+  title,
+  onCancel,
+  onConfirm,
+}: {
+  title: string;
+  onCancel: () => void;
+  onConfirm: () => void;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const element = dialog.current;
+    if (element && !element.open) element.showModal();
+    return () => element?.close();
+  }, []);
+  return (
+    <dialog
+      ref={dialog}
+      className="confirm-dialog"
+      role="alertdialog"
+      aria-labelledby="confirm-delete-title"
+      aria-describedby="confirm-delete-text"
+      data-testid="confirm-dialog"
+      onCancel={(event) => {
+        event.preventDefault();
+        onCancel();
+      }}
+    >
+      <h2 id="confirm-delete-title">Delete this item?</h2>
+      <p id="confirm-delete-text">
+        “{title}” is removed from the gallery and its file is deleted. This cannot be undone.
+      </p>
+      <div className="confirm-actions">
+        {/* First in the dialog: showModal() focuses it, the safe choice. */}
+        <button type="button" className="btn" data-testid="confirm-cancel" onClick={onCancel}>
+          Cancel
+        </button>
+        <button
+          type="button"
+          className="btn danger"
+          data-testid="confirm-delete"
+          onClick={onConfirm}
+        >
+          Delete
+        </button>
+      </div>
+    </dialog>
   );
 }
