@@ -16,6 +16,10 @@ graphql(`
     maxReferences
     promptLimit
     defaultNegativePrompt
+    sizes
+    qualities
+    inputFidelities
+    maxVideoArea
     parameters {
       name
       type
@@ -205,6 +209,7 @@ graphql(`
       quality
       background
     }
+    adjustments
     error {
       code
       message

@@ -1,4 +1,5 @@
 // GraphQL enums shared across domains, built from the Prisma enums so the two never drift.
+
 import { builder } from './builder.ts';
 import {
   GenerationMode as GenerationModeValues,
@@ -11,6 +12,7 @@ import {
   StageKind as StageKindValues,
   StageStatus as StageStatusValues,
 } from './generated/prisma/enums.ts';
+import { IMAGE_SIZES, INPUT_FIDELITIES, QUALITIES } from './models/run-options.ts';
 
 export const GenerationMode = builder.enumType(GenerationModeValues, {
   name: 'GenerationMode',
@@ -57,4 +59,22 @@ export const OutputFormat = builder.enumType(OutputFormatValues, {
 export const OutputBackground = builder.enumType(OutputBackgroundValues, {
   name: 'OutputBackground',
   description: 'Background handling for image outputs; TRANSPARENT removes it on the worker.',
+});
+
+export const ImageSize = builder.enumType('ImageSize', {
+  values: IMAGE_SIZES,
+  description:
+    "Image size presets: AUTO (the model's default), 1024×1024, 1536×1024 (landscape), 1024×1536 (portrait). See Model.sizes.",
+});
+
+export const GenerationQuality = builder.enumType('GenerationQuality', {
+  values: QUALITIES,
+  description:
+    "Effort of the generation (mapped per model, e.g. to sampling steps); AUTO is the model's default. See Model.qualities. The output file's compression quality is OutputOptions.quality.",
+});
+
+export const InputFidelity = builder.enumType('InputFidelity', {
+  values: INPUT_FIDELITIES,
+  description:
+    'How closely a result keeps its source image: HIGH keeps more (edit models are HIGH by nature), LOW lets the prompt change more. See Model.inputFidelities.',
 });

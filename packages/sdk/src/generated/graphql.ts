@@ -10,6 +10,8 @@ export type CreateRunInput = {
   count?: number | null | undefined;
   /** Repeating a key returns the run it created instead of a second one. */
   idempotencyKey?: string | null | undefined;
+  /** How closely the result keeps the source image (see Model.inputFidelities). */
+  inputFidelity?: InputFidelity | null | undefined;
   /** Media id of the mask (INPAINT): transparent pixels are repainted. */
   mask?: string | number | null | undefined;
   /** What to generate. */
@@ -26,10 +28,14 @@ export type CreateRunInput = {
   priority?: number | null | undefined;
   /** What to generate, in any language. */
   prompt: string;
+  /** Generation effort (see Model.qualities); explicit parameters win. */
+  quality?: GenerationQuality | null | undefined;
   /** Media ids of the reference images (MULTI_REFERENCE). */
   references?: Array<string | number> | null | undefined;
   /** Unsigned 64-bit seed as a decimal string (random if omitted). */
   seed?: string | null | undefined;
+  /** Image size preset (see Model.sizes); explicit width/height parameters win. */
+  size?: ImageSize | null | undefined;
   /** Prompt stages to skip (TRANSLATE, STYLE, OPTIMIZE). */
   skipStages?: Array<StageKind> | null | undefined;
   /** Media id of the source image (I2I, EDIT, INPAINT, I2V). */
@@ -51,6 +57,26 @@ export type GenerationMode =
   | 'TEXT_TO_AUDIO'
   | 'TEXT_TO_IMAGE'
   | 'TEXT_TO_VIDEO';
+
+/** Effort of the generation (mapped per model, e.g. to sampling steps); AUTO is the model's default. See Model.qualities. The output file's compression quality is OutputOptions.quality. */
+export type GenerationQuality =
+  | 'AUTO'
+  | 'HIGH'
+  | 'LOW'
+  | 'MEDIUM';
+
+/** Image size presets: AUTO (the model's default), 1024×1024, 1536×1024 (landscape), 1024×1536 (portrait). See Model.sizes. */
+export type ImageSize =
+  | 'AUTO'
+  | 'SIZE_1024X1024'
+  | 'SIZE_1024X1536'
+  | 'SIZE_1536X1024';
+
+/** How closely a result keeps its source image: HIGH keeps more (edit models are HIGH by nature), LOW lets the prompt change more. See Model.inputFidelities. */
+export type InputFidelity =
+  | 'AUTO'
+  | 'HIGH'
+  | 'LOW';
 
 /** Kind of media file. */
 export type MediaKind =
@@ -182,7 +208,7 @@ export type WebhookInput = {
   url: string;
 };
 
-export type ModelFieldsFragment = { key: string, name: string, description: string, outputKind: MediaKind, modes: Array<GenerationMode>, minReferences: number, maxReferences: number, promptLimit: number, defaultNegativePrompt: string | null, parameters: Array<{ name: string, type: ParameterType, description: string, default: unknown, min: number | null, max: number | null, step: number | null, options: Array<string> | null, modes: Array<GenerationMode> }> };
+export type ModelFieldsFragment = { key: string, name: string, description: string, outputKind: MediaKind, modes: Array<GenerationMode>, minReferences: number, maxReferences: number, promptLimit: number, defaultNegativePrompt: string | null, sizes: Array<ImageSize>, qualities: Array<GenerationQuality>, inputFidelities: Array<InputFidelity>, maxVideoArea: number | null, parameters: Array<{ name: string, type: ParameterType, description: string, default: unknown, min: number | null, max: number | null, step: number | null, options: Array<string> | null, modes: Array<GenerationMode> }> };
 
 export type StyleFieldsFragment = { key: string, name: string, category: string, description: string, template: string };
 
@@ -191,7 +217,7 @@ export type ModelsQueryVariables = Exact<{
 }>;
 
 
-export type ModelsQuery = { models: Array<{ key: string, name: string, description: string, outputKind: MediaKind, modes: Array<GenerationMode>, minReferences: number, maxReferences: number, promptLimit: number, defaultNegativePrompt: string | null, parameters: Array<{ name: string, type: ParameterType, description: string, default: unknown, min: number | null, max: number | null, step: number | null, options: Array<string> | null, modes: Array<GenerationMode> }> }> };
+export type ModelsQuery = { models: Array<{ key: string, name: string, description: string, outputKind: MediaKind, modes: Array<GenerationMode>, minReferences: number, maxReferences: number, promptLimit: number, defaultNegativePrompt: string | null, sizes: Array<ImageSize>, qualities: Array<GenerationQuality>, inputFidelities: Array<InputFidelity>, maxVideoArea: number | null, parameters: Array<{ name: string, type: ParameterType, description: string, default: unknown, min: number | null, max: number | null, step: number | null, options: Array<string> | null, modes: Array<GenerationMode> }> }> };
 
 export type StylesQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -250,9 +276,9 @@ export type QueueUpdatedSubscriptionVariables = Exact<{ [key: string]: never; }>
 
 export type QueueUpdatedSubscription = { queueUpdated: { queued: number, running: number, workers: Array<{ url: string, healthy: boolean, sandbox: boolean, running: number, queued: number }>, viewerRuns: Array<{ position: number | null, run: { id: string, status: RunStatus } }> } };
 
-export type RunFieldsFragment = { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null };
+export type RunFieldsFragment = { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, adjustments: Array<string>, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null };
 
-type CreateRunResultFields_CreateRunSuccess_Fragment = { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } };
+type CreateRunResultFields_CreateRunSuccess_Fragment = { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, adjustments: Array<string>, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } };
 
 type CreateRunResultFields_InsufficientCreditsError_Fragment = { __typename: 'InsufficientCreditsError', code: string, message: string, needed: number, balance: number };
 
@@ -276,7 +302,7 @@ export type CreateRunMutationVariables = Exact<{
 
 
 export type CreateRunMutation = { createRun:
-    | { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
+    | { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, adjustments: Array<string>, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
     | { __typename: 'InsufficientCreditsError', code: string, message: string, needed: number, balance: number }
     | { __typename: 'NotFoundError', code: string, message: string, entity: string, id: string }
     | { __typename: 'QueueLimitError', code: string, message: string, limit: number }
@@ -290,7 +316,7 @@ export type RetryRunMutationVariables = Exact<{
 
 
 export type RetryRunMutation = { retryRun:
-    | { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
+    | { __typename: 'CreateRunSuccess', webhookSecret: string | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, adjustments: Array<string>, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
     | { __typename: 'InsufficientCreditsError', code: string, message: string, needed: number, balance: number }
     | { __typename: 'NotFoundError', code: string, message: string, entity: string, id: string }
     | { __typename: 'QueueLimitError', code: string, message: string, limit: number }
@@ -303,7 +329,7 @@ export type CancelRunMutationVariables = Exact<{
 
 
 export type CancelRunMutation = { cancelRun:
-    | { __typename: 'CancelRunSuccess', run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
+    | { __typename: 'CancelRunSuccess', run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, adjustments: Array<string>, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }
     | { __typename: 'NotFoundError', code: string, message: string, entity: string, id: string }
     | { __typename: 'RunNotActiveError', code: string, message: string, status: RunStatus }
    };
@@ -324,14 +350,14 @@ export type RunQueryVariables = Exact<{
 }>;
 
 
-export type RunQuery = { run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } | null };
+export type RunQuery = { run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, adjustments: Array<string>, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } | null };
 
 export type RunEventsSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type RunEventsSubscription = { runEvents: { sequence: number, type: RunEventType, stage: { kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null } | null, preview: { mimeType: string, dataUrl: string, nodeId: string | null } | null, output: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } } };
+export type RunEventsSubscription = { runEvents: { sequence: number, type: RunEventType, stage: { kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null } | null, preview: { mimeType: string, dataUrl: string, nodeId: string | null } | null, output: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } | null, run: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, adjustments: Array<string>, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } } };
 
 export type RunsQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -340,7 +366,7 @@ export type RunsQueryVariables = Exact<{
 }>;
 
 
-export type RunsQuery = { runs: { edges: Array<{ cursor: string, node: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type RunsQuery = { runs: { edges: Array<{ cursor: string, node: { id: string, mode: GenerationMode, modelKey: string, styleKey: string | null, prompt: string, negativePrompt: string | null, effectivePrompt: string | null, effectiveNegativePrompt: string | null, status: RunStatus, progress: number, sequence: number, seed: string, count: number, priority: number, queuePosition: number | null, attempt: number, worker: string | null, parameters: unknown, createdAt: string, startedAt: string | null, finishedAt: string | null, adjustments: Array<string>, output: { format: OutputFormat, quality: number | null, background: OutputBackground }, error: { code: string, message: string, stage: StageKind | null, nodeId: string | null, nodeType: string | null, detail: string | null, exceptionType: string | null } | null, stages: Array<{ kind: StageKind, status: StageStatus, progress: number, message: string | null, nodeId: string | null, nodeType: string | null, step: number | null, maxSteps: number | null, input: string | null, output: string | null, startedAt: string | null, finishedAt: string | null, durationMs: number | null }>, inputs: Array<{ role: RunInputRole, index: number, media: { id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null } }>, outputs: Array<{ id: string, kind: MediaKind, purpose: MediaPurpose, mimeType: string, width: number | null, height: number | null, durationMs: number | null, bytes: number, sha256: string, hasAlpha: boolean, originalName: string | null, createdAt: string, url: string, thumbnailUrl: string | null }>, retryOf: { id: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CreateWebhookMutationVariables = Exact<{
   input: WebhookInput;
@@ -400,6 +426,10 @@ export const ModelFieldsFragmentDoc = /* @__PURE__ */ new TypedDocumentString(`
   maxReferences
   promptLimit
   defaultNegativePrompt
+  sizes
+  qualities
+  inputFidelities
+  maxVideoArea
   parameters {
     name
     type
@@ -487,6 +517,7 @@ export const RunFieldsFragmentDoc = /* @__PURE__ */ new TypedDocumentString(`
     quality
     background
   }
+  adjustments
   error {
     code
     message
@@ -612,6 +643,7 @@ fragment RunFields on Run {
     quality
     background
   }
+  adjustments
   error {
     code
     message
@@ -666,6 +698,10 @@ export const ModelsDocument = /* @__PURE__ */ new TypedDocumentString(`
   maxReferences
   promptLimit
   defaultNegativePrompt
+  sizes
+  qualities
+  inputFidelities
+  maxVideoArea
   parameters {
     name
     type
@@ -677,7 +713,7 @@ export const ModelsDocument = /* @__PURE__ */ new TypedDocumentString(`
     options
     modes
   }
-}`, {"hash":"sha256:6d95f3745fe3c4fc4807bd247a9ddabdf1086add58909deb6f12b42d81df281d"}) as unknown as TypedDocumentString<ModelsQuery, ModelsQueryVariables>;
+}`, {"hash":"sha256:94761416269dbeb8f682e18ca29f354ded72db13e44a581278e05e3e4bdd40dd"}) as unknown as TypedDocumentString<ModelsQuery, ModelsQueryVariables>;
 export const StylesDocument = /* @__PURE__ */ new TypedDocumentString(`
     query Styles {
   styles {
@@ -854,6 +890,7 @@ fragment RunFields on Run {
     quality
     background
   }
+  adjustments
   error {
     code
     message
@@ -918,7 +955,7 @@ fragment CreateRunResultFields on CreateRunResult {
   ... on QueueLimitError {
     limit
   }
-}`, {"hash":"sha256:cda9f68bde7871110501fad260c5a7f418842934bab2dbca423bfe9b8b31fd44"}) as unknown as TypedDocumentString<CreateRunMutation, CreateRunMutationVariables>;
+}`, {"hash":"sha256:cb4dcec0a5bfa238602c896072c0c26495c4bfa8716fc1c8371ceabff1b86b76"}) as unknown as TypedDocumentString<CreateRunMutation, CreateRunMutationVariables>;
 export const RetryRunDocument = /* @__PURE__ */ new TypedDocumentString(`
     mutation RetryRun($id: ID!, $newSeed: Boolean) {
   retryRun(id: $id, newSeed: $newSeed) {
@@ -968,6 +1005,7 @@ fragment RunFields on Run {
     quality
     background
   }
+  adjustments
   error {
     code
     message
@@ -1032,7 +1070,7 @@ fragment CreateRunResultFields on CreateRunResult {
   ... on QueueLimitError {
     limit
   }
-}`, {"hash":"sha256:31c25a22dac0f5c4df90a5ba3344175ab5f5c8436dccaac636b4d3ae1d84c4b6"}) as unknown as TypedDocumentString<RetryRunMutation, RetryRunMutationVariables>;
+}`, {"hash":"sha256:b1f18064c35ce2b5560a84312404e520968885de41ba31f0ba639feac3d69dbb"}) as unknown as TypedDocumentString<RetryRunMutation, RetryRunMutationVariables>;
 export const CancelRunDocument = /* @__PURE__ */ new TypedDocumentString(`
     mutation CancelRun($id: ID!) {
   cancelRun(id: $id) {
@@ -1098,6 +1136,7 @@ fragment RunFields on Run {
     quality
     background
   }
+  adjustments
   error {
     code
     message
@@ -1135,7 +1174,7 @@ fragment RunFields on Run {
   retryOf {
     id
   }
-}`, {"hash":"sha256:9d8428819249296562ad6fa7f8db753a97e1fe4adcf96c8a8471ce04836fe2e8"}) as unknown as TypedDocumentString<CancelRunMutation, CancelRunMutationVariables>;
+}`, {"hash":"sha256:efd5c3ed37fee7b14a435c22c06bfeb3aa7aa7b5475006db6ea39aba361301f9"}) as unknown as TypedDocumentString<CancelRunMutation, CancelRunMutationVariables>;
 export const DeleteRunDocument = /* @__PURE__ */ new TypedDocumentString(`
     mutation DeleteRun($id: ID!) {
   deleteRun(id: $id) {
@@ -1208,6 +1247,7 @@ fragment RunFields on Run {
     quality
     background
   }
+  adjustments
   error {
     code
     message
@@ -1245,7 +1285,7 @@ fragment RunFields on Run {
   retryOf {
     id
   }
-}`, {"hash":"sha256:0a27ce08ef95783a53ded968894b22397440e81e9fdec985c8c061f7d86fc35f"}) as unknown as TypedDocumentString<RunQuery, RunQueryVariables>;
+}`, {"hash":"sha256:a473a7a94a364be40472b7f0c60855e47dad1e88d233116a72870bb866777fca"}) as unknown as TypedDocumentString<RunQuery, RunQueryVariables>;
 export const RunEventsDocument = /* @__PURE__ */ new TypedDocumentString(`
     subscription RunEvents($id: ID!) {
   runEvents(id: $id) {
@@ -1317,6 +1357,7 @@ fragment RunFields on Run {
     quality
     background
   }
+  adjustments
   error {
     code
     message
@@ -1354,7 +1395,7 @@ fragment RunFields on Run {
   retryOf {
     id
   }
-}`, {"hash":"sha256:27d3abd9f6b30a2ae2844f2206e015a487804c7fae0453bbb61f398f955e6199"}) as unknown as TypedDocumentString<RunEventsSubscription, RunEventsSubscriptionVariables>;
+}`, {"hash":"sha256:2f6d6cedd559fa5e6f7a7f05213c71e4be302aa28b35cc0a398548ff681a99f7"}) as unknown as TypedDocumentString<RunEventsSubscription, RunEventsSubscriptionVariables>;
 export const RunsDocument = /* @__PURE__ */ new TypedDocumentString(`
     query Runs($first: Int, $after: String, $filter: RunFilter) {
   runs(first: $first, after: $after, filter: $filter) {
@@ -1413,6 +1454,7 @@ fragment RunFields on Run {
     quality
     background
   }
+  adjustments
   error {
     code
     message
@@ -1450,7 +1492,7 @@ fragment RunFields on Run {
   retryOf {
     id
   }
-}`, {"hash":"sha256:fb8a6de28e77509a5f210b79dd7e8f676b84f997cbc62b153ee296d1d78704b7"}) as unknown as TypedDocumentString<RunsQuery, RunsQueryVariables>;
+}`, {"hash":"sha256:970f6dcc758773530624750ade02a0b16aae5fe3cd533b25f941b4a820bba71d"}) as unknown as TypedDocumentString<RunsQuery, RunsQueryVariables>;
 export const CreateWebhookDocument = /* @__PURE__ */ new TypedDocumentString(`
     mutation CreateWebhook($input: WebhookInput!) {
   createWebhook(input: $input) {

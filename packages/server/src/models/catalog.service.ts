@@ -2,6 +2,7 @@
 // styles/*.json), validated at load against their schemas and every workflow against
 // ComfyUI's node specifications, so a broken catalog stops startup with the file and field
 // named. `syncCatalog` mirrors it into the Model and Style tables.
+
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import {
   modelDefinitionSchema,
 } from './model.definition.ts';
 import { type ModeRequirements, validateModel } from './model.validation.ts';
+import type { ModelOptions } from './run-options.ts';
 import type { ModelFile } from './workflow.ts';
 
 export type { CatalogStyle } from '../styles/styles.service.ts';
@@ -52,6 +54,10 @@ export interface CatalogModel {
   promptTemplate: string | null;
   /** ComfyUI source files the workflows' node classes come from. */
   sources: string[];
+  /** Uniform options (size, quality, inputFidelity) as this model's parameter values. */
+  options: ModelOptions;
+  /** Video models: the largest width × height a run may ask for. */
+  maxVideoArea: number | null;
   /** Per mode: the API-format workflow and its bindings (see WorkflowBindings). */
   workflows: Partial<Record<GenerationMode, ModeWorkflow>>;
   /** Per supported mode: credits per unit (the file's value, else the default). */
@@ -241,6 +247,8 @@ function buildModel(
     promptLimit: def.promptLimit,
     promptTemplate: def.promptTemplate ?? null,
     sources: def.sources,
+    options: def.options ?? {},
+    maxVideoArea: def.maxVideoArea ?? null,
     workflows: def.workflows,
     costs: Object.fromEntries(
       modes.map((mode) => [mode, modeCost(def.outputKind, mode, def.costs[mode])]),

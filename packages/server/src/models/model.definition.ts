@@ -1,12 +1,14 @@
 // The format of a model file in catalog/models/*.json, as a zod schema (checked at load).
 // Structure only; the cross-checks against ComfyUI's node specifications (classes, inputs,
 // links, ranges, bindings) are in model.validation.ts.
+
 import { z } from 'zod';
 import type { GenerationMode } from '../generated/prisma/enums.ts';
 import {
   GenerationMode as GenerationModes,
   MediaKind as MediaKinds,
 } from '../generated/prisma/enums.ts';
+import { modelOptionsSchema } from './run-options.ts';
 
 /** Every generation mode, in the schema's canonical order. */
 export const GENERATION_MODES = Object.values(GenerationModes) as GenerationMode[];
@@ -148,6 +150,10 @@ export const modelDefinitionSchema = z.strictObject({
    * models. Modes left out cost the defaults in credits/costs.ts.
    */
   costs: z.partialRecord(modeEnum, z.number().int().min(0).max(100_000)).default({}),
+  /** Uniform options (size, quality, inputFidelity) mapped to this model's parameters. */
+  options: modelOptionsSchema,
+  /** Video models: the largest width × height a run may ask for (GPU memory). */
+  maxVideoArea: z.number().int().positive().optional(),
   workflows: z
     .partialRecord(modeEnum, modeWorkflow)
     .refine((w) => Object.keys(w).length > 0, { error: 'needs a workflow for at least one mode' }),

@@ -95,6 +95,19 @@ export function validateModel(def: ModelDefinition, specs: NodeSpecs): ModelRepo
     });
   });
 
+  for (const [option, values] of Object.entries(def.options ?? {})) {
+    for (const [value, parameters] of Object.entries(values ?? {})) {
+      for (const name of Object.keys(parameters)) {
+        if (!names.has(name)) {
+          push(`options.${option}.${value}.${name}`, `"${name}" is not a parameter of this model`);
+        }
+      }
+    }
+  }
+  if (def.maxVideoArea !== undefined && def.outputKind !== 'VIDEO') {
+    push('maxVideoArea', 'only video models have a maximum video area');
+  }
+
   const usedSources = new Map<string, string>();
   for (const mode of modes) {
     const wf = def.workflows[mode] as ModeWorkflow;

@@ -1,10 +1,17 @@
 // GraphQL types and queries for catalog models.
 import { builder } from '../builder.ts';
-import { GenerationMode, MediaKind } from '../enums.ts';
+import {
+  GenerationMode,
+  GenerationQuality,
+  ImageSize,
+  InputFidelity,
+  MediaKind,
+} from '../enums.ts';
 import type { GenerationMode as GenerationModeValue } from '../generated/prisma/enums.ts';
 import type { CatalogModel, ModelFile } from './catalog.service.ts';
 import type { ModeCost } from './costs.ts';
 import { type ModelParameter, PARAMETER_TYPE_VALUES } from './model.definition.ts';
+import { supportedValues } from './run-options.ts';
 
 export const ParameterType = builder.enumType('ParameterType', {
   description: 'Value type of a model parameter.',
@@ -161,6 +168,27 @@ export const ModelRef = builder.objectRef<CatalogModel>('Model').implement({
     sources: t.exposeStringList('sources', {
       description:
         'ComfyUI source files its node classes come from, e.g. comfy_extras/nodes_lt.py.',
+    }),
+    sizes: t.field({
+      type: [ImageSize],
+      description: 'Size presets `CreateRunInput.size` may name (empty: none).',
+      resolve: (m) => supportedValues(m.options, 'size') as never,
+    }),
+    qualities: t.field({
+      type: [GenerationQuality],
+      description: 'Values `CreateRunInput.quality` may name (empty: none).',
+      resolve: (m) => supportedValues(m.options, 'quality') as never,
+    }),
+    inputFidelities: t.field({
+      type: [InputFidelity],
+      description: 'Values `CreateRunInput.inputFidelity` may name (empty: none).',
+      resolve: (m) => supportedValues(m.options, 'inputFidelity') as never,
+    }),
+    maxVideoArea: t.int({
+      nullable: true,
+      description:
+        'Video models: the largest width × height in pixels; larger requests are scaled down keeping the aspect ratio (reported in Run.adjustments).',
+      resolve: (m) => m.maxVideoArea ?? null,
     }),
   }),
 });

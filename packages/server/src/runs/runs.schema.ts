@@ -7,6 +7,9 @@ import { InsufficientCreditsError } from '../credits/credits.errors.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import {
   GenerationMode,
+  GenerationQuality,
+  ImageSize,
+  InputFidelity,
   OutputBackground,
   OutputFormat,
   RunInputRole,
@@ -209,6 +212,10 @@ export const RunRef = builder.prismaNode('Run', {
       description: 'Stages skipped on request.',
       resolve: (run) => run.skipStages,
     }),
+    adjustments: t.exposeStringList('adjustments', {
+      description:
+        "What the server changed in the request, in words: e.g. a video size clamped to the model's maximum area.",
+    }),
     status: t.expose('status', { type: RunStatus, description: 'Lifecycle state.' }),
     progress: t.exposeFloat('progress', { description: 'Overall progress, 0 to 1.' }),
     sequence: t.exposeInt('sequence', {
@@ -336,6 +343,18 @@ const CreateRunInput = builder.inputType('CreateRunInput', {
     skipStages: t.field({
       type: [StageKind],
       description: 'Prompt stages to skip (TRANSLATE, STYLE, OPTIMIZE).',
+    }),
+    size: t.field({
+      type: ImageSize,
+      description: 'Image size preset (see Model.sizes); explicit width/height parameters win.',
+    }),
+    quality: t.field({
+      type: GenerationQuality,
+      description: 'Generation effort (see Model.qualities); explicit parameters win.',
+    }),
+    inputFidelity: t.field({
+      type: InputFidelity,
+      description: 'How closely the result keeps the source image (see Model.inputFidelities).',
     }),
     webhook: t.field({
       type: WebhookInput,

@@ -16,6 +16,7 @@ import type {
 import { isUuid } from '../ids.ts';
 import type { Catalog, CatalogModel } from '../models/catalog.service.ts';
 import { runCost } from '../models/costs.ts';
+import { clampVideoSize, optionParameters } from '../models/run-options.ts';
 import { stageKindsFor } from '../stages/prompt-stages.ts';
 import {
   enqueueRunWebhooks,
@@ -51,6 +52,10 @@ export interface CreateRunRequest {
   priority?: number | null;
   idempotencyKey?: string | null;
   skipStages?: StageKind[] | null;
+  /** Uniform options, mapped to the model's parameters (explicit parameters win). */
+  size?: string | null;
+  quality?: string | null;
+  inputFidelity?: string | null;
   /** The run's own webhook. */
   webhook?: { url: string; events?: readonly string[] | null } | null;
 }
@@ -91,6 +96,48 @@ export function randomSeed(): string {
 
 function fail(field: string, message: string): never {
   throw new ValidationError(field, message);
+}
+
+/**
+ * The run's parameters with the uniform options' values added under them (explicit
+ * parameters win); only the values that apply to `mode` count.
+ */
+function withOptions(
+  model: CatalogModel,
+  mode: GenerationMode,
+  req: Pick<CreateRunRequest, 'size' | 'quality' | 'inputFidelity'>,
+  given: unknown,
+): unknown {
+  let mapped: Record<string, unknown>;
+  try {
+    mapped = optionParameters(model.options, req, model.name);
+  } catch (error) {
+    const { field, message } = error as { field: string; message: string };
+    fail(field, message);
+  }
+  const applicable = new Set(
+    model.parameters.filter((p) => p.modes.includes(mode)).map((p) => p.name),
+  );
+  for (const name of ['size', 'quality', 'inputFidelity'] as const) {
+    const value = req[name];
+    if (!value || value === 'AUTO') continue;
+    const names = Object.keys(
+      (model.options[name] as Record<string, Record<string, unknown>> | undefined)?.[value] ?? {},
+    );
+    if (names.length && !names.some((n) => applicable.has(n))) {
+      fail(name, `${name} ${value} does not apply to ${mode} runs of ${model.name}`);
+    }
+  }
+  const fromOptions = Object.fromEntries(Object.entries(mapped).filter(([n]) => applicable.has(n)));
+  if (!Object.keys(fromOptions).length) return given;
+  if (
+    given !== undefined &&
+    given !== null &&
+    (typeof given !== 'object' || Array.isArray(given))
+  ) {
+    return given; // resolveParameters refuses it
+  }
+  return { ...fromOptions, ...(given as Record<string, unknown> | null) };
 }
 
 /** Checks and fills parameters: unknown names, types, ranges, step grid; defaults added. */
@@ -289,8 +336,13 @@ export class RunsService {
     const webhook = req.webhook
       ? validateWebhook('webhook', req.webhook, this.limits.webhookAllowPrivate ?? false)
       : null;
-    const parameters = resolveParameters(model, req.mode, req.parameters);
+    const parameters = resolveParameters(
+      model,
+      req.mode,
+      withOptions(model, req.mode, req, req.parameters),
+    );
     const inputs = await this.validateInputs(ownerId, model, req);
+    const adjustments = await this.clampVideo(model, req, parameters);
 
     const cost = runCost(model, req.mode, parameters, count);
 
@@ -314,6 +366,7 @@ export class RunsService {
             prompt,
             negativePrompt: req.negativePrompt?.trim() || null,
             parameters: parameters as object,
+            adjustments,
             seed,
             count,
             cost,
@@ -353,6 +406,52 @@ export class RunsService {
       }
       throw error;
     }
+  }
+
+  /**
+   * Keeps a video within the model's maximum area: an IMAGE_TO_VIDEO run without an explicit
+   * size takes its source's aspect ratio; a larger size is scaled down keeping its ratio.
+   * Changes `parameters` in place and says what changed.
+   */
+  private async clampVideo(
+    model: CatalogModel,
+    req: CreateRunRequest,
+    parameters: Record<string, unknown>,
+  ): Promise<string[]> {
+    const maxArea = model.maxVideoArea;
+    const width = parameters.width;
+    const height = parameters.height;
+    if (!maxArea || typeof width !== 'number' || typeof height !== 'number') return [];
+    const given = (req.parameters ?? {}) as Record<string, unknown>;
+    const explicit = given.width !== undefined || given.height !== undefined;
+    let aspect: number | undefined;
+    let from = `${width}×${height}`;
+    if (req.mode === 'IMAGE_TO_VIDEO' && req.source && !explicit) {
+      const source = await this.prisma.media.findUnique({
+        where: { id: req.source },
+        select: { width: true, height: true },
+      });
+      if (source?.width && source.height) {
+        aspect = source.width / source.height;
+        from = `the source's ${source.width}×${source.height}`;
+      }
+    }
+    const spec = model.parameters.find((p) => p.name === 'width');
+    const fitted = clampVideoSize({
+      width,
+      height,
+      maxArea,
+      multiple: spec?.step ?? 16,
+      min: spec?.min ?? 16,
+      max: spec?.max ?? 8192,
+      ...(aspect ? { aspect } : {}),
+    });
+    if (fitted.width === width && fitted.height === height) return [];
+    parameters.width = fitted.width;
+    parameters.height = fitted.height;
+    return [
+      `Video size ${fitted.width}×${fitted.height} from ${from}: ${model.name} makes at most ${maxArea.toLocaleString('en')} pixels per frame; the aspect ratio is kept (on a ${spec?.step ?? 16}-pixel grid).`,
+    ];
   }
 
   private async validateInputs(ownerId: string, model: CatalogModel, req: CreateRunRequest) {

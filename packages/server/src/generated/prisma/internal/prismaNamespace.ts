@@ -1473,6 +1473,7 @@ export const RunScalarFieldEnum = {
   queueRank: 'queueRank',
   idempotencyKey: 'idempotencyKey',
   skipStages: 'skipStages',
+  adjustments: 'adjustments',
   status: 'status',
   progress: 'progress',
   sequence: 'sequence',

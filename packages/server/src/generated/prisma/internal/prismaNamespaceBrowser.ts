@@ -199,6 +199,7 @@ export const RunScalarFieldEnum = {
   queueRank: 'queueRank',
   idempotencyKey: 'idempotencyKey',
   skipStages: 'skipStages',
+  adjustments: 'adjustments',
   status: 'status',
   progress: 'progress',
   sequence: 'sequence',

@@ -154,6 +154,7 @@ export type RunCountAggregateOutputType = {
   queueRank: number
   idempotencyKey: number
   skipStages: number
+  adjustments: number
   status: number
   progress: number
   sequence: number
@@ -310,6 +311,7 @@ export type RunCountAggregateInputType = {
   queueRank?: true
   idempotencyKey?: true
   skipStages?: true
+  adjustments?: true
   status?: true
   progress?: true
   sequence?: true
@@ -443,6 +445,7 @@ export type RunGroupByOutputType = {
   queueRank: number
   idempotencyKey: string | null
   skipStages: $Enums.StageKind[]
+  adjustments: string[]
   status: $Enums.RunStatus
   progress: number
   sequence: number
@@ -512,6 +515,7 @@ export type RunWhereInput = {
   queueRank?: Prisma.IntFilter<"Run"> | number
   idempotencyKey?: Prisma.StringNullableFilter<"Run"> | string | null
   skipStages?: Prisma.EnumStageKindNullableListFilter<"Run">
+  adjustments?: Prisma.StringNullableListFilter<"Run">
   status?: Prisma.EnumRunStatusFilter<"Run"> | $Enums.RunStatus
   progress?: Prisma.FloatFilter<"Run"> | number
   sequence?: Prisma.IntFilter<"Run"> | number
@@ -568,6 +572,7 @@ export type RunOrderByWithRelationInput = {
   queueRank?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
   skipStages?: Prisma.SortOrder
+  adjustments?: Prisma.SortOrder
   status?: Prisma.SortOrder
   progress?: Prisma.SortOrder
   sequence?: Prisma.SortOrder
@@ -628,6 +633,7 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   queueRank?: Prisma.IntFilter<"Run"> | number
   idempotencyKey?: Prisma.StringNullableFilter<"Run"> | string | null
   skipStages?: Prisma.EnumStageKindNullableListFilter<"Run">
+  adjustments?: Prisma.StringNullableListFilter<"Run">
   status?: Prisma.EnumRunStatusFilter<"Run"> | $Enums.RunStatus
   progress?: Prisma.FloatFilter<"Run"> | number
   sequence?: Prisma.IntFilter<"Run"> | number
@@ -684,6 +690,7 @@ export type RunOrderByWithAggregationInput = {
   queueRank?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrderInput | Prisma.SortOrder
   skipStages?: Prisma.SortOrder
+  adjustments?: Prisma.SortOrder
   status?: Prisma.SortOrder
   progress?: Prisma.SortOrder
   sequence?: Prisma.SortOrder
@@ -738,6 +745,7 @@ export type RunScalarWhereWithAggregatesInput = {
   queueRank?: Prisma.IntWithAggregatesFilter<"Run"> | number
   idempotencyKey?: Prisma.StringNullableWithAggregatesFilter<"Run"> | string | null
   skipStages?: Prisma.EnumStageKindNullableListFilter<"Run">
+  adjustments?: Prisma.StringNullableListFilter<"Run">
   status?: Prisma.EnumRunStatusWithAggregatesFilter<"Run"> | $Enums.RunStatus
   progress?: Prisma.FloatWithAggregatesFilter<"Run"> | number
   sequence?: Prisma.IntWithAggregatesFilter<"Run"> | number
@@ -781,6 +789,7 @@ export type RunCreateInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -836,6 +845,7 @@ export type RunUncheckedCreateInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -885,6 +895,7 @@ export type RunUpdateInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -940,6 +951,7 @@ export type RunUncheckedUpdateInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -992,6 +1004,7 @@ export type RunCreateManyInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -1035,6 +1048,7 @@ export type RunUpdateManyMutationInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -1080,6 +1094,7 @@ export type RunUncheckedUpdateManyInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -1154,6 +1169,7 @@ export type RunCountOrderByAggregateInput = {
   queueRank?: Prisma.SortOrder
   idempotencyKey?: Prisma.SortOrder
   skipStages?: Prisma.SortOrder
+  adjustments?: Prisma.SortOrder
   status?: Prisma.SortOrder
   progress?: Prisma.SortOrder
   sequence?: Prisma.SortOrder
@@ -1455,6 +1471,10 @@ export type RunCreateskipStagesInput = {
   set: $Enums.StageKind[]
 }
 
+export type RunCreateadjustmentsInput = {
+  set: string[]
+}
+
 export type RunCreatewebhookEventsInput = {
   set: string[]
 }
@@ -1494,6 +1514,11 @@ export type EnumOutputBackgroundFieldUpdateOperationsInput = {
 export type RunUpdateskipStagesInput = {
   set?: $Enums.StageKind[]
   push?: $Enums.StageKind | $Enums.StageKind[]
+}
+
+export type RunUpdateadjustmentsInput = {
+  set?: string[]
+  push?: string | string[]
 }
 
 export type EnumRunStatusFieldUpdateOperationsInput = {
@@ -1614,6 +1639,7 @@ export type RunCreateWithoutOwnerInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -1667,6 +1693,7 @@ export type RunUncheckedCreateWithoutOwnerInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -1748,6 +1775,7 @@ export type RunScalarWhereInput = {
   queueRank?: Prisma.IntFilter<"Run"> | number
   idempotencyKey?: Prisma.StringNullableFilter<"Run"> | string | null
   skipStages?: Prisma.EnumStageKindNullableListFilter<"Run">
+  adjustments?: Prisma.StringNullableListFilter<"Run">
   status?: Prisma.EnumRunStatusFilter<"Run"> | $Enums.RunStatus
   progress?: Prisma.FloatFilter<"Run"> | number
   sequence?: Prisma.IntFilter<"Run"> | number
@@ -1791,6 +1819,7 @@ export type RunCreateWithoutCreditTransactionsInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -1845,6 +1874,7 @@ export type RunUncheckedCreateWithoutCreditTransactionsInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -1909,6 +1939,7 @@ export type RunUpdateWithoutCreditTransactionsInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -1963,6 +1994,7 @@ export type RunUncheckedUpdateWithoutCreditTransactionsInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -2011,6 +2043,7 @@ export type RunCreateWithoutModelInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2064,6 +2097,7 @@ export type RunUncheckedCreateWithoutModelInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2139,6 +2173,7 @@ export type RunCreateWithoutStyleInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2192,6 +2227,7 @@ export type RunUncheckedCreateWithoutStyleInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2267,6 +2303,7 @@ export type RunCreateWithoutOutputsInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2321,6 +2358,7 @@ export type RunUncheckedCreateWithoutOutputsInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2385,6 +2423,7 @@ export type RunUpdateWithoutOutputsInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -2439,6 +2478,7 @@ export type RunUncheckedUpdateWithoutOutputsInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -2487,6 +2527,7 @@ export type RunCreateWithoutRetriesInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2541,6 +2582,7 @@ export type RunUncheckedCreateWithoutRetriesInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2594,6 +2636,7 @@ export type RunCreateWithoutRetryOfInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2648,6 +2691,7 @@ export type RunUncheckedCreateWithoutRetryOfInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2717,6 +2761,7 @@ export type RunUpdateWithoutRetriesInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -2771,6 +2816,7 @@ export type RunUncheckedUpdateWithoutRetriesInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -2835,6 +2881,7 @@ export type RunCreateWithoutInputsInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2889,6 +2936,7 @@ export type RunUncheckedCreateWithoutInputsInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -2953,6 +3001,7 @@ export type RunUpdateWithoutInputsInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3007,6 +3056,7 @@ export type RunUncheckedUpdateWithoutInputsInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3055,6 +3105,7 @@ export type RunCreateWithoutStagesInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -3109,6 +3160,7 @@ export type RunUncheckedCreateWithoutStagesInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -3173,6 +3225,7 @@ export type RunUpdateWithoutStagesInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3227,6 +3280,7 @@ export type RunUncheckedUpdateWithoutStagesInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3275,6 +3329,7 @@ export type RunCreateWithoutWebhookDeliveriesInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -3329,6 +3384,7 @@ export type RunUncheckedCreateWithoutWebhookDeliveriesInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -3393,6 +3449,7 @@ export type RunUpdateWithoutWebhookDeliveriesInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3447,6 +3504,7 @@ export type RunUncheckedUpdateWithoutWebhookDeliveriesInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3497,6 +3555,7 @@ export type RunCreateManyOwnerInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -3540,6 +3599,7 @@ export type RunUpdateWithoutOwnerInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3593,6 +3653,7 @@ export type RunUncheckedUpdateWithoutOwnerInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3644,6 +3705,7 @@ export type RunUncheckedUpdateManyWithoutOwnerInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3689,6 +3751,7 @@ export type RunCreateManyModelInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -3732,6 +3795,7 @@ export type RunUpdateWithoutModelInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3785,6 +3849,7 @@ export type RunUncheckedUpdateWithoutModelInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3836,6 +3901,7 @@ export type RunUncheckedUpdateManyWithoutModelInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3881,6 +3947,7 @@ export type RunCreateManyStyleInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -3924,6 +3991,7 @@ export type RunUpdateWithoutStyleInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -3977,6 +4045,7 @@ export type RunUncheckedUpdateWithoutStyleInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -4028,6 +4097,7 @@ export type RunUncheckedUpdateManyWithoutStyleInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -4074,6 +4144,7 @@ export type RunCreateManyRetryOfInput = {
   queueRank?: number
   idempotencyKey?: string | null
   skipStages?: Prisma.RunCreateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunCreateadjustmentsInput | string[]
   status?: $Enums.RunStatus
   progress?: number
   sequence?: number
@@ -4116,6 +4187,7 @@ export type RunUpdateWithoutRetryOfInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -4170,6 +4242,7 @@ export type RunUncheckedUpdateWithoutRetryOfInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -4221,6 +4294,7 @@ export type RunUncheckedUpdateManyWithoutRetryOfInput = {
   queueRank?: Prisma.IntFieldUpdateOperationsInput | number
   idempotencyKey?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   skipStages?: Prisma.RunUpdateskipStagesInput | $Enums.StageKind[]
+  adjustments?: Prisma.RunUpdateadjustmentsInput | string[]
   status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
   progress?: Prisma.FloatFieldUpdateOperationsInput | number
   sequence?: Prisma.IntFieldUpdateOperationsInput | number
@@ -4342,6 +4416,7 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   queueRank?: boolean
   idempotencyKey?: boolean
   skipStages?: boolean
+  adjustments?: boolean
   status?: boolean
   progress?: boolean
   sequence?: boolean
@@ -4399,6 +4474,7 @@ export type RunSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   queueRank?: boolean
   idempotencyKey?: boolean
   skipStages?: boolean
+  adjustments?: boolean
   status?: boolean
   progress?: boolean
   sequence?: boolean
@@ -4449,6 +4525,7 @@ export type RunSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   queueRank?: boolean
   idempotencyKey?: boolean
   skipStages?: boolean
+  adjustments?: boolean
   status?: boolean
   progress?: boolean
   sequence?: boolean
@@ -4499,6 +4576,7 @@ export type RunSelectScalar = {
   queueRank?: boolean
   idempotencyKey?: boolean
   skipStages?: boolean
+  adjustments?: boolean
   status?: boolean
   progress?: boolean
   sequence?: boolean
@@ -4525,7 +4603,7 @@ export type RunSelectScalar = {
   finishedAt?: boolean
 }
 
-export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "queueRank" | "idempotencyKey" | "skipStages" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "errorDetail" | "errorExceptionType" | "cost" | "webhookUrl" | "webhookEvents" | "webhookSecret" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
+export type RunOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "ownerId" | "mode" | "modelKey" | "styleKey" | "prompt" | "negativePrompt" | "effectivePrompt" | "effectiveNegativePrompt" | "parameters" | "seed" | "count" | "outputFormat" | "outputQuality" | "outputBackground" | "priority" | "queueRank" | "idempotencyKey" | "skipStages" | "adjustments" | "status" | "progress" | "sequence" | "attempt" | "attemptId" | "leaseOwner" | "leaseExpiresAt" | "workerUrl" | "errorCode" | "errorMessage" | "errorStage" | "errorNodeId" | "errorNodeType" | "errorDetail" | "errorExceptionType" | "cost" | "webhookUrl" | "webhookEvents" | "webhookSecret" | "retryOfId" | "createdAt" | "updatedAt" | "startedAt" | "finishedAt", ExtArgs["result"]["run"]>
 export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   owner?: boolean | Prisma.AccountDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefaultArgs<ExtArgs>
@@ -4593,6 +4671,10 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     queueRank: number
     idempotencyKey: string | null
     skipStages: $Enums.StageKind[]
+    /**
+     * What the server changed in the request, in words (e.g. a video size clamped).
+     */
+    adjustments: string[]
     status: $Enums.RunStatus
     progress: number
     /**
@@ -5095,6 +5177,7 @@ export interface RunFieldRefs {
   readonly queueRank: Prisma.FieldRef<"Run", 'Int'>
   readonly idempotencyKey: Prisma.FieldRef<"Run", 'String'>
   readonly skipStages: Prisma.FieldRef<"Run", 'StageKind[]'>
+  readonly adjustments: Prisma.FieldRef<"Run", 'String[]'>
   readonly status: Prisma.FieldRef<"Run", 'RunStatus'>
   readonly progress: Prisma.FieldRef<"Run", 'Float'>
   readonly sequence: Prisma.FieldRef<"Run", 'Int'>

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Run" ADD COLUMN     "adjustments" TEXT[] DEFAULT ARRAY[]::TEXT[];
