@@ -15,6 +15,10 @@ export interface ModeForm {
   format: OutputFormat;
   quality: string;
   background: OutputBackground;
+  /** Uniform options (AUTO: the model's defaults); see Model.sizes, qualities, inputFidelities. */
+  size: string;
+  generationQuality: string;
+  inputFidelity: string;
   source: UploadItem[];
   references: UploadItem[];
 }
@@ -33,6 +37,9 @@ export const EMPTY_MODE_FORM: ModeForm = {
   format: 'PNG',
   quality: '',
   background: 'AUTO',
+  size: 'AUTO',
+  generationQuality: 'AUTO',
+  inputFidelity: 'AUTO',
   source: [],
   references: [],
 };

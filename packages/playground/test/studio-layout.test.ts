@@ -280,6 +280,28 @@ async function runCount(server: TestServer): Promise<number> {
       expect(browser.errors).toEqual([]);
     });
 
+    it("renders the model's size, quality and input fidelity, and the run gets them", async () => {
+      await openMode(page, 'TEXT_TO_IMAGE');
+      await page.getByTestId('model-select').selectOption('flux1-dev');
+      await page.getByTestId('option-size').selectOption('SIZE_1536X1024');
+      await page.getByTestId('option-quality').selectOption('LOW');
+      // inputFidelity is offered (flux1-dev has it) though it maps to nothing in this mode.
+      expect(await page.getByTestId('option-inputFidelity').count()).toBe(1);
+      await page.getByTestId('prompt').fill(`options (${width})`);
+      await page.getByTestId('generate').scrollIntoViewIfNeeded();
+      await generate(page);
+      await runStatus(page, 'SUCCEEDED');
+      const id = (await page.getByTestId('run-view').getAttribute('data-run-id'))!;
+      const run = await server.gql<{ run: { parameters: Record<string, unknown> } }>(
+        'query($id: ID!) { run(id: $id) { parameters } }',
+        { id },
+      );
+      expect(run.data!.run.parameters).toMatchObject({ width: 1536, height: 1024, steps: 10 });
+      await expectNoOverflow(page, 'options');
+      await page.getByTestId('option-size').selectOption('AUTO');
+      await page.getByTestId('option-quality').selectOption('AUTO');
+    });
+
     it('screenshots every mode (test-results/studio-<mode>-<width>.png)', async () => {
       const dir = path.resolve(SCREENSHOTS, '..');
       await mkdir(dir, { recursive: true });

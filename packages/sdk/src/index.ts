@@ -17,6 +17,9 @@ export { AtelierRequestError, RunTimeoutError } from './errors.ts';
 export type {
   CreateRunInput,
   GenerationMode,
+  GenerationQuality,
+  ImageSize,
+  InputFidelity,
   MediaKind,
   MediaLimitKind,
   MediaPurpose,

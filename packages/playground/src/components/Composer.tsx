@@ -1,13 +1,26 @@
 // The left column of the studio: inputs for the mode, model and its parameters, style,
 // prompts, count, seed and output options, and the Generate button. Refusals from the server
 // (ValidationError names the field) are shown next to that field.
-import type { CreateRunInput, GenerationMode, Model, Run, Style } from '@atelier/sdk';
+import type {
+  CreateRunInput,
+  GenerationMode,
+  GenerationQuality,
+  ImageSize,
+  InputFidelity,
+  Model,
+  Run,
+  Style,
+} from '@atelier/sdk';
 import { useCreateRun, useModels, useStyles, useUpload } from '@atelier/sdk/react';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { modeInfo } from '../modes.ts';
 import type { ModeForm, SharedForm } from '../state.ts';
 import { type MaskHandle, MaskPainter } from './MaskPainter.tsx';
-import { ParameterControls, parameterDefaults } from './ParameterControls.tsx';
+import {
+  ParameterControls,
+  type ParameterValues,
+  parameterDefaults,
+} from './ParameterControls.tsx';
 import { Uploader } from './Uploader.tsx';
 
 export interface FormError {
@@ -23,6 +36,76 @@ interface Props {
   shared: SharedForm;
   setShared: (update: (shared: SharedForm) => SharedForm) => void;
   onCreated: (run: Run) => void;
+}
+
+const OPTION_LABELS: Record<string, string> = {
+  AUTO: 'Auto',
+  SIZE_1024X1024: '1024 × 1024',
+  SIZE_1536X1024: '1536 × 1024 (landscape)',
+  SIZE_1024X1536: '1024 × 1536 (portrait)',
+  LOW: 'Low',
+  MEDIUM: 'Medium',
+  HIGH: 'High',
+};
+
+/** The parameters whose value differs from the model's default for `mode`. */
+function changedParameters(model: Model, mode: GenerationMode, values: ParameterValues) {
+  const defaults = parameterDefaults(model.parameters, mode);
+  return Object.fromEntries(
+    Object.entries(values).filter(([name, value]) => value !== defaults[name]),
+  );
+}
+
+/** Size, quality and input fidelity, for the models that have them (Model.sizes, ...). */
+function OptionControls({
+  model,
+  form,
+  setForm,
+  invalid,
+}: {
+  model: Model;
+  form: ModeForm;
+  setForm: (update: (form: ModeForm) => ModeForm) => void;
+  invalid: (field: string) => boolean;
+}) {
+  const options = [
+    { field: 'size', key: 'size', label: 'Size', values: model.sizes },
+    { field: 'quality', key: 'generationQuality', label: 'Quality', values: model.qualities },
+    {
+      field: 'inputFidelity',
+      key: 'inputFidelity',
+      label: 'Input fidelity',
+      values: model.inputFidelities,
+    },
+  ] as const;
+  const shown = options.filter((o) => o.values.length);
+  if (!shown.length) return null;
+  return (
+    <div className="row">
+      {shown.map((o) => (
+        <div key={o.key} className={`field${invalid(o.field) ? ' invalid' : ''}`}>
+          <label className="field-label" htmlFor={`option-${o.field}`}>
+            {o.label}
+          </label>
+          <select
+            id={`option-${o.field}`}
+            data-testid={`option-${o.field}`}
+            value={form[o.key]}
+            onChange={(e) => {
+              const value = e.target.value;
+              setForm((f) => ({ ...f, [o.key]: value }));
+            }}
+          >
+            {o.values.map((v) => (
+              <option key={v} value={v}>
+                {OPTION_LABELS[v] ?? v}
+              </option>
+            ))}
+          </select>
+        </div>
+      ))}
+    </div>
+  );
 }
 
 /** The form's state for `model`: its defaults (parameters, negative prompt). */
@@ -164,7 +247,16 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
         : {}),
       count: form.count,
       ...(form.seed.trim() ? { seed: form.seed.trim() } : {}),
-      parameters: form.parameters,
+      // Only what the user changed: the model's defaults, and what the options map to,
+      // apply to the rest.
+      parameters: changedParameters(model, mode, form.parameters),
+      ...(model.sizes.length && form.size !== 'AUTO' ? { size: form.size as ImageSize } : {}),
+      ...(model.qualities.length && form.generationQuality !== 'AUTO'
+        ? { quality: form.generationQuality as GenerationQuality }
+        : {}),
+      ...(model.inputFidelities.length && form.inputFidelity !== 'AUTO'
+        ? { inputFidelity: form.inputFidelity as InputFidelity }
+        : {}),
       ...(isImage
         ? {
             output: {
@@ -374,6 +466,7 @@ export function Composer({ mode, form, setForm, shared, setShared, onCreated }: 
         {model ? (
           <div className="section">
             <h3 className="section-title">Parameters</h3>
+            <OptionControls model={model} form={form} setForm={setForm} invalid={invalid} />
             <ParameterControls
               parameters={model.parameters}
               mode={mode}
