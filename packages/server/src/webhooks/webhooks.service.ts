@@ -209,7 +209,7 @@ export class WebhookDispatcher {
       where: { id },
       include: { webhook: { select: { secret: true } }, run: { select: { webhookSecret: true } } },
     });
-    if (!delivery || delivery.status !== 'PENDING') return;
+    if (delivery?.status !== 'PENDING') return;
     const secret = delivery.webhook?.secret ?? delivery.run.webhookSecret;
     const attempts = delivery.attempts + 1;
     let status: number | null = null;
