@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       maxPixels: 64_000_000,
       maxEdge: 2048,
       thumbnailEdge: 256,
+      outputMetadata: 'strip',
     });
   });
 

@@ -162,7 +162,13 @@ describe('errors', () => {
     );
     expect(e.code).toBe('NODE_ERROR');
     expect(e.message).toBe('ValueError: bad size in node 3 (VAEDecode)');
-    expect(e.details).toEqual({ nodeId: '3', nodeType: 'VAEDecode', worker: 'w' });
+    expect(e.details).toEqual({
+      nodeId: '3',
+      nodeType: 'VAEDecode',
+      detail: 'bad size\nTIPS: none',
+      exceptionType: 'ValueError',
+      worker: 'w',
+    });
   });
 
   test('validation failures are summarised per node; a missing upload is recognised', () => {
