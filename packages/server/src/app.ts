@@ -181,6 +181,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       });
     }
     if (await handlePlaygroundRequest(req, res)) return; // GET/HEAD for the studio only
+    if (declaresOversizedBody(req, config.limits.maxRequestBytes)) {
+      return refuseOversizedBody(req, res, config.limits.maxRequestBytes);
+    }
     return yoga(req, res, { req, res });
   };
 
@@ -261,6 +264,52 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await unlockHome();
     },
   };
+}
+
+/** A JSON (not multipart: uploads have their own limits) body declared over the limit. */
+function declaresOversizedBody(req: IncomingMessage, limit: number): boolean {
+  const declared = Number(req.headers['content-length']);
+  return (
+    req.method === 'POST' &&
+    Number.isFinite(declared) &&
+    declared > limit &&
+    !/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')
+  );
+}
+
+/** Bodies read and thrown away before a 413, at most (larger ones: the socket is closed). */
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+const LINGER_MAX_MS = 10_000;
+
+/**
+ * HTTP 413 for a body declared over the limit, sent once the body has been read and thrown
+ * away (a lingering close): closing a socket that still has unread data makes TCP reset it,
+ * and a client still writing its body would then lose the answer (EPIPE, no status).
+ * Nothing is parsed; past LINGER_MAX_BYTES or LINGER_MAX_MS the socket is just closed.
+ */
+function refuseOversizedBody(req: IncomingMessage, res: ServerResponse, limit: number) {
+  const answer = () =>
+    sendJson(res, 413, {
+      errors: [
+        {
+          message: `The request body is larger than the ${limit}-byte limit (MAX_REQUEST_BYTES).`,
+          extensions: { code: 'PAYLOAD_TOO_LARGE' },
+        },
+      ],
+    });
+  res.setHeader('connection', 'close');
+  if (Number(req.headers['content-length']) > LINGER_MAX_BYTES) {
+    answer();
+    req.destroy();
+    return;
+  }
+  const timer = setTimeout(() => req.destroy(), LINGER_MAX_MS);
+  req.on('error', () => clearTimeout(timer));
+  req.on('end', () => {
+    clearTimeout(timer);
+    answer();
+  });
+  req.resume();
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
