@@ -76,6 +76,8 @@ export const envSchema = z.object({
   STALL_TIMEOUT_MS: int(1000).default(5 * 60 * 1000),
   CANCEL_CONFIRM_TIMEOUT_MS: int(100).default(10 * 60 * 1000),
   COMFYUI_SLOTS_PER_WORKER: int(1, 16).default(2),
+  DISPATCH_AHEAD: int(0, 256).optional(),
+  PROGRESS_EVENTS_PER_SECOND: int(1, 100).default(10),
   WORKER_RETRIES: int(0, 10).default(2),
   WORKER_HEARTBEAT_MS: int(100, 600_000).default(5_000),
   RUN_LEASE_MS: int(300, 3_600_000).default(30_000),
@@ -125,6 +127,10 @@ export const envSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9:_.-]{0,63}$/, { error: 'must be 1-64 letters, digits, : _ . -' })
     .default('atelier'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url(['http:', 'https:']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('atelier'),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -211,6 +217,13 @@ export interface Config {
   cancelConfirmTimeoutMs: number;
   /** Prompts per ComfyUI server: one running plus extras queued there (the GPU never idles). */
   comfyuiSlotsPerWorker: number;
+  /**
+   * Runs a process prepares beyond its ComfyUI slots (prompt stages and inputs done, waiting
+   * for the next free slot); null: one per healthy ComfyUI server.
+   */
+  dispatchAhead: number | null;
+  /** Most progress events per second per run (the sampler's rate up to this). */
+  progressEventsPerSecond: number;
   workerRetries: number;
   /** How often an executing process renews its registration (WorkerProcess). */
   workerHeartbeatMs: number;
@@ -237,6 +250,13 @@ export interface Config {
   blocklist: string | null;
   blocklistFile: string | null;
   logLevel: Env['LOG_LEVEL'];
+  /** `auto`: pretty (pino-pretty) when stderr is a terminal, JSON lines otherwise. */
+  logFormat: Env['LOG_FORMAT'];
+  /**
+   * OpenTelemetry traces over OTLP/HTTP to `url` (the traces endpoint: `<base>/v1/traces`);
+   * null: no tracing, and the SDK is not even loaded.
+   */
+  tracing: { url: string; serviceName: string } | null;
   production: boolean;
   auth: {
     /** local: requests without credentials act as the local account; keys: a key is required. */
@@ -331,6 +351,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     stallTimeoutMs: e.STALL_TIMEOUT_MS,
     cancelConfirmTimeoutMs: e.CANCEL_CONFIRM_TIMEOUT_MS,
     comfyuiSlotsPerWorker: e.COMFYUI_SLOTS_PER_WORKER,
+    dispatchAhead: e.DISPATCH_AHEAD ?? null,
+    progressEventsPerSecond: e.PROGRESS_EVENTS_PER_SECOND,
     workerRetries: e.WORKER_RETRIES,
     workerHeartbeatMs: e.WORKER_HEARTBEAT_MS,
     runLeaseMs: e.RUN_LEASE_MS,
@@ -360,6 +382,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     blocklist: e.CONTENT_BLOCKLIST ?? null,
     blocklistFile: e.CONTENT_BLOCKLIST_FILE ?? null,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    tracing:
+      e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || e.OTEL_EXPORTER_OTLP_ENDPOINT
+        ? {
+            url:
+              e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+              `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').replace(/\/+$/, '')}/v1/traces`,
+            serviceName: e.OTEL_SERVICE_NAME,
+          }
+        : null,
     production: e.NODE_ENV === 'production',
     auth: {
       mode: e.AUTH_MODE,

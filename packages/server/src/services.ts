@@ -174,7 +174,7 @@ export async function createServices(
     thumbnailEdge: config.uploads.thumbnailEdge,
     outputMetadata: config.uploads.outputMetadata,
     backgroundRemovalModel: config.backgroundRemovalModel,
-    progressIntervalMs: 250,
+    progressIntervalMs: Math.ceil(1000 / config.progressEventsPerSecond),
     previewIntervalMs: 500,
   });
   const queue: JobQueue = config.redis
@@ -195,6 +195,7 @@ export async function createServices(
     leaseMs: config.runLeaseMs,
     heartbeatMs,
     queueTimeoutMs: config.queueTimeoutMs,
+    dispatchAhead: config.dispatchAhead,
   });
   const registry = new WorkerRegistry(db.prisma, {
     id: instance,

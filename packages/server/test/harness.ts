@@ -92,7 +92,15 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const home = state?.home ?? (await mkdtemp(path.join(tmpdir(), 'atelier-test-')));
   const postgres = !state && TEST_DB === 'postgres' ? await createPostgresDatabase() : null;
-  const base = loadConfig({ ATELIER_HOME: home, PORT: '0', LOG_LEVEL: 'warn', ...env });
+  // DISPATCH_AHEAD 0: tests that hold the sandbox (holdQueue) count on later runs staying
+  // QUEUED behind the held slots; the dispatch tests set it themselves.
+  const base = loadConfig({
+    ATELIER_HOME: home,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    DISPATCH_AHEAD: '0',
+    ...env,
+  });
   const config: Config = {
     ...base,
     database:

@@ -571,6 +571,7 @@ export class ComfyPool implements Executor {
             if (started) w.running--;
             if (lingering) w.lingering--;
             this.release(w, hold);
+            onEvent({ type: 'released', worker: w.url });
           },
           lingering: () => {
             // The run ends, the prompt may still run there: the slot is released by settled.

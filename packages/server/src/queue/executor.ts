@@ -45,6 +45,11 @@ export type ExecutionEvent =
   /** The worker started executing this prompt. */
   | { type: 'started'; worker: string }
   /**
+   * The worker is done with the prompt (finished, failed or stopped): its slot is free for
+   * the next job while the outputs are downloaded and stored.
+   */
+  | { type: 'released'; worker: string }
+  /**
    * A cancel was sent to the worker; the prompt runs until the worker stops it (ComfyUI
    * finishes the sampler step or node in progress first). Progress may still arrive.
    */

@@ -26,6 +26,12 @@ interface Active {
   ownerId: string;
   controller: AbortController;
   done: Promise<void>;
+  /**
+   * Counts against dispatch: the run is preparing (prompt stages, inputs), waiting for a
+   * ComfyUI slot or holding one. False once its ComfyUI server let go of the prompt and the
+   * run only downloads and stores outputs.
+   */
+  inFlight: boolean;
 }
 
 /** How long a claimed run stays its owner's without a renewal. */
@@ -71,6 +77,12 @@ export class RunScheduler {
       leaseMs?: number;
       /** A run still QUEUED this long after it was created fails with TIMED_OUT. */
       queueTimeoutMs: number;
+      /**
+       * Runs prepared beyond the ComfyUI slots (prompt stages done, waiting in the pool for
+       * the next free slot, which they take in the tick it frees). Default: one per healthy
+       * ComfyUI server.
+       */
+      dispatchAhead?: number | null;
     },
   ) {}
 
@@ -196,10 +208,7 @@ export class RunScheduler {
       // A prompt already on a ComfyUI server is followed there by whoever adopts the run. A
       // run that never got that far goes back to the queue unless this process can run it
       // now: the queue then gives it to a process that can (or it fails as unservable).
-      const here =
-        own ||
-        c.workerUrl !== null ||
-        (capable.has(capabilityKey(c)) && this.active.size < this.deps.executor.capacity());
+      const here = own || c.workerUrl !== null || (capable.has(capabilityKey(c)) && this.admits());
       if (!here) {
         const { count } = await prisma.run.updateMany({
           where: { id: c.id, ...orphanable },
@@ -349,7 +358,7 @@ export class RunScheduler {
     try {
       do {
         this.again = false;
-        while (!this.stopping && this.active.size < this.deps.executor.capacity()) {
+        while (!this.stopping && this.admits()) {
           const run = await this.claimNext();
           if (!run) break;
           this.launch(run);
@@ -358,6 +367,26 @@ export class RunScheduler {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Runs this process prepares, waits a slot for, or has on a ComfyUI server. */
+  private inFlight(): number {
+    let n = 0;
+    for (const a of this.active.values()) if (a.inFlight) n++;
+    return n;
+  }
+
+  /**
+   * Whether to take another run: its ComfyUI slots plus a few runs prepared ahead. A run
+   * stops counting when its server is done with its prompt, not when its outputs are
+   * stored, so storing never keeps a GPU waiting.
+   */
+  private admits(): boolean {
+    const { executor, dispatchAhead } = this.deps;
+    const capacity = executor.capacity();
+    if (capacity <= 0) return false;
+    const ahead = dispatchAhead ?? executor.workers().filter((w) => w.healthy).length;
+    return this.inFlight() < capacity + ahead;
   }
 
   /** This process's capabilities: what its healthy workers can run now, and what any could. */
@@ -410,8 +439,22 @@ export class RunScheduler {
   private launch(run: Run): void {
     const controller = new AbortController();
     if (run.errorCode === 'CANCEL_REQUESTED') controller.abort();
+    const entry: Active = {
+      ownerId: run.ownerId,
+      controller,
+      done: Promise.resolve(),
+      inFlight: true,
+    };
     const done = this.deps.engine
-      .execute(run, controller.signal, () => this.stopping)
+      .execute(run, controller.signal, () => this.stopping, {
+        onSlot: (held) => {
+          if (entry.inFlight === held) return;
+          entry.inFlight = held;
+          // The slot went back to the pool, which handed it to a run waiting for one in the
+          // same tick; take the next run now so one is prepared again.
+          if (!held) this.notify();
+        },
+      })
       .catch((error: unknown) =>
         this.deps.log.error('run engine crashed', { runId: run.id, error: String(error) }),
       )
@@ -420,6 +463,7 @@ export class RunScheduler {
         this.deps.events.queueChanged();
         this.notify();
       });
-    this.active.set(run.id, { ownerId: run.ownerId, controller, done });
+    entry.done = done;
+    this.active.set(run.id, entry);
   }
 }

@@ -39,6 +39,15 @@ export interface EngineDeps {
   onFinished?: () => void;
 }
 
+/** What the engine tells whoever launched a run while it executes. */
+export interface ExecuteHooks {
+  /**
+   * The run's prompt went to a ComfyUI server (true) or that server is done with it and its
+   * slot is free (false): the outputs are downloaded and stored after that.
+   */
+  onSlot?(held: boolean): void;
+}
+
 /** Share of run progress the three prompt stages take together (the rest is GENERATE). */
 const PROMPT_STAGES_SHARE = 0.06;
 
@@ -80,7 +89,12 @@ export class RunEngine {
    * Runs `run` (already claimed: status RUNNING, attemptId set) to its end. `signal`
    * cancels it; `stopping()` tells a cancel from a process shutdown.
    */
-  async execute(run: Run, signal: AbortSignal, stopping: () => boolean): Promise<void> {
+  async execute(
+    run: Run,
+    signal: AbortSignal,
+    stopping: () => boolean,
+    hooks: ExecuteHooks = {},
+  ): Promise<void> {
     const { prisma, log } = this.deps;
     try {
       const stages = await prisma.stage.findMany({ where: { runId: run.id } });
@@ -91,7 +105,7 @@ export class RunEngine {
         promptDone && run.effectivePrompt !== null
           ? { prompt: run.effectivePrompt, negativePrompt: run.effectiveNegativePrompt }
           : await this.promptStages(run, signal);
-      await this.generate(run, prompts.prompt, prompts.negativePrompt, signal);
+      await this.generate(run, prompts.prompt, prompts.negativePrompt, signal, hooks);
       await this.finish(run.id, 'SUCCEEDED', null);
     } catch (error) {
       if (stopping()) return; // the next start reconciles this run
@@ -202,6 +216,7 @@ export class RunEngine {
     prompt: string,
     negativePrompt: string | null,
     signal: AbortSignal,
+    hooks: ExecuteHooks,
   ) {
     const { prisma, catalog, executor, events, storage } = this.deps;
     const model = catalog.model(run.modelKey);
@@ -328,7 +343,11 @@ export class RunEngine {
           },
           (event) => {
             // ('submitted': workerUrl was written by beforeSubmit already.)
-            if (event.type === 'started') {
+            if (event.type === 'submitted') {
+              hooks.onSlot?.(true);
+            } else if (event.type === 'released') {
+              hooks.onSlot?.(false);
+            } else if (event.type === 'started') {
               if (canceling !== null) return;
               void this.setStage(runId, 'GENERATE', { message: `Running on ${event.worker}` })
                 .then(() => events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' }))
@@ -350,7 +369,7 @@ export class RunEngine {
             } else if (event.type === 'progress') {
               lastProgress = event;
               progress.push(event);
-            } else preview.push(event);
+            } else if (event.type === 'preview') preview.push(event);
           },
           signal,
         );

@@ -1,0 +1,109 @@
+// Dispatch keeps ComfyUI busy: a run holds a slot only while ComfyUI holds its prompt. Its
+// prompt stages run before it takes one (prepared ahead, it waits in the pool and takes the
+// slot in the tick it frees); its outputs are stored after it gave the slot back.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { T2I } from './fixtures/hardening.ts';
+import { createRunOk, getRun, until, watchRunWs } from './fixtures/runs.ts';
+import { type TestServer as FullTestServer, startTestServer } from './harness.ts';
+
+describe('dispatch', () => {
+  describe('one slot, nothing prepared ahead', () => {
+    let server: FullTestServer;
+    beforeAll(async () => {
+      server = await startTestServer({
+        COMFYUI_SLOTS_PER_WORKER: '1',
+        DISPATCH_AHEAD: '0',
+        SANDBOX_STEP_DELAY_MS: '0',
+      });
+    });
+    afterAll(() => server?.stop());
+
+    it('the next run reaches ComfyUI while the previous run is still storing its outputs', async () => {
+      const sandbox = server.app.sandbox!;
+      const storage = server.app.services.storage;
+      const put = storage.put.bind(storage);
+      let openGate: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      let blocked = 0;
+      storage.put = async (key, data) => {
+        if (key.startsWith('outputs/')) {
+          blocked++;
+          await gate;
+        }
+        return put(key, data);
+      };
+      try {
+        const a = await createRunOk(server, { ...T2I, prompt: 'first, stored slowly' });
+        await until(async () => blocked > 0, 'the first run to be storing its output');
+        const b = await createRunOk(server, { ...T2I, prompt: 'second, while the first stores' });
+        // The only slot is free while the first run stores: the second is executed meanwhile.
+        await until(
+          async () => sandbox.stats().log.some((p) => p.outcome === 'success' && p.number >= 1),
+          'the second prompt to run on the sandbox while the first run stores',
+        );
+        expect((await getRun(server, a.id)).status).toBe('RUNNING');
+        expect(sandbox.stats().log.length).toBe(2);
+        openGate();
+        const [doneA, doneB] = await Promise.all([
+          watchRunWs(server, a.id),
+          watchRunWs(server, b.id),
+        ]);
+        expect(doneA.at(-1)?.run.status).toBe('SUCCEEDED');
+        expect(doneB.at(-1)?.run.status).toBe('SUCCEEDED');
+      } finally {
+        openGate();
+        storage.put = put;
+      }
+    });
+  });
+
+  describe('two slots, one run prepared ahead', () => {
+    let server: FullTestServer;
+    beforeAll(async () => {
+      server = await startTestServer({
+        COMFYUI_SLOTS_PER_WORKER: '2',
+        DISPATCH_AHEAD: '1',
+        SANDBOX_STEP_DELAY_MS: '0',
+      });
+    });
+    afterAll(() => server?.stop());
+
+    it('a run beyond the slots runs its prompt stages, then waits for a slot, and takes it when one frees', async () => {
+      const sandbox = server.app.sandbox!;
+      sandbox.hangNextPrompt({ afterSteps: 0 });
+      const a = await createRunOk(server, { ...T2I, prompt: 'holds the first slot' });
+      const b = await createRunOk(server, { ...T2I, prompt: 'holds the second slot' });
+      const c = await createRunOk(server, { ...T2I, prompt: 'prepared ahead' });
+      const d = await createRunOk(server, { ...T2I, prompt: 'stays queued' });
+      await until(async () => sandbox.hanging, 'the first prompt to hang');
+      await until(async () => {
+        const run = await getRun(server, c.id);
+        return run.stages.find((s) => s.kind === 'GENERATE')?.status === 'RUNNING';
+      }, 'the third run to finish its prompt stages');
+      const prepared = await getRun(server, c.id);
+      expect(prepared.status).toBe('RUNNING');
+      expect(prepared.worker).toBeNull();
+      expect(prepared.effectivePrompt).toContain('prepared ahead');
+      for (const stage of prepared.stages.filter((s) => s.kind !== 'GENERATE')) {
+        expect(['SUCCEEDED', 'SKIPPED']).toContain(stage.status);
+      }
+      expect(prepared.stages.find((s) => s.kind === 'GENERATE')?.message).toBe(
+        'Waiting for a worker',
+      );
+      // Slots plus one prepared: the fourth waits in the queue.
+      const queued = await getRun(server, d.id);
+      expect(queued.status).toBe('QUEUED');
+      expect(queued.queuePosition).toBe(1);
+      // ComfyUI holds two prompts (the hanging one and the one behind it), not the third.
+      expect(
+        sandbox.requests().filter((r) => r.method === 'POST' && r.path === '/prompt').length,
+      ).toBe(2);
+
+      sandbox.releaseHang();
+      const runs = await Promise.all([a, b, c, d].map((r) => watchRunWs(server, r.id)));
+      for (const events of runs) expect(events.at(-1)?.run.status).toBe('SUCCEEDED');
+    });
+  });
+});
