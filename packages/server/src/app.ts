@@ -19,7 +19,8 @@ import type { Context } from './context.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { maskError } from './errors.ts';
 import { CSRF_HEADER, corsOptions, GRAPHQL_LIMITS } from './http-security.ts';
-import { createLogger, type Logger } from './log.ts';
+import { useRunEventMetrics } from './instruments.ts';
+import { createLogger, type Logger, yogaLogging } from './log.ts';
 import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin, type NodeServerContext } from './media/upload.plugin.ts';
 import { handleMetrics } from './metrics.ts';
@@ -29,6 +30,7 @@ import { lockExecutorHome } from './queue/home-lock.ts';
 import { useJsonParamsGuard, useNestingLimit, useNoNulText } from './request-guards.ts';
 import { schema } from './schema.ts';
 import { createServices, type Services } from './services.ts';
+import { startTracing } from './tracing.ts';
 import { attachGraphQLWebSocket } from './websocket.ts';
 
 export interface App {
@@ -78,7 +80,9 @@ type ServerContext = NodeServerContext & AuthServerContext;
 
 /** Opens and migrates the database and loads the catalog; call `start()` to listen. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log =
+    options.log ??
+    createLogger(config.logLevel, config.logFormat === 'auto' ? {} : { format: config.logFormat });
   const api = options.api ?? true;
   const worker = options.worker ?? true;
   // Read first: a missing manifest is a configuration error, before anything starts.
@@ -101,6 +105,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   // Lets `atelier keys` on this machine act as an administrator while this server runs.
   const adminToken = newAdminToken();
+  // Before the services: their storage is traced when traces are exported.
+  const tracing = await startTracing(config.tracing, log);
   let services: Services;
   try {
     const applied = await db.migrate();
@@ -111,6 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       execute: worker,
     });
   } catch (error) {
+    await tracing.shutdown();
     await db.close();
     await sandbox?.stop();
     await unlockHome();
@@ -125,13 +132,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     cors: (request) => corsOptions(request, config.limits.corsOrigins),
     maxRequestBodySize: config.limits.maxRequestBytes,
     maskedErrors: { maskError },
-    logging: {
-      debug: (...args) => log.debug(args.map(String).join(' ')),
-      info: (...args) => log.info(args.map(String).join(' ')),
-      warn: (...args) => log.warn(args.map(String).join(' ')),
-      error: (...args) => log.error(args.map(String).join(' ')),
-    },
+    logging: yogaLogging(log),
     plugins: [
+      // First, so an operation's span covers what the other plugins do.
+      ...(tracing.plugin ? [tracing.plugin] : []),
+      useRunEventMetrics(),
       createAuthPlugin({ auth: services.auth, limiter: services.limiter }),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       createUploadPlugin(config.uploads),
@@ -189,7 +194,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      log.error('request failed', { url: req.url, error: String(error) });
+      log.error('request failed', { url: req.url, error });
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
@@ -243,7 +248,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
     async stop() {
       await removeServerInfo(config.home, adminToken).catch((error: unknown) =>
-        log.warn('could not remove server.json', { error: String(error) }),
+        log.warn('could not remove server.json', { error }),
       );
       // Runs executing stay RUNNING in the database; the next start reconciles them.
       await services.webhookDispatcher.stop();
@@ -262,6 +267,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await db.close();
       await sandbox?.stop();
       await unlockHome();
+      // Last: every span (the runs' included) has ended; export them before returning.
+      await tracing.shutdown();
     },
   };
 }

@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
   // exceptions (state may be corrupt) still stop the process.
   process.on('unhandledRejection', (reason) => {
     app.log.error('unhandled promise rejection', {
-      error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+      error: reason,
     });
   });
   await app.start();

@@ -1,64 +1,90 @@
-// GET /metrics in the Prometheus text format: run counts by status, queue depth, workers,
-// and process figures, read when scraped (nothing accumulates in memory).
+// GET /metrics in the Prometheus text format (prom-client): the standard process metrics, the
+// process's histograms and GPU figures (instruments.ts), and this app's gauges read when
+// scraped: runs by status, pool capacity, ComfyUI workers up and their jobs.
 
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AuthService } from './auth/auth.service.ts';
 import { isAdmin } from './auth/viewer.ts';
 import { AtelierError } from './domain-errors.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import { processRegistry } from './instruments.ts';
 import type { Executor } from './queue/executor.ts';
 
 const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELED'] as const;
 
-function metric(name: string, help: string, type: 'gauge' | 'counter', samples: string[]) {
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples].join('\n');
+let defaultMetrics = false;
+
+/** The registry of one app (its database and executor), merged with the process's. */
+const registries = new WeakMap<Executor, Registry>();
+
+function registryFor(prisma: PrismaClient, executor: Executor): Registry {
+  let merged = registries.get(executor);
+  if (merged) return merged;
+  if (!defaultMetrics) {
+    // process_cpu_seconds_total, process_resident_memory_bytes, nodejs_eventloop_lag_*, ...
+    collectDefaultMetrics({ register: processRegistry });
+    defaultMetrics = true;
+  }
+  const own = new Registry();
+  const registers = [own];
+  new Gauge({
+    name: 'atelier_runs',
+    help: 'Runs in the database by status.',
+    labelNames: ['status'] as const,
+    registers,
+    async collect() {
+      const grouped = await prisma.run.groupBy({ by: ['status'], _count: { _all: true } });
+      const byStatus = new Map(grouped.map((g) => [g.status, g._count._all]));
+      for (const status of RUN_STATUSES) this.set({ status }, byStatus.get(status) ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'atelier_pool_capacity',
+    help: 'Jobs the worker pool takes at once.',
+    registers,
+    collect() {
+      this.set(executor.capacity());
+    },
+  });
+  new Gauge({
+    name: 'atelier_worker_up',
+    help: 'Whether a ComfyUI worker is connected and healthy (1) or not (0).',
+    labelNames: ['url', 'sandbox'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const w of executor.workers()) {
+        this.set({ url: w.url, sandbox: String(w.sandbox) }, w.healthy ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'atelier_worker_jobs',
+    help: 'Prompts on a worker, running or queued there.',
+    labelNames: ['url', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const w of executor.workers()) {
+        this.set({ url: w.url, state: 'running' }, w.running);
+        this.set({ url: w.url, state: 'queued' }, w.queued);
+      }
+    },
+  });
+  merged = Registry.merge([processRegistry, own]);
+  registries.set(executor, merged);
+  return merged;
 }
 
-const label = (value: string) =>
-  value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
 /** Renders the current metrics. */
-export async function renderMetrics(prisma: PrismaClient, executor: Executor): Promise<string> {
-  const grouped = await prisma.run.groupBy({ by: ['status'], _count: { _all: true } });
-  const byStatus = new Map(grouped.map((g) => [g.status, g._count._all]));
-  const workers = executor.workers();
-  const memory = process.memoryUsage();
-  return `${[
-    metric(
-      'atelier_runs',
-      'Runs in the database by status.',
-      'gauge',
-      RUN_STATUSES.map((s) => `atelier_runs{status="${s}"} ${byStatus.get(s) ?? 0}`),
-    ),
-    metric('atelier_pool_capacity', 'Jobs the worker pool takes at once.', 'gauge', [
-      `atelier_pool_capacity ${executor.capacity()}`,
-    ]),
-    metric(
-      'atelier_worker_up',
-      'Whether a ComfyUI worker is connected and healthy (1) or not (0).',
-      'gauge',
-      workers.map(
-        (w) =>
-          `atelier_worker_up{url="${label(w.url)}",sandbox="${w.sandbox}"} ${w.healthy ? 1 : 0}`,
-      ),
-    ),
-    metric(
-      'atelier_worker_jobs',
-      'Prompts on a worker, running or queued there.',
-      'gauge',
-      workers.flatMap((w) => [
-        `atelier_worker_jobs{url="${label(w.url)}",state="running"} ${w.running}`,
-        `atelier_worker_jobs{url="${label(w.url)}",state="queued"} ${w.queued}`,
-      ]),
-    ),
-    metric('process_resident_memory_bytes', 'Resident memory of the server process.', 'gauge', [
-      `process_resident_memory_bytes ${memory.rss}`,
-    ]),
-    metric('process_uptime_seconds', 'Seconds since the server process started.', 'gauge', [
-      `process_uptime_seconds ${process.uptime().toFixed(1)}`,
-    ]),
-  ].join('\n')}\n`;
+export async function renderMetrics(
+  prisma: PrismaClient,
+  executor: Executor,
+): Promise<{ body: string; contentType: string }> {
+  const registry = registryFor(prisma, executor);
+  return { body: await registry.metrics(), contentType: registry.contentType };
 }
 
 /**
@@ -95,9 +121,9 @@ export async function handleMetrics(
     if (!admin)
       return sendText(res, 403, 'Forbidden: /metrics needs an admin key or METRICS_TOKEN.\n');
   }
-  const body = await renderMetrics(deps.prisma, deps.executor);
+  const { body, contentType } = await renderMetrics(deps.prisma, deps.executor);
   res.writeHead(200, {
-    'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    'content-type': contentType,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
   });

@@ -34,6 +34,8 @@ export interface RunEventPayload {
   preview: PreviewPayload | null;
   /** For OUTPUT: the Media created. */
   mediaId: string | null;
+  /** When it was published (ms since the epoch), for the delivery lag metric. */
+  publishedAt?: number;
 }
 
 export interface QueueChangedPayload {
@@ -80,9 +82,7 @@ export async function connectRedisEventTarget(
   const connect = (role: string) => {
     const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
     // ioredis reconnects by itself; an error event only needs to be seen, not to crash.
-    client.on('error', (error) =>
-      log.warn('redis connection error', { role, error: String(error) }),
-    );
+    client.on('error', (error) => log.warn('redis connection error', { role, error }));
     return client;
   };
   const publishClient = connect('publish');
@@ -94,7 +94,7 @@ export async function connectRedisEventTarget(
   const settle =
     (command: string) =>
     (error: unknown): void =>
-      log.warn('redis pub/sub command failed', { command, error: String(error) });
+      log.warn('redis pub/sub command failed', { command, error });
   const inner = createRedisEventTarget({
     publishClient: {
       publish: (channel: string, message: string) =>

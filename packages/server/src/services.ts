@@ -102,9 +102,7 @@ export async function createServices(
   const revocations = pubsub.subscribe('keys');
   void (async () => {
     for await (const _ of revocations) auth.forgetCachedKeys();
-  })().catch((error: unknown) =>
-    log.warn('key revocation listener ended', { error: String(error) }),
-  );
+  })().catch((error: unknown) => log.warn('key revocation listener ended', { error }));
   const mediaUrls = new MediaUrlSigner(
     await loadMediaUrlSecret(config.home, config.auth.mediaUrlSecret),
     config.auth.mediaUrlTtlSeconds,
@@ -219,7 +217,7 @@ export async function createServices(
           await withTimeout(queue.enqueue({ ...run, runId: run.id }), 2_000);
         } catch (error) {
           // The run is committed: the queue's repair puts it back within seconds.
-          log.warn('could not enqueue a run', { runId: run.id, error: String(error) });
+          log.warn('could not enqueue a run', { runId: run.id, error });
         }
         events.queueChanged();
         scheduler.notify();
@@ -230,7 +228,7 @@ export async function createServices(
         await queue
           .remove({ runId: run.id, modelKey: run.modelKey, mode: run.mode })
           .catch((error: unknown) =>
-            log.warn('could not remove a canceled run from the queue', { error: String(error) }),
+            log.warn('could not remove a canceled run from the queue', { error }),
           );
         await events.emit(run.id, 'RUN_FINISHED');
         events.queueChanged();

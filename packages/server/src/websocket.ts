@@ -70,7 +70,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: Yoga, options: WebS
     },
   });
   wss.options.handleProtocols = handleProtocols;
-  wss.on('error', (error) => options.log.warn('websocket server error', { error: String(error) }));
+  wss.on('error', (error) => options.log.warn('websocket server error', { error }));
 
   const graphqlWs = makeServer<Record<string, unknown> | undefined, Extra>(
     serverOptions(yoga, options),
@@ -90,7 +90,7 @@ function serve(
   options: WebSocketOptions,
 ) {
   // A socket error (reset, invalid frame) is the client's problem; ws closes the socket.
-  socket.on('error', (error) => options.log.debug('websocket error', { error: String(error) }));
+  socket.on('error', (error) => options.log.debug('websocket error', { error }));
   let pongWait: NodeJS.Timeout | null = null;
   const ping = setInterval(() => {
     if (socket.readyState !== socket.OPEN) return;
@@ -121,7 +121,7 @@ function serve(
             await handle(text);
           } catch (error) {
             options.log.error('graphql-ws message handling failed', {
-              error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+              error,
             });
             socket.close(CloseCode.InternalServerError, 'Internal server error');
           }

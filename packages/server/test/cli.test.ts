@@ -71,11 +71,15 @@ describe('atelier CLI', () => {
       output += chunk.toString();
     });
     const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/, 60_000);
-    // The first log line says that runs go to the bundled sandbox.
+    // The log is JSON lines (stderr is not a terminal); the first info or warning says that
+    // runs go to the bundled sandbox.
     const firstLogLine = output
       .split('\n')
-      .find((line) => /^\d{4}-\d\d-\d\dT\S+ (INFO|WARN)/.test(line));
-    expect(firstLogLine).toMatch(
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: string; msg: string; time: string })
+      .find((entry) => entry.level === 'info' || entry.level === 'warn');
+    expect(firstLogLine?.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(firstLogLine?.msg).toMatch(
       /No COMFYUI_URLS set: runs go to the bundled ComfyUI sandbox at http:\/\/127\.0\.0\.1:\d+/,
     );
     const { stdout } = await exec('curl', [

@@ -130,7 +130,7 @@ export class AuthService {
           // Only bookkeeping: the request goes on; the next use tries again.
           this.options.log?.warn('could not record lastUsedAt', {
             key: row.prefix,
-            error: String(error),
+            error,
           }),
         );
     }

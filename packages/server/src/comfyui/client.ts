@@ -90,7 +90,7 @@ export class ComfyClient {
   readonly timings: RunTimings;
   readonly previewMethod: string | null;
   private readonly socket: ComfySocket;
-  private readonly log: Logger | undefined;
+  readonly log: Logger | undefined;
   private readonly watches = new Map<string, PromptListener>();
   private readonly listeners = new Set<(e: ClientEvent) => void>();
   private readonly uploads = new Map<string, Promise<string>>();
@@ -136,7 +136,7 @@ export class ComfyClient {
           this.onOpen(info.reconnect).catch((e) =>
             this.log?.error('comfyui reconnect handling failed', {
               worker: this.url,
-              error: String(e),
+              error: e,
             }),
           );
         },
@@ -221,7 +221,9 @@ export class ComfyClient {
     if (this.useJobsApi) {
       try {
         this.jobsApi = await this.http.hasJobsApi();
-      } catch {
+      } catch (error) {
+        // Unreachable again: the queue and interrupt routes work on every version.
+        this.log?.debug('comfyui jobs API probe failed', { worker: this.url, error });
         this.jobsApi = false;
       }
     }
@@ -239,7 +241,12 @@ export class ComfyClient {
     if (this.probePromptId) {
       try {
         restarted = (await this.http.history(this.probePromptId)) === null;
-      } catch {
+      } catch (error) {
+        // Cannot tell: forgetting uploads costs a re-upload, trusting them a failed prompt.
+        this.log?.debug('comfyui restart probe failed; assuming a restart', {
+          worker: this.url,
+          error,
+        });
         restarted = true;
       }
     }
@@ -367,6 +374,7 @@ export class ComfyClient {
         if (oldest !== undefined) this.uploads.delete(oldest);
       }
       const p = pending;
+      // The callers get the failure through `pending`; here it only leaves the cache.
       p.catch(() => {
         if (this.uploads.get(key) === p) this.uploads.delete(key);
       });
@@ -424,8 +432,13 @@ export class ComfyClient {
   private cancelAbandoned(id: string): void {
     this.cancelPrompt(id)
       .then(() => this.abandoned.delete(id))
-      .catch((e) => {
+      .catch((e: unknown) => {
         // Unreachable again: the next reconnect tries once more.
+        this.log?.debug('canceling an abandoned prompt failed', {
+          worker: this.url,
+          promptId: id,
+          error: e,
+        });
         if (!(e instanceof HttpFailure)) this.abandoned.delete(id);
       });
   }

@@ -1,7 +1,9 @@
 // ComfyUI's HTTP routes as typed calls on `fetch`, each with a timeout, and failures classified
 // by what they say about the request: refused (it never reached the worker, safe to send
 // elsewhere) or ambiguous (reset, timeout, 5xx: the worker may have acted on it).
+import { SpanKind } from '@opentelemetry/api';
 import type { ApiGraph } from '../models/workflow.ts';
+import { withSpan } from '../tracing.ts';
 import type { FileRef, HistoryEntry, PromptErrorBody } from './protocol.ts';
 
 /** A request that failed at the transport level or with an unexpected status. */
@@ -30,6 +32,14 @@ function causeCode(e: unknown): string | undefined {
 }
 
 export type FetchLike = typeof fetch;
+
+/** A span name's route: the path without its query and with ids replaced (low cardinality). */
+function route(path: string): string {
+  const bare = path.split('?')[0] ?? path;
+  return bare
+    .replace(/\/(history|api\/jobs)\/[^/]+/, '/$1/{id}')
+    .replace(/\/models\/[^/]+/, '/models/{folder}');
+}
 
 export interface HttpOptions {
   /** Per-request timeout (default 30 s; uploads and downloads get 4×). */
@@ -60,11 +70,38 @@ export class ComfyHttp {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
-  /** Sends a request; throws HttpFailure for transport errors, returns any HTTP status. */
-  async request(
+  /**
+   * Sends a request (a span `comfyui <METHOD> <route>`); throws HttpFailure for transport
+   * errors, returns any HTTP status.
+   */
+  request(
     method: string,
     path: string,
     init: { json?: unknown; body?: FormData; timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const url = new URL(path.replace(/^\//, ''), this.baseUrl);
+    return withSpan(
+      `comfyui ${method} ${route(path)}`,
+      {
+        'http.request.method': method,
+        'server.address': url.hostname,
+        'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+        'url.path': url.pathname,
+      },
+      async (span) => {
+        const res = await this.send(method, url, path, init);
+        span.setAttribute('http.response.status_code', res.status);
+        return res;
+      },
+      { kind: SpanKind.CLIENT },
+    );
+  }
+
+  private async send(
+    method: string,
+    url: URL,
+    path: string,
+    init: { json?: unknown; body?: FormData; timeoutMs?: number; signal?: AbortSignal },
   ): Promise<Response> {
     const timeout = AbortSignal.timeout(init.timeoutMs ?? this.timeoutMs);
     const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
@@ -75,7 +112,7 @@ export class ComfyHttp {
       body = JSON.stringify(init.json);
     }
     try {
-      return await this.fetchImpl(new URL(path.replace(/^\//, ''), this.baseUrl), {
+      return await this.fetchImpl(url, {
         method,
         headers,
         body,
@@ -210,6 +247,8 @@ export class ComfyHttp {
     extra_data?: Record<string, unknown>;
   }): Promise<{ status: number; json: Record<string, unknown> }> {
     const res = await this.request('POST', '/prompt', { json: body });
+    // The status is the answer; a body cut off is read as empty (the caller goes by the
+    // status, and reconciles by prompt id when the outcome is unclear).
     const text = await res.text().catch(() => '');
     let json: Record<string, unknown> = {};
     try {
@@ -229,6 +268,7 @@ export class ComfyHttp {
   /** `POST /api/jobs/{id}/cancel`: whether the worker acted. */
   async cancelJob(promptId: string): Promise<boolean> {
     const res = await this.post(`/api/jobs/${encodeURIComponent(promptId)}/cancel`, {});
+    // A body that is not JSON confirms nothing (false); the prompt ending confirms a cancel.
     const body = (await res.json().catch(() => ({}))) as { cancelled?: unknown };
     return body.cancelled === true;
   }

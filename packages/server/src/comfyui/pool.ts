@@ -4,6 +4,7 @@
 // on another worker for infrastructure failures whose outcome is known; two timeouts
 // (waiting for a slot, a worker that stops progressing).
 import { createHash } from 'node:crypto';
+import { registerGpuSource } from '../instruments.ts';
 import type { Logger } from '../log.ts';
 import {
   ExecutionError,
@@ -14,6 +15,7 @@ import {
   type WorkerStatus,
 } from '../queue/executor.ts';
 import { withTimeout } from '../timeout.ts';
+import { withSpan } from '../tracing.ts';
 import { ComfyClient, type ComfyClientOptions } from './client.ts';
 import { canceled, WorkerFailure } from './errors.ts';
 import type { FetchLike } from './http.ts';
@@ -181,6 +183,15 @@ export class ComfyPool implements Executor {
     this.running = true;
     const all = [...this.workersByUrl.values()];
     for (const w of all) this.unsubscribers.push(this.subscribe(w));
+    this.unsubscribers.push(
+      registerGpuSource(() =>
+        all.map((w) => ({
+          url: w.url,
+          busySeconds: w.usage.busySeconds(),
+          busyRatio: w.usage.busyRatio(),
+        })),
+      ),
+    );
     await this.ledger.start(all.map((w) => w.url));
     this.unsubscribers.push(
       this.ledger.onRelease((url) => {
@@ -333,7 +344,7 @@ export class ComfyPool implements Executor {
       this.ledger.release(w.url, hold).catch((error: unknown) =>
         this.log?.warn('releasing a ComfyUI slot failed', {
           worker: w.url,
-          error: String(error),
+          error,
         }),
       );
     }
@@ -359,7 +370,7 @@ export class ComfyPool implements Executor {
         // The ledger (Redis) is unreachable: count locally rather than stop working.
         this.log?.warn('the ComfyUI slot ledger failed; counting this slot locally', {
           worker: w.url,
-          error: String(error),
+          error,
         });
         return { w, hold: null };
       }
@@ -486,7 +497,9 @@ export class ComfyPool implements Executor {
         throw error;
       }
       try {
-        return await this.runOn(w, job, onEvent, signal, 'submit', hold);
+        return await withSpan('comfyui prompt', promptAttributes(w, job, 'submit'), () =>
+          this.runOn(w, job, onEvent, signal, 'submit', hold),
+        );
       } catch (e) {
         if (!(e instanceof WorkerFailure)) throw e;
         lastFailure = e.message;
@@ -561,14 +574,14 @@ export class ComfyPool implements Executor {
           started: () => {
             if (!started && !finished) {
               started = true;
-              w.running++;
+              w.promptStarted();
             }
           },
           settled: () => {
             // Done on the worker: its slot is free while we download the outputs.
             if (finished) return;
             finished = true;
-            if (started) w.running--;
+            if (started) w.promptEnded();
             if (lingering) w.lingering--;
             this.release(w, hold);
             onEvent({ type: 'released', worker: w.url });
@@ -601,7 +614,7 @@ export class ComfyPool implements Executor {
     } finally {
       if (!finished && !lingering) {
         finished = true;
-        if (started) w.running--;
+        if (started) w.promptEnded();
         this.release(w, hold);
       }
     }
@@ -653,7 +666,12 @@ export class ComfyPool implements Executor {
     let state: string;
     try {
       state = (await w.client.locate(job.attemptId)).state;
-    } catch {
+    } catch (error) {
+      this.log?.warn('could not find a resumed prompt on its ComfyUI server; submitting it anew', {
+        worker: w.url,
+        run: job.runId,
+        error,
+      });
       w.client.abandon(job.attemptId);
       return null;
     }
@@ -661,9 +679,17 @@ export class ComfyPool implements Executor {
     // Pending, running or finished: follow it there (a finished one is read from history).
     // The prompt is on the server already: its slot is counted whatever the others hold.
     w.slots++;
-    const hold = await withTimeout(this.ledger.force(w.url), 2_000).catch(() => null);
+    const hold = await withTimeout(this.ledger.force(w.url), 2_000).catch((error: unknown) => {
+      this.log?.warn('the ComfyUI slot ledger failed; counting this slot locally', {
+        worker: w.url,
+        error,
+      });
+      return null;
+    });
     try {
-      return await this.runOn(w, job, onEvent, signal, 'track', hold);
+      return await withSpan('comfyui prompt', promptAttributes(w, job, 'track'), () =>
+        this.runOn(w, job, onEvent, signal, 'track', hold),
+      );
     } catch (e) {
       if (e instanceof WorkerFailure && e.retryable) return null;
       if (e instanceof WorkerFailure) {
@@ -672,6 +698,16 @@ export class ComfyPool implements Executor {
       throw e;
     }
   }
+}
+
+/** Attributes of a prompt's span: where it runs, for which run, submitted or followed. */
+function promptAttributes(w: PoolWorker, job: ExecutionJob, mode: 'submit' | 'track') {
+  return {
+    'atelier.comfyui.url': w.url,
+    'atelier.run.id': job.runId,
+    'atelier.comfyui.prompt_id': job.attemptId,
+    'atelier.comfyui.mode': mode,
+  };
 }
 
 /** Waits `ms`, or until `signal` aborts (then rejects as canceled). */

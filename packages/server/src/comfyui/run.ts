@@ -133,6 +133,7 @@ export class PromptRun implements PromptListener {
       this.resolveOutcome = resolve;
       this.rejectOutcome = reject;
     });
+    // Handled: the outcome may fail before execute() awaits it, which then sees the failure.
     this.outcome.catch(() => {});
   }
 
@@ -205,7 +206,14 @@ export class PromptRun implements PromptListener {
     const imageNodes = new Set(this.job.images.map((i) => i.node));
     if (this.client.reclaim(this.promptId)) {
       // We gave this prompt up here while the worker was unreachable; it may still be there.
-      const loc = await this.client.locate(this.promptId).catch(() => null);
+      const loc = await this.client.locate(this.promptId).catch((error: unknown) => {
+        this.client.log?.debug('comfyui worker unreachable while reclaiming a prompt', {
+          worker: this.worker,
+          promptId: this.promptId,
+          error,
+        });
+        return null;
+      });
       if (loc === null) {
         this.client.abandon(this.promptId);
         throw new WorkerFailure('the worker is unreachable', true, this.worker);
@@ -547,7 +555,14 @@ export class PromptRun implements PromptListener {
     );
     this.hooks.stalled?.();
     // Best effort: the prompt should not run later for nobody.
-    this.client.cancelPrompt(this.promptId).catch(() => this.client.abandon(this.promptId));
+    this.client.cancelPrompt(this.promptId).catch((error: unknown) => {
+      this.client.log?.debug('canceling a stalled prompt failed; retried on reconnect', {
+        worker: this.worker,
+        promptId: this.promptId,
+        error,
+      });
+      this.client.abandon(this.promptId);
+    });
   }
 
   /** Reads the prompt's state on the worker and acts on it. */

@@ -76,7 +76,7 @@ export class RedisSlotLedger implements SlotLedger {
     const connect = () => {
       const client = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: true });
       client.on('error', (error) =>
-        options.log.warn('redis connection error', { role: 'slots', error: String(error) }),
+        options.log.warn('redis connection error', { role: 'slots', error }),
       );
       return client;
     };
@@ -161,7 +161,9 @@ export class RedisSlotLedger implements SlotLedger {
     this.subscriber.on('message', (_channel: string, url: string) => {
       // Someone freed a slot: the count changed; read it again, then let the pool look.
       void this.renew()
-        .catch(() => {})
+        .catch((error: unknown) =>
+          this.options.log.warn('renewing ComfyUI slot holds failed', { error }),
+        )
         .then(() => {
           for (const listener of this.listeners) listener(url);
         });
@@ -170,7 +172,7 @@ export class RedisSlotLedger implements SlotLedger {
     this.timer = setInterval(
       () => {
         this.renew().catch((error: unknown) =>
-          this.options.log.warn('renewing ComfyUI slot holds failed', { error: String(error) }),
+          this.options.log.warn('renewing ComfyUI slot holds failed', { error }),
         );
       },
       Math.max(200, Math.floor(this.ttlMs / 6)),

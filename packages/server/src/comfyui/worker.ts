@@ -1,9 +1,11 @@
 // What the pool knows about one worker: its client, health, capabilities (node classes from
 // /object_info, model files from /models/{folder}), the slots our jobs hold there and the
 // model it last ran.
+import { BUSY_WINDOW_SECONDS, observeIdleGap } from '../instruments.ts';
 import type { Logger } from '../log.ts';
 import type { ExecutionJob } from '../queue/executor.ts';
 import type { ComfyClient } from './client.ts';
+import { GpuUsage } from './gpu-usage.ts';
 
 export interface Capabilities {
   nodeClasses: Set<string>;
@@ -28,6 +30,8 @@ export class PoolWorker {
   /** Model keys of the job submitted last: what the worker has loaded after its queue. */
   loadedModels: string[] = [];
   lastError: string | null = null;
+  /** How busy its GPU is with our prompts (atelier_comfyui_busy_*). */
+  readonly usage = new GpuUsage(BUSY_WINDOW_SECONDS * 1000);
   private fingerprint: string | null = null;
   private refreshing: Promise<void> | null = null;
 
@@ -37,6 +41,19 @@ export class PoolWorker {
     public sandbox: boolean,
     private readonly log: Logger | undefined,
   ) {}
+
+  /** One of our prompts started executing here. */
+  promptStarted(): void {
+    this.running++;
+    const gap = this.usage.started();
+    if (gap !== null) observeIdleGap(this.url, gap);
+  }
+
+  /** A prompt that started here is no longer executing. */
+  promptEnded(): void {
+    this.running--;
+    this.usage.ended();
+  }
 
   /** `GET /system_stats`; also detects the sandbox and a process that changed under us. */
   async healthCheck(timeoutMs: number): Promise<void> {
@@ -60,7 +77,7 @@ export class PoolWorker {
       if (this.client.connected && !this.stalled) this.lastError = null;
     } catch (e) {
       if (this.healthOk) {
-        this.log?.warn('comfyui worker unhealthy', { worker: this.url, error: String(e) });
+        this.log?.warn('comfyui worker unhealthy', { worker: this.url, error: e });
       }
       this.healthOk = false;
       this.lastError = (e as Error).message;

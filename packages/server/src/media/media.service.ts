@@ -176,7 +176,7 @@ export class MediaService {
       try {
         await this.storage.delete(key);
       } catch (error) {
-        this.log?.warn('could not remove media file', { key, error: String(error) });
+        this.log?.warn('could not remove media file', { key, error });
       }
     }
   }

@@ -54,7 +54,7 @@ export class BullJobQueue implements JobQueue {
   ) {
     this.connection = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: true });
     this.connection.on('error', (error) =>
-      options.log.warn('redis connection error', { role: 'queue', error: String(error) }),
+      options.log.warn('redis connection error', { role: 'queue', error }),
     );
   }
 
@@ -66,7 +66,7 @@ export class BullJobQueue implements JobQueue {
         prefix: this.options.prefix,
       });
       queue.on('error', (error) =>
-        this.options.log.warn('bullmq queue error', { queue: name, error: String(error) }),
+        this.options.log.warn('bullmq queue error', { queue: name, error }),
       );
       this.queues.set(name, queue);
     }
@@ -87,7 +87,7 @@ export class BullJobQueue implements JobQueue {
         maxStalledCount: 1_000,
       });
       worker.on('error', (error) =>
-        this.options.log.warn('bullmq worker error', { queue: name, error: String(error) }),
+        this.options.log.warn('bullmq worker error', { queue: name, error }),
       );
       void worker.startStalledCheckTimer();
       this.workers.set(name, worker);
@@ -154,7 +154,7 @@ export class BullJobQueue implements JobQueue {
         await job.moveToCompleted(null, token, false).catch((error: unknown) =>
           this.options.log.warn('bullmq job completion failed', {
             runId: job.data.runId,
-            error: String(error),
+            error,
           }),
         );
       }

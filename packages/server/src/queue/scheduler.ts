@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient, Run } from '../generated/prisma/client.ts';
 import type { GenerationMode } from '../generated/prisma/enums.ts';
+import { observeQueueWait } from '../instruments.ts';
 import type { Logger } from '../log.ts';
 import type { Catalog } from '../models/catalog.service.ts';
 import type { PubSub } from '../pubsub.ts';
@@ -118,7 +119,7 @@ export class RunScheduler {
       () => {
         this.renewLeases().catch((error: unknown) =>
           // The next beat tries again; only a lease left unrenewed for leaseMs is lost.
-          this.deps.log.warn('renewing run leases failed', { error: String(error) }),
+          this.deps.log.warn('renewing run leases failed', { error }),
         );
       },
       Math.max(100, Math.floor(this.leaseMs / 3)),
@@ -141,7 +142,7 @@ export class RunScheduler {
         repair ? this.deps.queue.repair() : null,
       ]);
     } catch (error) {
-      this.deps.log.error('queue upkeep failed', { error: String(error) });
+      this.deps.log.error('queue upkeep failed', { error });
     }
   }
 
@@ -164,8 +165,7 @@ export class RunScheduler {
           handle(result.value);
           next();
         },
-        (error: unknown) =>
-          this.deps.log.error('pub/sub listener ended', { topic, error: String(error) }),
+        (error: unknown) => this.deps.log.error('pub/sub listener ended', { topic, error }),
       );
     };
     next();
@@ -219,7 +219,7 @@ export class RunScheduler {
           await this.deps.queue
             .enqueue({ ...c, runId: c.id })
             .catch((error: unknown) =>
-              log.warn('could not enqueue a requeued run', { runId: c.id, error: String(error) }),
+              log.warn('could not enqueue a requeued run', { runId: c.id, error }),
             );
           this.deps.events.queueChanged();
         }
@@ -305,7 +305,7 @@ export class RunScheduler {
     await queue
       .remove({ runId: run.id, modelKey: run.modelKey, mode: run.mode })
       .catch((e: unknown) =>
-        this.deps.log.warn('could not remove a failed run from the queue', { error: String(e) }),
+        this.deps.log.warn('could not remove a failed run from the queue', { error: e }),
       );
   }
 
@@ -335,9 +335,7 @@ export class RunScheduler {
 
   /** Wakes the queue (a run was created, one finished, capacity changed). */
   notify(): void {
-    void this.pump().catch((error: unknown) =>
-      this.deps.log.error('queue pump failed', { error: String(error) }),
-    );
+    void this.pump().catch((error: unknown) => this.deps.log.error('queue pump failed', { error }));
   }
 
   /** Cancels a run executing in this process; false when it is not executing here. */
@@ -361,6 +359,7 @@ export class RunScheduler {
         while (!this.stopping && this.admits()) {
           const run = await this.claimNext();
           if (!run) break;
+          observeQueueWait(run);
           this.launch(run);
         }
       } while (this.again && !this.stopping);
@@ -456,7 +455,7 @@ export class RunScheduler {
         },
       })
       .catch((error: unknown) =>
-        this.deps.log.error('run engine crashed', { runId: run.id, error: String(error) }),
+        this.deps.log.error('run engine crashed', { runId: run.id, error }),
       )
       .finally(() => {
         this.active.delete(run.id);

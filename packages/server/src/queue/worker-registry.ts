@@ -51,7 +51,7 @@ export class WorkerRegistry {
     await this.beat();
     this.timer = setInterval(() => {
       this.beat().catch((error: unknown) =>
-        this.self.log.warn('worker heartbeat failed', { error: String(error) }),
+        this.self.log.warn('worker heartbeat failed', { error }),
       );
     }, this.self.heartbeatMs);
     this.timer.unref();
@@ -88,7 +88,7 @@ export class WorkerRegistry {
         data: { heartbeatAt: new Date(Date.now() - this.staleMs - 1) },
       })
       .catch((error: unknown) =>
-        this.self.log.warn('could not unregister the worker process', { error: String(error) }),
+        this.self.log.warn('could not unregister the worker process', { error }),
       );
   }
 }

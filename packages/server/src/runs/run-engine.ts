@@ -5,6 +5,7 @@ import type { CreditsService } from '../credits/credits.service.ts';
 import { AtelierError } from '../domain-errors.ts';
 import type { PrismaClient, Run } from '../generated/prisma/client.ts';
 import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
+import { observeRunFinished } from '../instruments.ts';
 import type { LlmClient } from '../llm/llm.client.ts';
 import type { Logger } from '../log.ts';
 import { type OutputMetadata, storeOutput } from '../media/outputs.ts';
@@ -12,6 +13,7 @@ import type { Catalog } from '../models/catalog.service.ts';
 import { ExecutionError, type ExecutionEvent, type Executor } from '../queue/executor.ts';
 import { runPromptStages } from '../stages/prompt-stages.ts';
 import type { Storage } from '../storage/storage.ts';
+import { withSpan } from '../tracing.ts';
 import { enqueueRunWebhooks } from '../webhooks/webhooks.service.ts';
 import { bindWorkflow, supportsBatch } from './bind.ts';
 import { type RunEvents, throttleLatest } from './run-events.ts';
@@ -89,11 +91,28 @@ export class RunEngine {
    * Runs `run` (already claimed: status RUNNING, attemptId set) to its end. `signal`
    * cancels it; `stopping()` tells a cancel from a process shutdown.
    */
-  async execute(
+  execute(
     run: Run,
     signal: AbortSignal,
     stopping: () => boolean,
     hooks: ExecuteHooks = {},
+  ): Promise<void> {
+    // A trace per run (whatever woke the scheduler): stages, ComfyUI calls, storage under it.
+    const attributes = {
+      'atelier.run.id': run.id,
+      'atelier.model': run.modelKey,
+      'atelier.mode': run.mode,
+    };
+    return withSpan('run', attributes, () => this.executeRun(run, signal, stopping, hooks), {
+      root: true,
+    });
+  }
+
+  private async executeRun(
+    run: Run,
+    signal: AbortSignal,
+    stopping: () => boolean,
+    hooks: ExecuteHooks,
   ): Promise<void> {
     const { prisma, log } = this.deps;
     try {
@@ -105,7 +124,9 @@ export class RunEngine {
         promptDone && run.effectivePrompt !== null
           ? { prompt: run.effectivePrompt, negativePrompt: run.effectiveNegativePrompt }
           : await this.promptStages(run, signal);
-      await this.generate(run, prompts.prompt, prompts.negativePrompt, signal, hooks);
+      await withSpan('stage GENERATE', { 'atelier.run.id': run.id }, () =>
+        this.generate(run, prompts.prompt, prompts.negativePrompt, signal, hooks),
+      );
       await this.finish(run.id, 'SUCCEEDED', null);
     } catch (error) {
       if (stopping()) return; // the next start reconciles this run
@@ -132,7 +153,7 @@ export class RunEngine {
         });
         return;
       }
-      log.error('run failed unexpectedly', { runId: run.id, error: String(error) });
+      log.error('run failed unexpectedly', { runId: run.id, error });
       await this.finish(run.id, 'FAILED', {
         code: 'INTERNAL_ERROR',
         message: 'The run failed because of an internal error.',
@@ -256,7 +277,11 @@ export class RunEngine {
     // worker stops (at its next sampler step or node), and the stage says so.
     let canceling: string | null = null;
     let lastProgress: Extract<ExecutionEvent, { type: 'progress' }> | null = null;
-    const progress = throttleLatest(this.deps.progressIntervalMs, async (e: ExecutionEvent) => {
+    // A failed write is logged; the next one supersedes it (the latest state wins).
+    const { progressIntervalMs, previewIntervalMs } = this.deps;
+    const warn = (error: unknown) =>
+      this.deps.log.warn('could not write a progress or preview event', { runId, error });
+    const progress = throttleLatest(progressIntervalMs, warn, async (e: ExecutionEvent) => {
       if (e.type !== 'progress') return;
       const overall = (firstDone + e.overall) / executions;
       let message =
@@ -283,7 +308,7 @@ export class RunEngine {
       });
       await events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' });
     });
-    const preview = throttleLatest(this.deps.previewIntervalMs, async (e: ExecutionEvent) => {
+    const preview = throttleLatest(previewIntervalMs, warn, async (e: ExecutionEvent) => {
       if (e.type !== 'preview') return;
       await events.emit(runId, 'PREVIEW', {
         stage: 'GENERATE',
@@ -351,7 +376,9 @@ export class RunEngine {
               if (canceling !== null) return;
               void this.setStage(runId, 'GENERATE', { message: `Running on ${event.worker}` })
                 .then(() => events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' }))
-                .catch(() => {});
+                .catch((error: unknown) =>
+                  this.deps.log.warn('could not say where a run runs', { runId, error }),
+                );
             } else if (event.type === 'canceling') {
               // Through the progress writer, so no earlier progress overwrites the message.
               canceling = event.worker;
@@ -470,6 +497,7 @@ export class RunEngine {
         throw e;
       });
     if (updated) {
+      observeRunFinished(updated);
       await events.emit(runId, 'RUN_FINISHED');
       this.deps.onFinished?.();
     }

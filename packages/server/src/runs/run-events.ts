@@ -44,6 +44,7 @@ export class RunEvents {
       stage: extra.stage ?? null,
       preview: extra.preview ?? null,
       mediaId: extra.mediaId ?? null,
+      publishedAt: Date.now(),
     });
     return updated.sequence;
   }
@@ -71,9 +72,14 @@ export class RunEvents {
 
 /**
  * Calls `fn` at most once per `intervalMs`, always delivering the latest value last
- * (trailing call), so a burst ends with the newest state.
+ * (trailing call), so a burst ends with the newest state. A failed call goes to `onError`;
+ * the next value is delivered all the same.
  */
-export function throttleLatest<T>(intervalMs: number, fn: (value: T) => Promise<unknown>) {
+export function throttleLatest<T>(
+  intervalMs: number,
+  onError: (error: unknown) => void,
+  fn: (value: T) => Promise<unknown>,
+) {
   let last = 0;
   let pending: { value: T } | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -84,7 +90,7 @@ export function throttleLatest<T>(intervalMs: number, fn: (value: T) => Promise<
     const { value } = pending;
     pending = null;
     last = Date.now();
-    chain = chain.then(() => fn(value)).catch(() => {});
+    chain = chain.then(() => fn(value)).catch(onError);
   };
   return {
     push(value: T) {

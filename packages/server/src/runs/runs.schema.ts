@@ -19,6 +19,7 @@ import {
 } from '../enums.ts';
 import { Deleted, DeleteResult, errorTypeOptions } from '../errors.ts';
 import type { Run } from '../generated/prisma/client.ts';
+import { noteRunEvent, timeCreateRun } from '../instruments.ts';
 import { MediaRef } from '../media/media.schema.ts';
 import { ModelRef } from '../models/models.schema.ts';
 import type { RunEventPayload } from '../pubsub.ts';
@@ -412,12 +413,14 @@ builder.mutationField('createRun', (t) =>
     args: { input: t.arg({ type: CreateRunInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
       new RunCreated(
-        await ctx.services.runs.create(ctx.viewer.accountId, {
-          ...input,
-          source: input.source?.id ?? null,
-          mask: input.mask?.id ?? null,
-          references: input.references?.map((r) => r.id) ?? null,
-        }),
+        await timeCreateRun(() =>
+          ctx.services.runs.create(ctx.viewer.accountId, {
+            ...input,
+            source: input.source?.id ?? null,
+            mask: input.mask?.id ?? null,
+            references: input.references?.map((r) => r.id) ?? null,
+          }),
+        ),
       ),
   }),
 );
@@ -621,6 +624,7 @@ builder.subscriptionField('runEvents', (t) =>
         await live.return?.();
       }
     },
-    resolve: (event) => event,
+    // Noted for atelier_run_event_delivery_lag_seconds (observed once the result is ready).
+    resolve: (event, _args, ctx) => noteRunEvent(ctx, event),
   }),
 );

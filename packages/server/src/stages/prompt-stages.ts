@@ -18,6 +18,7 @@ import type { GenerationMode, StageKind } from '../generated/prisma/enums.ts';
 import type { LlmClient } from '../llm/llm.client.ts';
 import type { CatalogModel } from '../models/catalog.service.ts';
 import type { CatalogStyle } from '../styles/styles.service.ts';
+import { withSpan } from '../tracing.ts';
 import { describeImage } from './describe.stage.ts';
 import { optimizePrompt } from './optimize.stage.ts';
 import { applyStyle } from './style.stage.ts';
@@ -141,29 +142,30 @@ export async function runPromptStages(
   let prompt = input.prompt;
   let negativePrompt = input.negativePrompt;
 
-  const run = async (
+  const run = (
     kind: PromptStageKind,
     body: () => Promise<StageOutcome>,
     beforeSkip?: () => void,
     describe?: (message: string) => string,
-  ) => {
-    signal?.throwIfAborted();
-    const stageInput = prompt;
-    await hooks.onStageStart(kind, stageInput);
-    signal?.throwIfAborted();
-    let outcome: StageOutcome;
-    if (input.skip.has(kind)) {
-      beforeSkip?.();
-      outcome = { status: 'SKIPPED', output: stageInput, message: SKIPPED_ON_REQUEST };
-    } else {
-      outcome = await body();
-    }
-    if (describe) outcome = { ...outcome, message: describe(outcome.message) };
-    signal?.throwIfAborted();
-    prompt = outcome.output;
-    stages.push({ kind, input: stageInput, ...outcome });
-    await hooks.onStageFinish(kind, outcome);
-  };
+  ) =>
+    withSpan(`stage ${kind}`, { 'atelier.stage.kind': kind }, async () => {
+      signal?.throwIfAborted();
+      const stageInput = prompt;
+      await hooks.onStageStart(kind, stageInput);
+      signal?.throwIfAborted();
+      let outcome: StageOutcome;
+      if (input.skip.has(kind)) {
+        beforeSkip?.();
+        outcome = { status: 'SKIPPED', output: stageInput, message: SKIPPED_ON_REQUEST };
+      } else {
+        outcome = await body();
+      }
+      if (describe) outcome = { ...outcome, message: describe(outcome.message) };
+      signal?.throwIfAborted();
+      prompt = outcome.output;
+      stages.push({ kind, input: stageInput, ...outcome });
+      await hooks.onStageFinish(kind, outcome);
+    });
 
   if (input.mode === 'IMAGE_TO_AUDIO') {
     const image = input.sourceImage;

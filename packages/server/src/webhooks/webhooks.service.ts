@@ -168,9 +168,7 @@ export class WebhookDispatcher {
     }
     this.running = true;
     void this.sweep()
-      .catch((error: unknown) =>
-        this.deps.log.error('webhook dispatch failed', { error: String(error) }),
-      )
+      .catch((error: unknown) => this.deps.log.error('webhook dispatch failed', { error }))
       .finally(() => {
         this.running = false;
         if (this.again) {
