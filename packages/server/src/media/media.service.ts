@@ -212,7 +212,8 @@ export function readCapped(stream: UploadStream, maxBytes: number): Promise<Buff
       settled = true;
       chunks = [];
       cleanup();
-      // Keep consuming (and discarding) so the multipart parser can finish the request.
+      // Keep consuming (and discarding) so the multipart parser can finish the request; the
+      // failure is the rejection below, later stream errors change nothing.
       stream.on('error', () => {});
       stream.resume();
       reject(error);

@@ -132,6 +132,7 @@ export function parseMultipart(
       resolveDone = resolve;
       rejectDone = reject;
     });
+    // Handled: `done` may fail before anything awaits it; whoever awaits it sees the failure.
     done.catch(() => {});
 
     const fail = (error: MultipartError) => {

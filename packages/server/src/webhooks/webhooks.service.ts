@@ -233,6 +233,7 @@ export class WebhookDispatcher {
         signal: AbortSignal.timeout(options.timeoutMs),
       });
       status = res.status;
+      // Only the status counts: a body that fails to close changes nothing about it.
       await res.body?.cancel().catch(() => {});
       if (status < 200 || status >= 300) error = `the receiver answered HTTP ${status}`;
     } catch (e) {
