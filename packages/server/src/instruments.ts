@@ -3,6 +3,7 @@
 // idle between prompts) and GPU busy figures read when scraped. One set per process, shared by
 // every app in it; GET /metrics (metrics.ts) adds the standard process metrics and each app's
 // own gauges.
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AtelierError } from './domain-errors.ts';
@@ -57,15 +58,26 @@ export function observeQueueWait(run: { createdAt: Date; startedAt: Date | null 
   queueWait.observe(Math.max(0, run.startedAt.getTime() - run.createdAt.getTime()) / 1000);
 }
 
-/** A run ended (SUCCEEDED, FAILED or CANCELED) after it was claimed. */
+/**
+ * A run ended (SUCCEEDED, FAILED or CANCELED) after it was claimed. Its span (the active one,
+ * when traced) says how.
+ */
 export function observeRunFinished(run: {
   modelKey: string;
   mode: string;
   status: string;
+  errorCode: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
 }): void {
   if (!run.startedAt || !run.finishedAt) return;
+  const span = trace.getActiveSpan();
+  if (span?.isRecording()) {
+    span.setAttribute('atelier.run.status', run.status);
+    if (run.errorCode) span.setAttribute('atelier.run.error_code', run.errorCode);
+    if (run.status === 'FAILED')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: run.errorCode ?? '' });
+  }
   runDuration.observe(
     { model: run.modelKey, mode: run.mode, status: run.status },
     Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime()) / 1000,

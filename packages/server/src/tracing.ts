@@ -10,6 +10,7 @@ import {
   diag,
   INVALID_SPAN_CONTEXT,
   propagation,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -125,7 +126,7 @@ export async function startTracing(config: Config['tracing'], log: Logger): Prom
       { OTLPTraceExporter },
       { resourceFromAttributes },
       { ATTR_SERVICE_NAME },
-      { useOpenTelemetry },
+      { useOpenTelemetry, setCurrentOtelContext },
     ] = await Promise.all([
       import('@opentelemetry/sdk-trace-node'),
       import('@opentelemetry/exporter-trace-otlp-http'),
@@ -149,7 +150,7 @@ export async function startTracing(config: Config['tracing'], log: Logger): Prom
       spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.url }))],
     });
     provider.register();
-    const plugin = useOpenTelemetry(
+    const operations = useOpenTelemetry(
       // Operation spans only: no span per resolver, no variables (prompts are user data).
       { resolvers: false, variables: false, result: false },
       provider,
@@ -157,6 +158,26 @@ export async function startTracing(config: Config['tracing'], log: Logger): Prom
       {},
       'atelier-graphql',
     ) as unknown as Plugin;
+    // A request that carries W3C trace context (`traceparent`) continues the caller's trace.
+    const continueTrace: Plugin = {
+      onContextBuilding({ context }) {
+        const headers = (context as { request?: { headers?: Headers } }).request?.headers;
+        if (typeof headers?.get !== 'function' || !headers.get('traceparent')) return;
+        setCurrentOtelContext(
+          context,
+          propagation.extract(ROOT_CONTEXT, headers, {
+            get: (carrier, key) => carrier.get(key) ?? undefined,
+            keys: (carrier) => [...carrier.keys()],
+          }),
+        );
+      },
+    };
+    const plugin: Plugin = {
+      onPluginInit({ addPlugin }) {
+        addPlugin(continueTrace);
+        addPlugin(operations);
+      },
+    };
     active = { url: config.url, users: 0, provider, plugin };
     log.info('exporting traces over OTLP/HTTP', { url: config.url });
   } else if (active.url !== config.url) {

@@ -4,7 +4,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T2I, waitIdle } from './fixtures/hardening.ts';
-import { createRun, createRunOk, holdQueue, watchHeld, watchRunWs } from './fixtures/runs.ts';
+import {
+  CREATE_RUN,
+  createRun,
+  createRunOk,
+  holdQueue,
+  watchHeld,
+  watchRunWs,
+} from './fixtures/runs.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
 interface Sample {
@@ -143,6 +150,10 @@ async function startCollector(): Promise<{
   };
 }
 
+const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
+const CALLER_SPAN = 'b7ad6b7169203331';
+const TRACEPARENT = `00-${CALLER_TRACE}-${CALLER_SPAN}-01`;
+
 function attribute(span: OtlpSpan, key: string): string | number | undefined {
   const value = span.attributes?.find((a) => a.key === key)?.value;
   return value?.stringValue ?? (value?.intValue === undefined ? undefined : Number(value.intValue));
@@ -159,7 +170,14 @@ describe('traces over OTLP/HTTP', () => {
     const server = await startTestServer({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url });
     let runId: string;
     try {
-      const run = await createRunOk(server, T2I);
+      // Sent with W3C trace context: the operation joins the caller's trace.
+      const res = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: TRACEPARENT },
+        body: JSON.stringify({ query: CREATE_RUN, variables: { input: T2I } }),
+      });
+      const body = (await res.json()) as { data: { createRun: { run: { id: string } } } };
+      const run = body.data.createRun.run;
       runId = Buffer.from(run.id, 'base64').toString('utf8').split(':')[1]!;
       const events = await watchRunWs(server, run.id);
       expect(events.at(-1)?.run.status).toBe('SUCCEEDED');
@@ -179,10 +197,14 @@ describe('traces over OTLP/HTTP', () => {
     const mutation = one('mutation.Create');
     expect(mutation.kind).toBe(2); // SPAN_KIND_SERVER
     expect(attribute(mutation, 'graphql.execute.operationName')).toBe('Create');
+    expect(mutation.traceId).toBe(CALLER_TRACE);
+    expect(mutation.parentSpanId).toBe(CALLER_SPAN);
 
     // The run is a trace of its own: its stages under it, the ComfyUI calls under those.
     const runSpan = one('run');
     expect(attribute(runSpan, 'atelier.run.id')).toBe(runId);
+    expect(attribute(runSpan, 'atelier.run.status')).toBe('SUCCEEDED');
+    expect(runSpan.traceId).not.toBe(CALLER_TRACE);
     expect(runSpan.parentSpanId || undefined).toBeUndefined();
     for (const stage of ['stage TRANSLATE', 'stage STYLE', 'stage OPTIMIZE', 'stage GENERATE']) {
       expect(one(stage).parentSpanId).toBe(runSpan.spanId);
