@@ -194,10 +194,19 @@ export async function startTracing(config: Config['tracing'], log: Logger): Prom
     async shutdown() {
       if (stopped) return;
       stopped = true;
-      await current.provider.forceFlush();
-      if (--current.users > 0) return;
+      // A collector that is down loses these spans; it must not stop the shutdown.
+      const exported = (what: string) => (error: unknown) =>
+        log.warn(`could not export traces (${what}); they are lost`, {
+          url: current.url,
+          error: Array.isArray(error) ? error[0] : error,
+        });
+      const last = --current.users === 0;
+      if (!last) {
+        await current.provider.forceFlush().catch(exported('flush'));
+        return;
+      }
       if (active === current) active = null;
-      await current.provider.shutdown();
+      await current.provider.shutdown().catch(exported('shutdown'));
       trace.disable();
       context.disable();
       propagation.disable();
