@@ -153,9 +153,16 @@ export class ComfyPool implements Executor {
     return worker.client.on((e) => {
       switch (e.type) {
         case 'connected':
+          if (e.reconnect) this.log?.info('comfyui worker reconnected', { worker: worker.url });
+          worker.socketUp = true;
           void this.refreshCapabilities(worker).then(() => this.healthCheck(worker));
           break;
         case 'disconnected':
+          // Said once: the attempts to reconnect that fail after it are not news.
+          if (worker.socketUp) {
+            this.log?.warn('comfyui worker disconnected', { worker: worker.url, reason: e.reason });
+          }
+          worker.socketUp = false;
           worker.lastError = e.reason;
           this.wake();
           break;

@@ -146,8 +146,10 @@ export class ComfySocket {
       }
       this.handlers.message(msg);
     });
-    ws.on('error', () => {
-      // 'close' follows and carries the consequence.
+    let failure: string | null = null;
+    ws.on('error', (error) => {
+      // 'close' follows and carries the consequence; its reason says what failed.
+      failure = error.message;
     });
     ws.on('close', (code) => {
       clearTimeout(openTimer);
@@ -156,7 +158,9 @@ export class ComfySocket {
       const wasOpen = this.opened;
       this.opened = false;
       this.stopHeartbeat();
-      if (wasOpen || !this.stopped) this.handlers.close(`socket closed (${code})`);
+      if (wasOpen || !this.stopped) {
+        this.handlers.close(`socket closed (${code}${failure ? `: ${failure}` : ''})`);
+      }
       this.scheduleReconnect();
     });
   }

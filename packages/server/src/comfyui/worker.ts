@@ -30,6 +30,8 @@ export class PoolWorker {
   /** Model keys of the job submitted last: what the worker has loaded after its queue. */
   loadedModels: string[] = [];
   lastError: string | null = null;
+  /** Its WebSocket was open at the last news of it (a drop is logged once). */
+  socketUp = false;
   /** How busy its GPU is with our prompts (atelier_comfyui_busy_*). */
   readonly usage = new GpuUsage(BUSY_WINDOW_SECONDS * 1000);
   private fingerprint: string | null = null;
