@@ -3,6 +3,7 @@
 // with REDIS_URL the same topics go through Redis (@graphql-yoga/redis-event-target), so a
 // client connected to one replica sees events of a run executed by another process, and a
 // cancel reaches the process that executes the run.
+import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { TypedEventTarget } from '@graphql-yoga/typed-event-target';
 import { createPubSub } from 'graphql-yoga';
@@ -62,7 +63,12 @@ export type PubSub = ReturnType<typeof createPubSub<Topics>>;
 
 /** In-process pub/sub, or one on `eventTarget` (see connectRedisEventTarget). */
 export function createAtelierPubSub(eventTarget?: TypedEventTarget<CustomEvent>): PubSub {
-  return createPubSub<Topics>(eventTarget ? { eventTarget } : undefined);
+  if (eventTarget) return createPubSub<Topics>({ eventTarget });
+  // Every subscriber of a run listens on its topic: a thousand listeners on one run is
+  // normal here, not a leak (Node warns past ten by default).
+  const local = new EventTarget();
+  setMaxListeners(0, local);
+  return createPubSub<Topics>({ eventTarget: local as TypedEventTarget<CustomEvent> });
 }
 
 /**

@@ -24,6 +24,7 @@ import { WorkerRegistry } from './queue/worker-registry.ts';
 import { RunEngine } from './runs/run-engine.ts';
 import { RunEvents } from './runs/run-events.ts';
 import { RunsService } from './runs/runs.service.ts';
+import { SharedReads } from './runs/shared-reads.ts';
 import { resolveBlocklist } from './stages/blocklist.ts';
 import { createStorage } from './storage/create-storage.ts';
 import type { Storage } from './storage/storage.ts';
@@ -41,6 +42,8 @@ export interface Services {
   media: MediaService;
   pubsub: PubSub;
   events: RunEvents;
+  /** Reads of run events shared by every subscriber (one read per event). */
+  eventReads: SharedReads;
   executor: Executor;
   scheduler: RunScheduler;
   /** Where queued runs wait: the database, or BullMQ with REDIS_URL. */
@@ -246,6 +249,7 @@ export async function createServices(
     media,
     pubsub,
     events,
+    eventReads: new SharedReads(),
     executor,
     scheduler,
     queue,

@@ -27,7 +27,9 @@ import { positionLoader } from '../queue/queue.service.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
 import { WebhookInput } from '../webhooks/webhook-input.ts';
 import { IDLE, withIdleTicks } from './idle-ticks.ts';
+import { latestWins } from './latest-wins.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
+import { eventReadKey } from './shared-reads.ts';
 
 export const StageRef = builder.prismaObject('Stage', {
   description:
@@ -532,8 +534,11 @@ const RunEventRef = builder.objectRef<RunEventPayload>('RunEvent').implement({
     run: t.prismaField({
       type: 'Run',
       description: 'The run, read when the event is delivered.',
+      // One read per event and selection, shared by every subscriber (shared-reads.ts).
       resolve: (query, e, _args, ctx) =>
-        ctx.prisma.run.findUniqueOrThrow({ ...query, where: { id: e.runId } }),
+        ctx.services.eventReads.read(eventReadKey('run', e, query), () =>
+          ctx.prisma.run.findUniqueOrThrow({ ...query, where: { id: e.runId } }),
+        ),
     }),
     stage: t.prismaField({
       type: 'Stage',
@@ -541,10 +546,12 @@ const RunEventRef = builder.objectRef<RunEventPayload>('RunEvent').implement({
       description: 'The stage concerned, if any.',
       resolve: (query, e, _args, ctx) =>
         e.stage
-          ? ctx.prisma.stage.findUnique({
-              ...query,
-              where: { runId_kind: { runId: e.runId, kind: e.stage } },
-            })
+          ? ctx.services.eventReads.read(eventReadKey(`stage:${e.stage}`, e, query), () =>
+              ctx.prisma.stage.findUnique({
+                ...query,
+                where: { runId_kind: { runId: e.runId, kind: e.stage! } },
+              }),
+            )
           : null,
     }),
     preview: t.field({
@@ -558,7 +565,11 @@ const RunEventRef = builder.objectRef<RunEventPayload>('RunEvent').implement({
       nullable: true,
       description: 'OUTPUT: the media stored.',
       resolve: (query, e, _args, ctx) =>
-        e.mediaId ? ctx.prisma.media.findUnique({ ...query, where: { id: e.mediaId } }) : null,
+        e.mediaId
+          ? ctx.services.eventReads.read(eventReadKey(`media:${e.mediaId}`, e, query), () =>
+              ctx.prisma.media.findUnique({ ...query, where: { id: e.mediaId! } }),
+            )
+          : null,
     }),
   }),
 });
@@ -592,7 +603,12 @@ builder.subscriptionField('runEvents', (t) =>
           mediaId: null,
         } satisfies RunEventPayload;
         if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
-        for await (const event of withIdleTicks(live, RUN_EVENTS_RESYNC_MS)) {
+        // A subscriber that cannot keep up gets the latest progress and preview, not a
+        // backlog (latest-wins.ts); every other event reaches it, in order.
+        const events = latestWins(live, (e) =>
+          e.type === 'STAGE_PROGRESS' || e.type === 'PREVIEW' ? `${e.type}:${e.stage}` : null,
+        );
+        for await (const event of withIdleTicks(events, RUN_EVENTS_RESYNC_MS)) {
           if (event === IDLE) {
             // Pub/sub across processes (Redis) delivers at most once: after a quiet spell,
             // compare with the database and catch up on anything missed.

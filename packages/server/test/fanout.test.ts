@@ -1,0 +1,66 @@
+// Many subscribers of one run: each event is read from the database once, whatever the number
+// of subscribers; progress goes out at the sampler's rate up to PROGRESS_EVENTS_PER_SECOND.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRunOk, holdQueue, type RunEventView, watchRunWs } from './fixtures/runs.ts';
+import { startTestServer, type TestServer } from './harness.ts';
+
+const SUBSCRIBERS = 20;
+
+describe('run events fan-out', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ SANDBOX_STEP_DELAY_MS: '30' });
+  });
+  afterAll(() => server?.stop());
+
+  it(`${SUBSCRIBERS} subscribers of one run: one read per event, not one per subscriber`, async () => {
+    const hold = await holdQueue(server);
+    const run = await createRunOk(server, {
+      mode: 'TEXT_TO_IMAGE',
+      model: 'flux1-dev',
+      prompt: 'watched by many',
+      parameters: { steps: 12, width: 256, height: 256 },
+    });
+    // Everyone subscribed (SNAPSHOT received) before the run moves.
+    let snapshots = 0;
+    let allSubscribed: () => void = () => {};
+    const subscribed = new Promise<void>((resolve) => {
+      allSubscribed = resolve;
+    });
+    const watchers = Array.from({ length: SUBSCRIBERS }, () =>
+      watchRunWs(server, run.id, {
+        onEvent: (e) => {
+          if (e.type === 'SNAPSHOT' && ++snapshots === SUBSCRIBERS) allSubscribed();
+        },
+      }),
+    );
+    await Promise.race([subscribed, Promise.all(watchers)]);
+    const reads = server.app.services.eventReads.stats;
+    const before = { ...reads };
+    hold.release();
+    const all: RunEventView[][] = await Promise.all(watchers);
+
+    for (const events of all) {
+      expect(events.at(-1)?.type).toBe('RUN_FINISHED');
+      expect(events.at(-1)?.run.status).toBe('SUCCEEDED');
+      // Sequences only grow: nothing is delivered twice or out of order.
+      const seqs = events.map((e) => e.sequence);
+      expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    }
+    const delivered = all.reduce((n, events) => n + events.length - 1, 0); // minus SNAPSHOT
+    const distinct = new Set(all.flatMap((events) => events.slice(1).map((e) => e.sequence)));
+    const loads = reads.loads - before.loads;
+    // Each event reads its run, its stage and (OUTPUT) its media: at most three reads per
+    // distinct event, however many subscribers received it.
+    expect(distinct.size).toBeGreaterThan(5);
+    expect(delivered).toBeGreaterThanOrEqual(SUBSCRIBERS * distinct.size * 0.8);
+    expect(loads).toBeLessThanOrEqual(distinct.size * 3);
+    expect(reads.shared - before.shared).toBeGreaterThanOrEqual(delivered - loads);
+    // The sampler stepped 12 times at 30 ms: progress went out at its rate (10/s cap → at
+    // least a few progress events), each with its step.
+    const progress = all[0]!.filter(
+      (e) => e.type === 'STAGE_PROGRESS' && (e.stage as { step?: number | null } | null)?.step,
+    );
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+  });
+});
