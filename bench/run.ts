@@ -1,8 +1,11 @@
 // Benchmarks on a started server with the bundled sandbox (step delay 0, so the numbers are
 // Atelier's own overhead): upload throughput and memory, createRun latency, run
 // throughput and end-to-end latency. `npm run bench` prints a Markdown table to append to
-// bench/RESULTS.md. Loopback only, bounded in count and time.
+// bench/RESULTS.md, then runs issue 11's speed scenarios (bench/speed.ts, each beside its
+// baseline; BENCH_SPEED=0 skips them). Loopback only, bounded in count and time.
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { createRunOk, watchRunWs } from '../packages/server/test/fixtures/runs.ts';
 import { uploadOk } from '../packages/server/test/fixtures/upload.ts';
@@ -115,3 +118,14 @@ console.log(
 );
 console.log('| measure | result |\n|---|---|');
 for (const [name, value] of rows) console.log(`| ${name} | ${value} |`);
+
+if (process.env.BENCH_SPEED !== '0') {
+  // In a process of its own: it spawns the servers it measures and needs PostgreSQL
+  // (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/postgres).
+  const speed = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'speed.ts'), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  if (speed.status !== 0) process.exitCode = speed.status ?? 1;
+}

@@ -1,0 +1,392 @@
+// Scenario "throughput": createRun from 16 concurrent clients for a bounded time, runs/s on
+// PostgreSQL and PGlite against a bare graphql-yoga server's trivial mutation, plus the p99
+// of a cheap query (`{ models { key } }`) on the idle server and under that load. The runs
+// are not generated: COMFYUI_URLS points at one sandbox whose sampler waits 60 s per step,
+// so its two slots stay busy and every other run stays QUEUED (the queue grows as it would
+// under a burst); the server is stopped afterwards. With `profile`, the PostgreSQL server
+// runs under `node --cpu-prof` and the profile's samples inside the load window are grouped.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  type ChildServer,
+  CREATE_RUN,
+  fmtMs,
+  now,
+  percentile,
+  runInput,
+  sleep,
+  startAtelier,
+  startBare,
+  startTappedSandbox,
+  waitWorkers,
+} from './lib.ts';
+
+const CLIENTS = 16;
+const PROBES_IDLE = 400;
+
+interface Load {
+  label: string;
+  runsPerSec: number;
+  createP50: number;
+  createP99: number;
+  idleP50: number;
+  idleP99: number;
+  loadP50: number;
+  loadP99: number;
+  errors: number;
+  window: [bigint, bigint];
+}
+
+async function post(url: string, body: string): Promise<boolean> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body,
+  });
+  const text = await res.text();
+  return res.ok && !text.includes('"errors"');
+}
+
+async function probe(url: string): Promise<number> {
+  const t = now();
+  const ok = await post(url, JSON.stringify({ query: '{ models { key } }' }));
+  if (!ok) throw new Error('models query failed');
+  return now() - t;
+}
+
+async function load(
+  label: string,
+  server: ChildServer,
+  options: { warmMs: number; measureMs: number },
+): Promise<Load> {
+  const { url } = server;
+  for (let i = 0; i < 20; i++) await probe(url);
+  const idle: number[] = [];
+  for (let i = 0; i < PROBES_IDLE; i++) idle.push(await probe(url));
+
+  let phase: 'warm' | 'measure' | 'stop' = 'warm';
+  let completed = 0;
+  let errors = 0;
+  const latencies: number[] = [];
+  const underLoad: number[] = [];
+  let counter = 0;
+  const client = async () => {
+    while (phase !== 'stop') {
+      const body = JSON.stringify({
+        query: CREATE_RUN,
+        variables: { input: runInput(`throughput ${counter++}`, 4) },
+      });
+      const t = now();
+      const ok = await post(url, body).catch(() => false);
+      const inWindow = phase === 'measure';
+      if (!ok) errors++;
+      else if (inWindow) {
+        completed++;
+        latencies.push(now() - t);
+      }
+    }
+  };
+  // Paced (one query per 25 ms at most) so that it samples latency without adding much load.
+  const prober = async () => {
+    while (phase !== 'stop') {
+      const t = await probe(url);
+      if (phase === 'measure') underLoad.push(t);
+      await sleep(Math.max(0, 25 - t));
+    }
+  };
+  const workers = [...Array.from({ length: CLIENTS }, client), prober()];
+  await sleep(options.warmMs);
+  phase = 'measure';
+  const m0 = now();
+  const w0 = process.hrtime.bigint();
+  await sleep(options.measureMs);
+  const w1 = process.hrtime.bigint();
+  const elapsed = now() - m0;
+  const done = completed;
+  phase = 'stop';
+  await Promise.all(workers);
+  return {
+    label,
+    runsPerSec: (done / elapsed) * 1000,
+    createP50: percentile(latencies, 50),
+    createP99: percentile(latencies, 99),
+    idleP50: percentile(idle, 50),
+    idleP99: percentile(idle, 99),
+    loadP50: percentile(underLoad, 50),
+    loadP99: percentile(underLoad, 99),
+    errors,
+    window: [w0, w1],
+  };
+}
+
+async function atelierLoad(
+  db: 'postgres' | 'pglite',
+  options: { warmMs: number; measureMs: number; cpuProfDir?: string },
+): Promise<Load> {
+  const tap = await startTappedSandbox({ stepDelayMs: 60_000 });
+  const server = await startAtelier({
+    db,
+    env: { COMFYUI_URLS: tap.sandbox.url },
+    ...(options.cpuProfDir
+      ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] }
+      : {}),
+  });
+  try {
+    await waitWorkers(server.url, 1);
+    const label = `Atelier, ${db === 'postgres' ? 'PostgreSQL' : 'PGlite'}${options.cpuProfDir ? ' (under --cpu-prof)' : ''}`;
+    return await load(label, server, options);
+  } finally {
+    // Let the two runs on the sandbox finish so the server stops promptly (and, under
+    // --cpu-prof, exits normally and writes its profile).
+    tap.sandbox.setStepDelay(0);
+    if (tap.sandbox.hanging) tap.sandbox.releaseHang();
+    await server.stop();
+    await tap.sandbox.stop();
+  }
+}
+
+const row = (l: Load, base: Load | null) =>
+  `| ${l.label} | ${l.runsPerSec.toFixed(0)}/s${base ? ` (${(l.runsPerSec / base.runsPerSec).toFixed(2)} × bare)` : ''} | ${fmtMs(l.createP50, 1)} / ${fmtMs(l.createP99, 1)} | ${fmtMs(l.idleP50, 1)} / ${fmtMs(l.idleP99, 1)} | ${fmtMs(l.loadP50, 1)} / ${fmtMs(l.loadP99, 1)} (${(l.loadP99 / l.idleP99).toFixed(1)}× idle) | ${l.errors} |`;
+
+export async function throughput(options: {
+  warmMs: number;
+  measureMs: number;
+  reps: number;
+}): Promise<string> {
+  const rows: Load[] = [];
+  for (let rep = 0; rep < options.reps; rep++) {
+    const bare = await startBare();
+    let b: Load;
+    try {
+      b = await load('bare graphql-yoga', bare, options);
+    } finally {
+      await bare.stop();
+    }
+    const pgLoad = await atelierLoad('postgres', options);
+    const liteLoad = await atelierLoad('pglite', options);
+    rows.push(b, pgLoad, liteLoad);
+    console.error(
+      `throughput rep ${rep + 1}: bare ${b.runsPerSec.toFixed(0)}/s, PostgreSQL ${pgLoad.runsPerSec.toFixed(0)}/s, PGlite ${liteLoad.runsPerSec.toFixed(0)}/s`,
+    );
+  }
+  const lines = [
+    `**Throughput** — ${CLIENTS} clients in the bench process, each sending createRun (text-to-image, 4 steps, 256 px) as soon as its previous one was answered, ${options.warmMs / 1000} s warm-up then ${options.measureMs / 1000} s counted; a 17th client sends \`{ models { key } }\` back to back during the counted window (p50 / p99), and ${PROBES_IDLE} times before the load (idle). Atelier: \`serve\` with COMFYUI_URLS = one sandbox that waits 60 s per sampler step, so 2 runs hold its slots and every other run stays QUEUED (no generation work; the queue grows by thousands of runs, as under a burst). Baseline: a bare graphql-yoga server (bench/speed/bare-server.ts) whose createRun returns a fresh id. ${options.reps} repetition(s), in order bare, PostgreSQL, PGlite.`,
+    '',
+    '| server | createRun throughput | createRun p50 / p99 | models p50 / p99 idle | models p50 / p99 under load | errors |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (let i = 0; i < rows.length; i += 3) {
+    const bare = rows[i]!;
+    lines.push(row(bare, null), row(rows[i + 1]!, bare), row(rows[i + 2]!, bare));
+  }
+  const pg = rows.filter((_, i) => i % 3 === 1);
+  const lite = rows.filter((_, i) => i % 3 === 2);
+  const med = (ls: Load[], f: (l: Load) => number) => percentile(ls.map(f), 50);
+  const pgRate = med(pg, (l) => l.runsPerSec);
+  const liteRate = med(lite, (l) => l.runsPerSec);
+  const pgQ = med(pg, (l) => l.loadP99 / l.idleP99);
+  const liteQ = med(lite, (l) => l.loadP99 / l.idleP99);
+  const v = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  lines.push(
+    '',
+    `Targets (median of the repetitions): PostgreSQL ${pgRate.toFixed(0)}/s ≥ 200/s: ${v(pgRate >= 200)}; PGlite ${liteRate.toFixed(0)}/s ≥ 100/s: ${v(liteRate >= 100)}; cheap query p99 under load ≤ 3× idle: PostgreSQL ${pgQ.toFixed(1)}× ${v(pgQ <= 3)}, PGlite ${liteQ.toFixed(1)}× ${v(liteQ <= 3)}.`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+// ---- CPU profile ----
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function group(url: string, fn: string): string {
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(idle)') return '(idle)';
+  if (fn === '(program)') return '(program: V8/native, unattributed)';
+  if (
+    /\/generated\/prisma\//.test(url) ||
+    /node_modules\/@prisma\/(client|client-runtime|driver-adapter-utils)/.test(url)
+  )
+    return 'Prisma client';
+  if (/node_modules\/@prisma\/adapter-pg/.test(url)) return 'Prisma pg adapter';
+  if (/node_modules\/(pg|pg-protocol|pg-pool|pg-types|pg-connection-string|pgpass)\//.test(url))
+    return 'pg (node-postgres)';
+  if (
+    /node_modules\/(@electric-sql\/pglite|pglite-prisma-adapter)/.test(url) ||
+    url.startsWith('wasm://')
+  )
+    return 'PGlite (JS + WASM)';
+  if (
+    /node_modules\/(graphql|graphql-yoga|@graphql-yoga|@envelop|@pothos|@whatwg-node|graphql-ws|@escape\.tech|graphql-scalars|@graphql-tools|dset|@repeaterjs)\//.test(
+      url,
+    )
+  )
+    return 'graphql / yoga / envelop / pothos';
+  if (
+    /node_modules\/(pino|pino-std-serializers|sonic-boom|thread-stream|pino-pretty|prom-client|@opentelemetry)/.test(
+      url,
+    )
+  )
+    return 'logging / metrics / tracing';
+  if (/node_modules\/zod\//.test(url)) return 'zod';
+  if (/node_modules\/(tsx|esbuild|get-tsconfig)\//.test(url)) return 'tsx (module loading)';
+  if (/packages\/server\/(src|dist)\//.test(url)) return 'Atelier (packages/server)';
+  if (/packages\/comfyui-sandbox\//.test(url)) return 'sandbox';
+  if (/node_modules\//.test(url))
+    return `other: ${/node_modules\/((@[^/]+\/)?[^/]+)/.exec(url)?.[1]}`;
+  if (url.startsWith('node:') || url === '') return 'Node.js core (node:*)';
+  return `other: ${url}`;
+}
+
+function frame(node: ProfileNode): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  const short = url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*node_modules\//, '')
+    .replace(/^.*packages\//, 'packages/');
+  return `${functionName || '(anonymous)'} — ${short || '(native)'}${url ? `:${lineNumber + 1}` : ''}`;
+}
+
+export interface ProfileSummary {
+  file: string;
+  windowSec: number;
+  busyMs: number;
+  groups: [string, number][];
+  charged: [string, number][];
+  functions: [string, number][];
+  inWindow: boolean;
+}
+
+/** Self time per group and per function, for samples inside [w0, w1] (monotonic µs). */
+export function summarize(
+  profile: CpuProfile,
+  window?: [bigint, bigint],
+): Omit<ProfileSummary, 'file'> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n);
+  // Native frames (no URL: writev, runMicrotasks, ...) are charged to their nearest JS caller,
+  // so the table says whose work they were.
+  const special = new Set(['(garbage collector)', '(idle)', '(program)', '(root)']);
+  const caller = (node: ProfileNode): ProfileNode | null => {
+    for (let p = parent.get(node.id); p; p = parent.get(p.id)) {
+      if (p.callFrame.url) return p;
+    }
+    return null;
+  };
+  // The nearest caller that is not Node itself (node:* or native): whose work it was.
+  const appCaller = (node: ProfileNode): ProfileNode | null => {
+    for (let p = parent.get(node.id); p; p = parent.get(p.id)) {
+      if (p.callFrame.url && !p.callFrame.url.startsWith('node:')) return p;
+    }
+    return null;
+  };
+  const charged = new Map<string, number>();
+  const lo = window ? Number(window[0] / 1000n) : -Infinity;
+  const hi = window ? Number(window[1] / 1000n) : Infinity;
+  let t = profile.startTime;
+  const groups = new Map<string, number>();
+  const functions = new Map<string, number>();
+  let counted = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t < lo || t > hi) continue;
+    const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000;
+    const node = byId.get(profile.samples[i]!)!;
+    const { functionName, url } = node.callFrame;
+    const native = !url && !special.has(functionName);
+    const by = native ? caller(node) : null;
+    const g = by ? group(by.callFrame.url, by.callFrame.functionName) : group(url, functionName);
+    groups.set(g, (groups.get(g) ?? 0) + dt);
+    const nodeCore = native || url.startsWith('node:');
+    const app = nodeCore ? appCaller(node) : null;
+    const cg = app
+      ? group(app.callFrame.url, app.callFrame.functionName)
+      : nodeCore
+        ? 'Node.js core (no package caller: timers, sockets)'
+        : g;
+    charged.set(cg, (charged.get(cg) ?? 0) + dt);
+    if (g !== '(idle)') {
+      counted += dt;
+      const key = native
+        ? `${functionName || '(anonymous)'} (native) ← ${by ? frame(by) : '?'}`
+        : frame(node);
+      functions.set(key, (functions.get(key) ?? 0) + dt);
+    }
+  }
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
+  return {
+    windowSec: window ? (hi - lo) / 1e6 : (profile.endTime - profile.startTime) / 1e6,
+    busyMs: counted,
+    groups: sorted(groups),
+    charged: sorted(charged),
+    functions: sorted(functions).slice(0, 20),
+    inWindow: counted > 0 && window !== undefined,
+  };
+}
+
+export async function profileCreateRun(options: {
+  warmMs: number;
+  measureMs: number;
+}): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'atelier-cpuprof-'));
+  try {
+    const result = await atelierLoad('postgres', { ...options, cpuProfDir: dir });
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+    if (!files.length)
+      return '**CPU profile**: the server wrote no .cpuprofile (did it exit normally?).\n';
+    // The server is the largest profile (tsx may start helper threads with their own).
+    let best: { file: string; profile: CpuProfile; size: number } | null = null;
+    for (const f of files) {
+      const text = await readFile(path.join(dir, f), 'utf8');
+      if (!best || text.length > best.size)
+        best = { file: f, profile: JSON.parse(text), size: text.length };
+    }
+    let s = summarize(best!.profile, result.window);
+    if (!s.inWindow) s = summarize(best!.profile);
+    const total = s.busyMs;
+    const pct = (v: number) => `${((v / total) * 100).toFixed(1)} %`;
+    return [
+      `**CPU profile of createRun** — \`node --cpu-prof\` on the server (\`serve\`, PostgreSQL, same setup as the throughput rows) under the ${CLIENTS}-client createRun load; ${s.inWindow ? `only the samples of the ${s.windowSec.toFixed(1)} s counted window (profile timestamps and the bench's \`process.hrtime\` share CLOCK_MONOTONIC)` : 'whole process life (the load window could not be matched to the profile clock)'}: ${(total / 1000).toFixed(2)} s of non-idle self time, ${result.runsPerSec.toFixed(0)} createRun/s while profiled. Self time by origin (share of non-idle; native frames such as writev are charged to their nearest JavaScript caller):`,
+      '',
+      '| origin | self time | share |',
+      '|---|---|---|',
+      ...s.groups
+        .filter(([g]) => g !== '(idle)')
+        .slice(0, 14)
+        .map(([g, v]) => `| ${g} | ${v.toFixed(0)} ms | ${pct(v)} |`),
+      '',
+      'The same samples with Node core (node:*) and native time charged to the package that called into Node (e.g. a socket write to the package that wrote):',
+      '',
+      '| origin | time | share |',
+      '|---|---|---|',
+      ...s.charged
+        .filter(([g]) => g !== '(idle)')
+        .slice(0, 14)
+        .map(([g, v]) => `| ${g} | ${v.toFixed(0)} ms | ${pct(v)} |`),
+      '',
+      'Top functions by self time:',
+      '',
+      '| function — file:line | self time | share |',
+      '|---|---|---|',
+      ...s.functions
+        .slice(0, 15)
+        .map(([f, v]) => `| ${f.replace(/\|/g, '\\|')} | ${v.toFixed(0)} ms | ${pct(v)} |`),
+      '',
+    ].join('\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

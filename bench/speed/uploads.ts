@@ -1,0 +1,171 @@
+// Scenario "uploads": a 12 MP JPEG with photo-like content (gradients, texture and noise, so
+// it neither compresses nor decodes trivially) through `uploadMedia` (GraphQL multipart
+// request, end to end: request sent → answer parsed), against sharp doing only the image
+// work an upload does (packages/server/src/media/image.ts: header, auto-orient, bound the
+// longest edge to 2048, JPEG q92, 256 px WebP thumbnail; plus the sha256 of the result) in
+// the bench process, and Pillow doing the equivalent when python3 has PIL.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { BENCH_DIR, fmtMs, median, now, startAtelier } from './lib.ts';
+
+const WIDTH = 4000;
+const HEIGHT = 3000;
+
+/** A deterministic photo-like 12 MP JPEG: smooth gradients, soft shapes, fine noise. */
+export async function photoLikeJpeg(seed: number): Promise<Buffer> {
+  const raw = Buffer.alloc(WIDTH * HEIGHT * 3);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  const rand = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  const blobs = Array.from({ length: 12 }, () => ({
+    x: rand() * WIDTH,
+    y: rand() * HEIGHT,
+    r: 200 + rand() * 900,
+    c: [rand() * 120 - 60, rand() * 120 - 60, rand() * 120 - 60],
+  }));
+  for (let y = 0; y < HEIGHT; y++) {
+    for (let x = 0; x < WIDTH; x++) {
+      let r = 60 + (140 * x) / WIDTH + 30 * Math.sin((y + seed * 37) / 97);
+      let g = 90 + (100 * y) / HEIGHT + 25 * Math.sin((x + y) / 151);
+      let b = 150 - (80 * x) / WIDTH + 20 * Math.cos(x / 63);
+      for (const blob of blobs) {
+        const dx = x - blob.x;
+        const dy = y - blob.y;
+        const d2 = (dx * dx + dy * dy) / (blob.r * blob.r);
+        if (d2 < 4.6) {
+          const w = Math.exp(-d2);
+          r += blob.c[0]! * w;
+          g += blob.c[1]! * w;
+          b += blob.c[2]! * w;
+        }
+      }
+      const n = (rand() - 0.5) * 36;
+      const i = (y * WIDTH + x) * 3;
+      raw[i] = Math.max(0, Math.min(255, r + n));
+      raw[i + 1] = Math.max(0, Math.min(255, g + n * 0.8));
+      raw[i + 2] = Math.max(0, Math.min(255, b + n * 1.1));
+    }
+  }
+  return sharp(raw, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+}
+
+/** The image work of an upload of a JPEG, with sharp, as packages/server/src/media/image.ts does it. */
+async function sharpWork(input: Buffer): Promise<string> {
+  const meta = await sharp(input, { limitInputPixels: false }).metadata();
+  if (!meta.width || !meta.height || meta.format !== 'jpeg') throw new Error('not a JPEG');
+  const { data } = await sharp(input, { limitInputPixels: 64_000_000, failOn: 'error', pages: 1 })
+    .rotate()
+    .resize({ width: 2048, height: 2048, fit: 'inside', withoutEnlargement: true })
+    .jpeg({
+      quality: 92,
+      chromaSubsampling: meta.chromaSubsampling === '4:4:4' ? '4:4:4' : '4:2:0',
+    })
+    .toBuffer({ resolveWithObject: true });
+  await sharp(data)
+    .resize({ width: 256, height: 256, fit: 'inside', withoutEnlargement: true })
+    .webp({ quality: 80 })
+    .toBuffer();
+  return createHash('sha256').update(data).digest('hex');
+}
+
+const UPLOAD = /* GraphQL */ `mutation Upload($file: Upload!) { uploadMedia(file: $file) {
+  __typename ... on UploadMediaSuccess { media { id width height bytes sha256 } } ... on Error { code message } } }`;
+
+async function upload(url: string, data: Buffer): Promise<void> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: UPLOAD, variables: { file: null } }));
+  form.append('map', JSON.stringify({ 0: ['variables.file'] }));
+  form.append('0', new Blob([new Uint8Array(data)], { type: 'image/jpeg' }), 'photo.jpg');
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    body: form,
+    headers: { 'x-graphql-yoga-csrf': '1' },
+  });
+  const text = await res.text();
+  if (!text.includes('UploadMediaSuccess'))
+    throw new Error(`upload failed (${res.status}): ${text.slice(0, 300)}`);
+}
+
+function pillowAvailable(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import PIL'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function uploads(options: { n: number }): Promise<string> {
+  const images: Buffer[] = [];
+  for (let i = 0; i < options.n + 1; i++) images.push(await photoLikeJpeg(i + 1));
+  const sizeMb = (images[0]!.length / 1e6).toFixed(1);
+  const atelierMs: number[] = [];
+  const sharpMs: number[] = [];
+  const server = await startAtelier({ db: 'postgres' });
+  try {
+    // Warm-up on image 0; then each image once through each, interleaved.
+    await upload(server.url, images[0]!);
+    await sharpWork(images[0]!);
+    for (let i = 1; i <= options.n; i++) {
+      let t = now();
+      await upload(server.url, images[i]!);
+      atelierMs.push(now() - t);
+      t = now();
+      await sharpWork(images[i]!);
+      sharpMs.push(now() - t);
+    }
+  } finally {
+    await server.stop();
+  }
+  let pillow: number[] | null = null;
+  if (pillowAvailable()) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'atelier-pillow-'));
+    try {
+      const files: string[] = [];
+      for (let i = 0; i <= options.n; i++) {
+        const file = path.join(dir, `${i}.jpg`);
+        await writeFile(file, images[i]!);
+        files.push(file);
+      }
+      const out = execFileSync(
+        'python3',
+        [path.join(BENCH_DIR, 'speed/pillow_upload.py'), ...files],
+        {
+          encoding: 'utf8',
+        },
+      );
+      pillow = (JSON.parse(out) as number[]).slice(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const a = median(atelierMs);
+  const s = median(sharpMs);
+  const r = a / s;
+  return [
+    `**Uploads** — ${options.n} distinct ${WIDTH}×${HEIGHT} (12 MP) photo-like JPEGs (gradients, soft shapes, per-pixel noise; q90, ≈ ${sizeMb} MB each), after one warm-up each. Atelier: \`uploadMedia\` through the GraphQL multipart request to \`serve\` (PostgreSQL, child process), request sent → answer parsed (stored as a 2048 px JPEG + WebP thumbnail). sharp: only the same image work in the bench process (metadata, rotate, resize to 2048 inside, JPEG q92, 256 px WebP thumbnail, sha256), interleaved with the uploads. Pillow: ${pillow ? 'python3 with PIL, the same work on the same files (bench/speed/pillow_upload.py, time inside Python)' : '**skipped** (python3 has no PIL on this machine)'}.`,
+    '',
+    '| path | median | min | max |',
+    '|---|---|---|---|',
+    `| Atelier uploadMedia, end to end | ${fmtMs(a)} | ${fmtMs(Math.min(...atelierMs))} | ${fmtMs(Math.max(...atelierMs))} |`,
+    `| sharp, image work only | ${fmtMs(s)} | ${fmtMs(Math.min(...sharpMs))} | ${fmtMs(Math.max(...sharpMs))} |`,
+    ...(pillow
+      ? [
+          `| Pillow, image work only | ${fmtMs(median(pillow))} | ${fmtMs(Math.min(...pillow))} | ${fmtMs(Math.max(...pillow))} |`,
+        ]
+      : ['| Pillow | skipped: no PIL | | |']),
+    '',
+    `Target: Atelier ≤ 1.1× sharp: ${r.toFixed(2)}× — ${r <= 1.1 ? 'met' : 'NOT met'}.${pillow ? ` Pillow / Atelier: ${(median(pillow) / a).toFixed(2)}×.` : ''}`,
+    '',
+  ].join('\n');
+}
