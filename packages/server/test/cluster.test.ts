@@ -137,18 +137,19 @@ describe.skipIf(!enabled)('a cluster: two API replicas, two atelier worker proce
   });
 
   it('40 runs created alternately on both replicas: each executed once, every event reaches a subscriber on the other replica, positions agree', async () => {
-    // Blockers take every slot of the cluster first (2 servers × 1 running + 1 queued), so
-    // the 40 runs wait in the queue until their subscribers are there; then they run fast.
+    // Blockers take every slot of the cluster first (2 servers × 1 running + 1 queued) and
+    // the run each worker process prepares ahead (DISPATCH_AHEAD: one per server), so the
+    // 40 runs wait in the queue until their subscribers are there; then they run fast.
     const before = new Set(executed(sandboxes));
     const succeededBefore = sandboxes.map((s) => s.stats().succeeded);
     for (const s of sandboxes) s.setKnobs({ stepDelayMs: 200 });
     const blockers = await Promise.all(
-      [0, 1, 2, 3].map((i) => createRunOk(api(i), run(`blocker ${i}`, 50))),
+      [0, 1, 2, 3, 4, 5].map((i) => createRunOk(api(i), run(`blocker ${i}`, 50))),
     );
     await until(async () => {
       const { data } = await api(0).gql<{ queue: { running: number } }>('{ queue { running } }');
-      return data?.queue.running === 4;
-    }, 'the blockers to take every slot');
+      return data?.queue.running === 6;
+    }, 'the blockers to take every slot and the runs prepared ahead');
     const created = await Promise.all(
       Array.from({ length: 40 }, (_, i) => createRunOk(api(i), run(`cluster run ${i}`, 8))),
     );
@@ -204,13 +205,13 @@ describe.skipIf(!enabled)('a cluster: two API replicas, two atelier worker proce
       expect(list.some((e) => e.type === 'OUTPUT')).toBe(true);
       expect(last.run.outputs).toHaveLength(1);
     }
-    // Exactly once: 44 new prompts (40 runs, 4 blockers) executed in all, none twice, on
+    // Exactly once: 46 new prompts (40 runs, 6 blockers) executed in all, none twice, on
     // both sandboxes.
     const fresh = executed(sandboxes).filter((id) => !before.has(id));
-    expect(fresh).toHaveLength(44);
-    expect(new Set(fresh).size).toBe(44);
+    expect(fresh).toHaveLength(46);
+    expect(new Set(fresh).size).toBe(46);
     const perSandbox = sandboxes.map((s, i) => s.stats().succeeded - succeededBefore[i]!);
-    expect(perSandbox[0]! + perSandbox[1]!).toBe(44);
+    expect(perSandbox[0]! + perSandbox[1]!).toBe(46);
     expect(Math.min(...perSandbox)).toBeGreaterThan(0);
   }, 120_000);
 

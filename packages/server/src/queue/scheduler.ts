@@ -418,21 +418,26 @@ export class RunScheduler {
   /** Marks a queued run RUNNING with this process's lease; null when it is not QUEUED any more. */
   private async claim(id: string): Promise<Run | null> {
     const { prisma, events } = this.deps;
-    const { count } = await prisma.run.updateMany({
-      where: { id, status: 'QUEUED' },
-      data: {
-        status: 'RUNNING',
-        startedAt: new Date(),
-        attempt: { increment: 1 },
-        attemptId: randomUUID(),
-        workerUrl: null,
-        leaseOwner: this.deps.owner,
-        leaseExpiresAt: this.leaseUntil(),
-      },
-    });
-    if (count !== 1) return null;
-    events.queueChanged();
-    return prisma.run.findUnique({ where: { id } });
+    // One statement: the conditional update returns the claimed row.
+    const run = await prisma.run
+      .update({
+        where: { id, status: 'QUEUED' },
+        data: {
+          status: 'RUNNING',
+          startedAt: new Date(),
+          attempt: { increment: 1 },
+          attemptId: randomUUID(),
+          workerUrl: null,
+          leaseOwner: this.deps.owner,
+          leaseExpiresAt: this.leaseUntil(),
+        },
+      })
+      .catch((error: { code?: string }) => {
+        if (error.code === 'P2025') return null; // not QUEUED any more (or gone)
+        throw error;
+      });
+    if (run) events.queueChanged();
+    return run;
   }
 
   private launch(run: Run): void {

@@ -67,26 +67,6 @@ export function executionId(attemptId: string, index: number): string {
 export class RunEngine {
   constructor(private readonly deps: EngineDeps) {}
 
-  private async setStage(
-    runId: string,
-    kind: StageKind,
-    data: {
-      status?: StageStatus;
-      progress?: number;
-      message?: string | null;
-      input?: string | null;
-      output?: string | null;
-      nodeId?: string | null;
-      nodeType?: string | null;
-      step?: number | null;
-      maxSteps?: number | null;
-      startedAt?: Date;
-      finishedAt?: Date;
-    },
-  ) {
-    await this.deps.prisma.stage.update({ where: { runId_kind: { runId, kind } }, data });
-  }
-
   /**
    * Runs `run` (already claimed: status RUNNING, attemptId set) to its end. `signal`
    * cancels it; `stopping()` tells a cancel from a process shutdown.
@@ -122,10 +102,15 @@ export class RunEngine {
       );
       const prompts =
         promptDone && run.effectivePrompt !== null
-          ? { prompt: run.effectivePrompt, negativePrompt: run.effectiveNegativePrompt }
-          : await this.promptStages(run, signal);
+          ? {
+              prompt: run.effectivePrompt,
+              negativePrompt: run.effectiveNegativePrompt,
+              fresh: false,
+            }
+          : { ...(await this.promptStages(run, signal)), fresh: true };
+      const resumed = stages.some((s) => s.kind === 'GENERATE' && s.status === 'RUNNING');
       await withSpan('stage GENERATE', { 'atelier.run.id': run.id }, () =>
-        this.generate(run, prompts.prompt, prompts.negativePrompt, signal, hooks),
+        this.generate(run, prompts, resumed, signal, hooks),
       );
       await this.finish(run.id, 'SUCCEEDED', null);
     } catch (error) {
@@ -162,7 +147,7 @@ export class RunEngine {
   }
 
   private async promptStages(run: Run, signal: AbortSignal) {
-    const { prisma, catalog, events } = this.deps;
+    const { catalog, events } = this.deps;
     const model = catalog.model(run.modelKey);
     if (!model)
       throw new ExecutionError('MODEL_UNAVAILABLE', `Model ${run.modelKey} left the catalog.`);
@@ -186,39 +171,40 @@ export class RunEngine {
         signal,
       },
       {
+        // One statement per stage change: the stage, the run's progress and sequence.
         onStageStart: async (kind, input) => {
-          await this.setStage(run.id, kind, {
-            status: 'RUNNING',
-            input,
-            startedAt: new Date(),
-            message: null,
-          });
-          await events.emit(run.id, 'STAGE_STARTED', { stage: kind });
+          await events.change(
+            run.id,
+            {
+              stages: {
+                [kind]: { status: 'RUNNING', input, startedAt: new Date(), message: null },
+              },
+            },
+            [{ type: 'STAGE_STARTED', stage: kind }],
+          );
         },
         onStageFinish: async (kind, outcome) => {
           done++;
-          await this.setStage(run.id, kind, {
-            status: outcome.status,
-            output: outcome.output,
-            message: outcome.message,
-            progress: 1,
-            finishedAt: new Date(),
-          });
-          await prisma.run.update({
-            where: { id: run.id },
-            data: { progress: (PROMPT_STAGES_SHARE * done) / promptStages },
-          });
-          await events.emit(run.id, 'STAGE_FINISHED', { stage: kind });
+          await events.change(
+            run.id,
+            {
+              stages: {
+                [kind]: {
+                  status: outcome.status,
+                  output: outcome.output,
+                  message: outcome.message,
+                  progress: 1,
+                  finishedAt: new Date(),
+                },
+              },
+              run: { progress: (PROMPT_STAGES_SHARE * done) / promptStages },
+            },
+            [{ type: 'STAGE_FINISHED', stage: kind }],
+          );
         },
       },
     );
-    await prisma.run.update({
-      where: { id: run.id },
-      data: {
-        effectivePrompt: result.prompt,
-        effectiveNegativePrompt: result.negativePrompt,
-      },
-    });
+    // The effective prompt is written with GENERATE's start (one statement less).
     return result;
   }
 
@@ -234,39 +220,53 @@ export class RunEngine {
 
   private async generate(
     run: Run,
-    prompt: string,
-    negativePrompt: string | null,
+    prompts: { prompt: string; negativePrompt: string | null; fresh: boolean },
+    resumed: boolean,
     signal: AbortSignal,
     hooks: ExecuteHooks,
   ) {
     const { prisma, catalog, executor, events, storage } = this.deps;
+    const { prompt, negativePrompt } = prompts;
     const model = catalog.model(run.modelKey);
     if (!model)
       throw new ExecutionError('MODEL_UNAVAILABLE', `Model ${run.modelKey} left the catalog.`);
     const runId = run.id;
-    const stage = await prisma.stage.findUniqueOrThrow({
-      where: { runId_kind: { runId, kind: 'GENERATE' } },
-    });
-    if (stage.status !== 'RUNNING') {
-      await this.setStage(runId, 'GENERATE', {
-        status: 'RUNNING',
-        startedAt: new Date(),
-        input: prompt,
-        message: 'Waiting for a worker',
-      });
-      await events.emit(runId, 'STAGE_STARTED', { stage: 'GENERATE' });
+    const effective = prompts.fresh
+      ? { effectivePrompt: prompt, effectiveNegativePrompt: negativePrompt }
+      : undefined;
+    if (!resumed) {
+      // GENERATE starts, with the effective prompt: one statement.
+      await events.change(
+        runId,
+        {
+          stages: {
+            GENERATE: {
+              status: 'RUNNING',
+              startedAt: new Date(),
+              input: prompt,
+              message: 'Waiting for a worker',
+            },
+          },
+          ...(effective ? { run: effective } : {}),
+        },
+        [{ type: 'STAGE_STARTED', stage: 'GENERATE' }],
+      );
+    } else if (effective) {
+      await prisma.run.update({ where: { id: runId }, data: effective });
     }
-    const inputs = await prisma.runInput.findMany({
-      where: { runId },
-      include: { media: true },
-      orderBy: [{ role: 'asc' }, { index: 'asc' }],
-    });
+    const [inputs, stored] = await Promise.all([
+      prisma.runInput.findMany({
+        where: { runId },
+        include: { media: true },
+        orderBy: [{ role: 'asc' }, { index: 'asc' }],
+      }),
+      prisma.media.count({ where: { runId } }),
+    ]);
     const byRole = (role: string) => inputs.filter((i) => i.role === role);
     const mediaById = new Map(inputs.map((i) => [i.mediaId, i.media]));
 
     const batch = supportsBatch(model, run.mode);
     const executions = batch ? 1 : run.count;
-    const stored = await prisma.media.count({ where: { runId } });
     let outputIndex = stored;
     // Jobs whose outputs are already stored (a resumed run) are not run again.
     const firstExecution = batch ? (stored > 0 ? 1 : 0) : stored;
@@ -294,19 +294,23 @@ export class RunEngine {
       if (canceling !== null) {
         message = `Canceling: waiting for ${canceling} to stop${message ? ` (at ${message})` : ''}`;
       }
-      await this.setStage(runId, 'GENERATE', {
-        progress: overall,
-        message,
-        nodeId: e.nodeId,
-        nodeType: e.nodeType,
-        step: e.step,
-        maxSteps: e.maxSteps,
-      });
-      await prisma.run.update({
-        where: { id: runId },
-        data: { progress: PROMPT_STAGES_SHARE + (1 - PROMPT_STAGES_SHARE) * overall },
-      });
-      await events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' });
+      await events.change(
+        runId,
+        {
+          stages: {
+            GENERATE: {
+              progress: overall,
+              message,
+              nodeId: e.nodeId,
+              nodeType: e.nodeType,
+              step: e.step,
+              maxSteps: e.maxSteps,
+            },
+          },
+          run: { progress: PROMPT_STAGES_SHARE + (1 - PROMPT_STAGES_SHARE) * overall },
+        },
+        [{ type: 'STAGE_PROGRESS', stage: 'GENERATE' }],
+      );
     });
     const preview = throttleLatest(previewIntervalMs, warn, async (e: ExecutionEvent) => {
       if (e.type !== 'preview') return;
@@ -374,8 +378,12 @@ export class RunEngine {
               hooks.onSlot?.(false);
             } else if (event.type === 'started') {
               if (canceling !== null) return;
-              void this.setStage(runId, 'GENERATE', { message: `Running on ${event.worker}` })
-                .then(() => events.emit(runId, 'STAGE_PROGRESS', { stage: 'GENERATE' }))
+              void events
+                .change(
+                  runId,
+                  { stages: { GENERATE: { message: `Running on ${event.worker}` } } },
+                  [{ type: 'STAGE_PROGRESS', stage: 'GENERATE' }],
+                )
                 .catch((error: unknown) =>
                   this.deps.log.warn('could not say where a run runs', { runId, error }),
                 );
@@ -445,36 +453,51 @@ export class RunEngine {
   ) {
     const { prisma, events } = this.deps;
     const now = new Date();
-    const stages = await prisma.stage.findMany({ where: { runId } });
-    const failing =
-      stages.find((s) => s.status === 'RUNNING') ?? stages.find((s) => s.status === 'PENDING');
-    for (const s of stages) {
-      if (s.status === 'SUCCEEDED' || s.status === 'SKIPPED') continue;
-      const next: StageStatus =
-        status === 'SUCCEEDED'
-          ? 'SUCCEEDED'
-          : s.id === failing?.id
-            ? status === 'FAILED'
-              ? 'FAILED'
-              : 'CANCELED'
-            : 'CANCELED';
-      await prisma.stage.update({
-        where: { id: s.id },
-        data: {
-          status: next,
-          finishedAt: now,
-          ...(next === 'SUCCEEDED' ? { progress: 1, message: 'Done' } : {}),
-          ...(next === 'FAILED' && error ? { message: error.message } : {}),
-        },
+    const open = { runId, status: { notIn: ['SUCCEEDED', 'SKIPPED'] as StageStatus[] } };
+    // A run that succeeded closes its open stages in one statement inside the transaction
+    // below; a failed or canceled one names the stage it ended in first.
+    let failing: { id: string; kind: StageKind } | null = null;
+    if (status !== 'SUCCEEDED') {
+      const stages = await prisma.stage.findMany({
+        where: open,
+        select: { id: true, kind: true, status: true },
+        orderBy: { position: 'asc' },
       });
+      failing =
+        stages.find((s) => s.status === 'RUNNING') ??
+        stages.find((s) => s.status === 'PENDING') ??
+        null;
     }
     // The final state and, for FAILED and CANCELED, the refund of the run's credits are
     // one transaction: a run never ends without its refund, nor is refunded twice.
     const updated = await prisma
       .$transaction(async (tx) => {
+        if (status === 'SUCCEEDED') {
+          await tx.stage.updateMany({
+            where: open,
+            data: { status: 'SUCCEEDED', finishedAt: now, progress: 1, message: 'Done' },
+          });
+        } else {
+          if (failing) {
+            await tx.stage.update({
+              where: { id: failing.id },
+              data: {
+                status: status === 'FAILED' ? 'FAILED' : 'CANCELED',
+                finishedAt: now,
+                ...(status === 'FAILED' && error ? { message: error.message } : {}),
+              },
+            });
+          }
+          await tx.stage.updateMany({
+            where: { ...open, ...(failing ? { id: { not: failing.id } } : {}) },
+            data: { status: 'CANCELED', finishedAt: now },
+          });
+        }
         const run = await tx.run.update({
           where: { id: runId },
           data: {
+            // RUN_FINISHED's sequence, bumped with the final state.
+            sequence: { increment: 1 },
             status,
             finishedAt: now,
             ...(status === 'SUCCEEDED' ? { progress: 1 } : {}),
@@ -498,7 +521,7 @@ export class RunEngine {
       });
     if (updated) {
       observeRunFinished(updated);
-      await events.emit(runId, 'RUN_FINISHED');
+      events.publish(runId, updated.sequence, { type: 'RUN_FINISHED' });
       this.deps.onFinished?.();
     }
   }

@@ -1,8 +1,93 @@
 // Writes first, then publishes: every change bumps the run's sequence in the database and
 // goes out on `run:<id>` with that sequence. Progress and previews are throttled per run.
-import type { PrismaClient } from '../generated/prisma/client.ts';
-import type { StageKind } from '../generated/prisma/enums.ts';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
 import type { PreviewPayload, PubSub, RunEventType } from '../pubsub.ts';
+
+/** Columns of a stage that a change may set. */
+export interface StagePatch {
+  status?: StageStatus;
+  progress?: number;
+  message?: string | null;
+  input?: string | null;
+  output?: string | null;
+  nodeId?: string | null;
+  nodeType?: string | null;
+  step?: number | null;
+  maxSteps?: number | null;
+  startedAt?: Date;
+  finishedAt?: Date;
+}
+
+/** Columns of a run that a change may set (besides its sequence). */
+export interface RunPatch {
+  progress?: number;
+  effectivePrompt?: string | null;
+  effectiveNegativePrompt?: string | null;
+  workerUrl?: string | null;
+}
+
+/** One event of a change: what `emit` takes. */
+export interface ChangeEvent {
+  type: RunEventType;
+  stage?: StageKind | null;
+  preview?: PreviewPayload | null;
+  mediaId?: string | null;
+}
+
+type Column = 'enum' | 'float' | 'int' | 'text' | 'time';
+
+const STAGE_COLUMNS: Record<keyof StagePatch, Column> = {
+  status: 'enum',
+  progress: 'float',
+  message: 'text',
+  input: 'text',
+  output: 'text',
+  nodeId: 'text',
+  nodeType: 'text',
+  step: 'int',
+  maxSteps: 'int',
+  startedAt: 'time',
+  finishedAt: 'time',
+};
+
+const RUN_COLUMNS: Record<keyof RunPatch, Column> = {
+  progress: 'float',
+  effectivePrompt: 'text',
+  effectiveNegativePrompt: 'text',
+  workerUrl: 'text',
+};
+
+/** A typed SQL value (timestamps stored in UTC, as Prisma stores them). */
+function value(type: Column, v: unknown, enumType: string): Prisma.Sql {
+  switch (type) {
+    case 'enum':
+      return Prisma.sql`${v}::${Prisma.raw(`"${enumType}"`)}`;
+    case 'float':
+      return Prisma.sql`${v}::double precision`;
+    case 'int':
+      return Prisma.sql`${v}::integer`;
+    case 'text':
+      return Prisma.sql`${v}::text`;
+    case 'time':
+      return Prisma.sql`(${(v as Date).toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+  }
+}
+
+/** `"column" = value, …` for the defined keys of `patch` (columns from a fixed list only). */
+function assignments<P extends object>(
+  patch: P,
+  columns: Record<keyof P, Column>,
+  enumType: string,
+): Prisma.Sql[] {
+  const out: Prisma.Sql[] = [];
+  for (const [key, v] of Object.entries(patch)) {
+    const type = columns[key as keyof P];
+    if (v === undefined || !type) continue;
+    out.push(Prisma.sql`${Prisma.raw(`"${key}"`)} = ${value(type, v, enumType)}`);
+  }
+  return out;
+}
 
 /** "The queue changed" goes out at most once per this interval per process (trailing). */
 export const QUEUE_CHANGED_INTERVAL_MS = 50;
@@ -37,16 +122,58 @@ export class RunEvents {
         throw error;
       });
     if (!updated) return null;
+    this.publish(runId, updated.sequence, { type, ...extra });
+    return updated.sequence;
+  }
+
+  /**
+   * Writes a change of a run and its stages in ONE statement, bumping the run's sequence once
+   * per event, then publishes the events in order with their sequences. Returns the last
+   * sequence (null when the run is gone).
+   */
+  async change(
+    runId: string,
+    patch: { run?: RunPatch; stages?: Partial<Record<StageKind, StagePatch>> },
+    events: ChangeEvent[],
+  ): Promise<number | null> {
+    const stageUpdates = Object.entries(patch.stages ?? {}).flatMap(([kind, stage], i) => {
+      const sets = assignments(stage as StagePatch, STAGE_COLUMNS, 'StageStatus');
+      if (!sets.length) return [];
+      return [
+        Prisma.sql`${Prisma.raw(`s${i}`)} AS (UPDATE "Stage" SET ${Prisma.join(sets, ', ')} WHERE "runId" = ${runId}::uuid AND "kind" = ${kind}::"StageKind")`,
+      ];
+    });
+    const runSets = [
+      Prisma.sql`"sequence" = "sequence" + ${events.length}::integer`,
+      Prisma.sql`"updatedAt" = (${new Date().toISOString()}::timestamptz AT TIME ZONE 'UTC')`,
+      ...assignments(patch.run ?? {}, RUN_COLUMNS, ''),
+    ];
+    const withClause = stageUpdates.length
+      ? Prisma.sql`WITH ${Prisma.join(stageUpdates, ', ')} `
+      : Prisma.empty;
+    const rows = await this.prisma.$queryRaw<
+      { sequence: number }[]
+    >`${withClause}UPDATE "Run" SET ${Prisma.join(runSets, ', ')} WHERE "id" = ${runId}::uuid RETURNING "sequence"`;
+    const row = rows[0];
+    if (!row) return null; // deleted meanwhile
+    const last = Number(row.sequence);
+    events.forEach((event, i) => {
+      this.publish(runId, last - events.length + 1 + i, event);
+    });
+    return last;
+  }
+
+  /** Publishes an event whose sequence bump the caller already wrote. */
+  publish(runId: string, sequence: number, event: ChangeEvent): void {
     this.pubsub.publish('run', runId, {
       runId,
-      sequence: updated.sequence,
-      type,
-      stage: extra.stage ?? null,
-      preview: extra.preview ?? null,
-      mediaId: extra.mediaId ?? null,
+      sequence,
+      type: event.type,
+      stage: event.stage ?? null,
+      preview: event.preview ?? null,
+      mediaId: event.mediaId ?? null,
       publishedAt: Date.now(),
     });
-    return updated.sequence;
   }
 
   /**
