@@ -175,8 +175,10 @@ export async function storeOutput(
 
   const storageKey = `outputs/${id}.${extension}`;
   const thumbnailKey = thumb ? `thumbs/${id}.webp` : null;
-  await storage.put(storageKey, data);
-  if (thumb && thumbnailKey) await storage.put(thumbnailKey, thumb);
+  await Promise.all([
+    storage.put(storageKey, data),
+    thumb && thumbnailKey ? storage.put(thumbnailKey, thumb) : null,
+  ]);
   try {
     return await prisma.media.create({
       data: {

@@ -494,10 +494,12 @@ export class RunsService {
       })),
     ];
     for (const w of wanted) if (!isUuid(w.id)) throw new NotFoundError('Media', w.id);
-    const media = await this.prisma.media.findMany({
-      where: { id: { in: wanted.map((w) => w.id) }, ownerId },
-      select: { id: true, kind: true },
-    });
+    const media = wanted.length
+      ? await this.prisma.media.findMany({
+          where: { id: { in: wanted.map((w) => w.id) }, ownerId },
+          select: { id: true, kind: true },
+        })
+      : [];
     const byId = new Map(media.map((m) => [m.id, m]));
     for (const w of wanted) {
       const found = byId.get(w.id);
