@@ -27,10 +27,17 @@ export default defineConfig({
         find: /^@atelier\/sdk\/react$/,
         replacement: `${import.meta.dirname}/packages/sdk/src/react.ts`,
       },
+      // The sandbox's sources (production loads its dist/).
+      {
+        find: /^@atelier\/comfyui-sandbox$/,
+        replacement: `${import.meta.dirname}/packages/comfyui-sandbox/src/index.ts`,
+      },
     ],
   },
   test: {
     reporters: ['default', './scripts/summary-reporter.ts'],
+    // Builds dist/ when stale: tests spawn the server's bin, which runs it.
+    globalSetup: ['./scripts/vitest-global-setup.mjs'],
     projects: [
       {
         extends: true as const,

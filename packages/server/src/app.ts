@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { type Sandbox, startSandbox } from '@atelier/comfyui-sandbox';
+import type { Sandbox } from '@atelier/comfyui-sandbox';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
@@ -14,7 +14,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createYoga } from 'graphql-yoga';
 import { type AuthServerContext, createAuthPlugin } from './auth/auth.plugin.ts';
 import { newAdminToken, removeServerInfo, writeServerInfo } from './auth/server-info.ts';
-import type { Config } from './config.ts';
+import { type Config, ConfigError } from './config.ts';
 import type { Context } from './context.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { maskError } from './errors.ts';
@@ -62,6 +62,8 @@ export interface AppOptions {
 
 /** Starts the bundled ComfyUI sandbox on a free loopback port (no COMFYUI_URLS given). */
 async function startBundledSandbox(config: Config, log: Logger): Promise<Sandbox> {
+  // Loaded only here: a server with real workers never loads the sandbox (a test helper).
+  const { startSandbox } = await import('@atelier/comfyui-sandbox');
   const sandbox = await startSandbox({
     port: 0,
     host: '127.0.0.1',
@@ -85,6 +87,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     createLogger(config.logLevel, config.logFormat === 'auto' ? {} : { format: config.logFormat });
   const api = options.api ?? true;
   const worker = options.worker ?? true;
+  // The bundled sandbox renders stand-ins, never what a user asked for: a production server
+  // that executes runs needs real ComfyUI workers.
+  if (worker && config.production && !config.comfyuiUrls.length) {
+    throw new ConfigError([
+      {
+        variable: 'COMFYUI_URLS',
+        message:
+          'not set, and NODE_ENV=production does not run the bundled ComfyUI sandbox (stand-in outputs); set the URLs of your ComfyUI servers (or start an API-only replica with --no-worker)',
+      },
+    ]);
+  }
   // Read first: a missing manifest is a configuration error, before anything starts.
   const persisted = PersistedDocuments.load(config.persistedDocuments);
   const unlockHome = worker ? await lockExecutorHome(config.home) : async () => {};

@@ -114,6 +114,29 @@ describe('atelier CLI', () => {
     expect(result.stderr).toMatch(/PORT: must be a number/);
   });
 
+  it('refuses to start in NODE_ENV=production without ComfyUI workers, in one line', async () => {
+    const home = await mkdtemp(path.join(tmpdir(), 'atelier-production-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', ATELIER_HOME: home };
+    delete env.COMFYUI_URLS;
+    try {
+      const result = await exec('node', ['packages/server/bin/atelier.mjs', 'serve'], {
+        cwd: REPO_ROOT,
+        env,
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          /^Invalid configuration: COMFYUI_URLS: not set, and NODE_ENV=production/,
+        ),
+      ]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
   it('`npx atelier worker` from the repository root refuses the embedded database in one line', async () => {
     const env = { ...process.env };
     delete env.DATABASE_URL;

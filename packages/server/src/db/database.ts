@@ -1,12 +1,15 @@
 // Opens the database: embedded PGlite under ATELIER_HOME by default, PostgreSQL when a URL
 // is given. Both go through Prisma driver adapters, so there is one client and one dialect.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, type SqlRunner } from './migrate.ts';
+import { pgliteTemplateFile } from './paths.ts';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string | null }
@@ -41,12 +44,35 @@ function countQueries(prisma: PrismaClient<'query'>) {
   return counter;
 }
 
+/**
+ * PGlite runs PostgreSQL's defaults, made for a server with its own memory: 128 MB of
+ * shared buffers is most of an idle embedded server's footprint. 32 MB holds the hot pages
+ * of a database of this size; the rest is read through the OS's page cache.
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+
+/**
+ * The data directory a new embedded database starts from: the build's template (see
+ * pgliteTemplateFile), unpacked, instead of PGlite running initdb. Undefined when the
+ * directory already holds a database or no template was built (PGlite then runs initdb).
+ */
+async function pgliteTemplate(dataDir: string | null): Promise<Blob | undefined> {
+  if (dataDir && (await stat(path.join(dataDir, 'PG_VERSION')).catch(() => null))) return;
+  const gzipped = await readFile(pgliteTemplateFile()).catch(() => null);
+  return gzipped ? new Blob([gunzipSync(gzipped)]) : undefined;
+}
+
 /** Opens a database. `dataDir: null` keeps PGlite in memory (tests). */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'pglite') {
     if (target.dataDir) await mkdir(target.dataDir, { recursive: true });
-    const pglite = target.dataDir ? new PGlite(target.dataDir) : new PGlite();
+    const options = {
+      startParams: PGLITE_START_PARAMS,
+      loadDataDir: await pgliteTemplate(target.dataDir),
+    };
+    const pglite = target.dataDir ? new PGlite(target.dataDir, options) : new PGlite(options);
     await pglite.waitReady;
+    options.loadDataDir = undefined; // the unpacked template (40 MB) can go
     const prisma = new PrismaClient({
       adapter: new PrismaPGlite(pglite),
       log: QUERY_EVENTS,

@@ -4,8 +4,13 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DB } from '../../test/harness.ts';
-import { applyMigrations, MigrationChecksumError, type SqlRunner } from './migrate.ts';
-import { diffMigrationsToSchema, listMigrationNames } from './schema-engine.ts';
+import {
+  applyMigrations,
+  listMigrationNames,
+  MigrationChecksumError,
+  type SqlRunner,
+} from './migrate.ts';
+import { diffMigrationsToSchema } from './schema-engine.ts';
 
 const runner = (pglite: PGlite): SqlRunner => ({
   exec: async (sql) => {

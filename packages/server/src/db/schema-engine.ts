@@ -1,12 +1,13 @@
 // Drives Prisma's schema engine (WebAssembly build) over an in-memory PGlite, so migrations
 // can be diffed without the native schema-engine binary (which cannot be downloaded here).
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { listMigrationNames } from './migrate.ts';
 import { MIGRATIONS_DIR, SCHEMA_PATH } from './paths.ts';
 
 type SchemaEngine = engineGlue.SchemaEngine;
@@ -59,15 +60,6 @@ async function migrationList(): Promise<DiffTarget> {
     shadowDbInitScript: '',
     migrationDirectories,
   };
-}
-
-/** Migration folder names in the order they apply (lexical, as Prisma does). */
-export async function listMigrationNames(dir = MIGRATIONS_DIR): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort();
 }
 
 /**
