@@ -23,7 +23,7 @@ import { useRunEventMetrics } from './instruments.ts';
 import { createLogger, type Logger, yogaLogging } from './log.ts';
 import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin, type NodeServerContext } from './media/upload.plugin.ts';
-import { handleMetrics } from './metrics.ts';
+import { handleMetrics, listenForMetrics, type MetricsListener } from './metrics.ts';
 import { PersistedDocuments } from './persisted-documents.ts';
 import { handlePlaygroundRequest } from './playground.ts';
 import { lockExecutorHome } from './queue/home-lock.ts';
@@ -226,6 +226,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
 
   let port = config.port;
+  let metricsListener: MetricsListener | null = null;
   const url = () =>
     `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   return {
@@ -245,7 +246,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await services.registry.start();
       }
       await services.scheduler.start({ execute: worker });
-      if (!api) return;
+      if (!api) {
+        // A worker serves no API; its pool's metrics (GPU busy, idle gaps) on a port of their own.
+        if (config.metricsPort !== null) {
+          metricsListener = await listenForMetrics(
+            config.metricsPort,
+            config.host,
+            {
+              prisma: db.prisma,
+              executor: services.executor,
+              auth: services.auth,
+              metricsToken: config.auth.metricsToken,
+            },
+            log,
+          );
+          log.info(`metrics at ${metricsListener.url}/metrics`);
+        }
+        return;
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -270,6 +288,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await services.executor.stop();
       await services.scheduler.settled();
       await closeWebSocket();
+      await metricsListener?.close();
       if (server.listening) {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

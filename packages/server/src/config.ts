@@ -99,6 +99,7 @@ export const envSchema = z.object({
   CONTENT_BLOCKLIST_FILE: z.string().min(1).optional(),
   AUTH_MODE: z.enum(['local', 'keys'], { error: 'must be "local" or "keys"' }).default('local'),
   METRICS_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  METRICS_PORT: int(0, 65535).optional(),
   MEDIA_URL_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).optional(),
   MEDIA_URL_TTL: int(10, 7 * 24 * 3600).default(3600),
   CORS_ORIGINS: z
@@ -257,6 +258,8 @@ export interface Config {
    * null: no tracing, and the SDK is not even loaded.
    */
   tracing: { url: string; serviceName: string } | null;
+  /** `atelier worker` (no API) serves GET /metrics on this port at HOST; null: not at all. */
+  metricsPort: number | null;
   production: boolean;
   auth: {
     /** local: requests without credentials act as the local account; keys: a key is required. */
@@ -383,6 +386,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     blocklistFile: e.CONTENT_BLOCKLIST_FILE ?? null,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    metricsPort: e.METRICS_PORT ?? null,
     tracing:
       e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || e.OTEL_EXPORTER_OTLP_ENDPOINT
         ? {

@@ -3,13 +3,15 @@
 // scraped: runs by status, pool capacity, ComfyUI workers up and their jobs.
 
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AuthService } from './auth/auth.service.ts';
 import { isAdmin } from './auth/viewer.ts';
 import { AtelierError } from './domain-errors.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
 import { processRegistry } from './instruments.ts';
+import type { Logger } from './log.ts';
 import type { Executor } from './queue/executor.ts';
 
 const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELED'] as const;
@@ -128,6 +130,52 @@ export async function handleMetrics(
     'cache-control': 'no-store',
   });
   res.end(body);
+}
+
+/** A listening metrics server (`listenForMetrics`). */
+export interface MetricsListener {
+  /** e.g. http://127.0.0.1:9464 */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP server answering GET /metrics (with handleMetrics' access rules) and /healthz only,
+ * for `atelier worker`, which serves no API. Port 0 picks a free port.
+ */
+export async function listenForMetrics(
+  port: number,
+  host: string,
+  deps: Parameters<typeof handleMetrics>[2],
+  log: Logger,
+): Promise<MetricsListener> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return sendText(res, 200, 'ok\n');
+    if (path !== '/metrics')
+      return sendText(res, 404, 'Not found: this process serves /metrics only.\n');
+    handleMetrics(req, res, deps).catch((error: unknown) => {
+      log.error('metrics request failed', { error });
+      if (!res.headersSent) sendText(res, 500, 'Could not collect the metrics.\n');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 function sameSecret(given: string, expected: string): boolean {

@@ -88,7 +88,7 @@ export async function createPersistentState(): Promise<PersistentState> {
 export async function startTestServer(
   env: Record<string, string> = {},
   state?: PersistentState,
-  options: { worker?: boolean } = {},
+  options: { worker?: boolean; api?: boolean } = {},
 ): Promise<TestServer> {
   const home = state?.home ?? (await mkdtemp(path.join(tmpdir(), 'atelier-test-')));
   const postgres = !state && TEST_DB === 'postgres' ? await createPostgresDatabase() : null;

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './fixtures/fuzz-client.ts';
 import { T2I, waitIdle } from './fixtures/hardening.ts';
 import {
   CREATE_RUN,
@@ -107,6 +108,32 @@ describe('/metrics', () => {
     const ratio = total(samples, 'atelier_comfyui_busy_ratio', { url: sandbox });
     expect(ratio).toBeGreaterThan(0);
     expect(ratio).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('/metrics of an `atelier worker` process (no API)', () => {
+  it('are served on METRICS_PORT, with the pool and process figures; nothing else is', async () => {
+    const port = await freePort();
+    const worker = await startTestServer({ METRICS_PORT: String(port) }, undefined, {
+      api: false,
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const res = await fetch(`${base}/metrics`);
+      expect(res.status).toBe(200);
+      const samples = parseMetrics(await res.text());
+      const sandbox = worker.app.sandbox!.url;
+      expect(total(samples, 'atelier_worker_up', { url: sandbox, sandbox: 'true' })).toBe(1);
+      expect(
+        samples.some((s) => s.name === 'atelier_comfyui_busy_ratio' && s.labels.url === sandbox),
+      ).toBe(true);
+      expect(total(samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+      expect((await fetch(`${base}/graphql`)).status).toBe(404);
+    } finally {
+      await worker.stop();
+    }
+    // Stopped with the process: the port is closed.
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
   });
 });
 
