@@ -9,18 +9,20 @@
 // `node packages/server/bin/atelier.mjs serve`, on 127.0.0.1 only, with its own home and, for
 // PostgreSQL, its own database (created on TEST_DATABASE_URL's server and dropped after).
 //
-//   node --import tsx bench/speed.ts [--scenario gpu-busy,latency,...] [--out file] [--append]
+//   node --import tsx bench/speed.ts [--scenario gpu-busy,latency,...] [--out file.md]
+//        [--json file.json] [--append]   (compare two --json files: bench/speed/compare.ts)
 //
 // Sizes: BENCH_GPU_RUNS (200), BENCH_REPS (2), BENCH_LATENCY_N (20), BENCH_LOAD_MS (10000),
 // BENCH_THROUGHPUT_REPS (3), BENCH_SUBSCRIBERS (1000), BENCH_SUBSCRIBERS_SMALL (100), BENCH_UPLOADS (11); BENCH_LABEL names the section (e.g. "before").
 import { execFileSync } from 'node:child_process';
 import { appendFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fanout } from './speed/fanout.ts';
 import { gpuBusy } from './speed/gpu-busy.ts';
 import { latency } from './speed/latency.ts';
-import { BENCH_DIR, machine, ROOT } from './speed/lib.ts';
+import { BENCH_DIR, machine, ROOT, serverBuild, summary } from './speed/lib.ts';
 import { profileCreateRun, throughput } from './speed/throughput.ts';
 import { uploads } from './speed/uploads.ts';
 
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     scenario: { type: 'string' },
     out: { type: 'string' },
     append: { type: 'boolean' },
+    json: { type: 'string' },
   },
 });
 const scenarios = (values.scenario ?? ALL.join(',')).split(',').map((s) => s.trim()) as Scenario[];
@@ -44,7 +47,10 @@ const loadMs = env('BENCH_LOAD_MS', 10_000);
 
 let commit = '';
 try {
-  commit = execFileSync('git', ['-C', ROOT, 'log', '--oneline', '-1'], { encoding: 'utf8' }).trim();
+  const line = execFileSync('git', ['-C', ROOT, 'log', '--format=%h %s', '-1'], {
+    encoding: 'utf8',
+  }).trim();
+  commit = line.length > 90 ? `${line.slice(0, 89)}…` : line;
   const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'packages'], {
     encoding: 'utf8',
   }).trim();
@@ -58,12 +64,15 @@ const out: string[] = [
   '',
   `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — issue 11 speed scenarios${label}`,
   '',
-  `${machine()} at the start. Server: \`${ROOT}\` at \`${commit}\`. \`node --import tsx bench/speed.ts --scenario ${scenarios.join(',')}\`.`,
+  `${machine()} at the start. Server: \`${ROOT}\` at \`${commit}\`, running ${serverBuild()}. \`node --import tsx bench/speed.ts --scenario ${scenarios.join(',')}\`.`,
   '',
 ];
 let failed = false;
+const loads: number[] = [];
 for (const scenario of scenarios) {
   const started = Date.now();
+  const loadAtStart = os.loadavg()[0]!.toFixed(1);
+  loads.push(os.loadavg()[0]!);
   console.error(`--- ${scenario} ---`);
   try {
     switch (scenario) {
@@ -106,10 +115,32 @@ for (const scenario of scenarios) {
       '',
     );
   }
+  const load = os.loadavg()[0]!.toFixed(1);
+  out.push(
+    `_${scenario}: ${((Date.now() - started) / 1000).toFixed(0)} s; 1-minute load average ${loadAtStart} at its start, ${load} at its end (2 cores, shared)._`,
+    '',
+  );
   console.error(`--- ${scenario}: ${((Date.now() - started) / 1000).toFixed(0)} s ---`);
 }
 const text = out.join('\n');
 console.log(text);
 if (values.out) await writeFile(values.out, text);
+if (values.json) {
+  await writeFile(
+    values.json,
+    JSON.stringify(
+      {
+        label: process.env.BENCH_LABEL ?? '',
+        date: new Date().toISOString(),
+        root: ROOT,
+        commit,
+        machine: machine(),
+        rows: summary,
+      },
+      null,
+      2,
+    ),
+  );
+}
 if (values.append) await appendFile(path.join(BENCH_DIR, 'RESULTS.md'), text);
 if (failed) process.exitCode = 1;

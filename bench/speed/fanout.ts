@@ -21,6 +21,7 @@ import {
   startBare,
   startTappedSandbox,
   sum,
+  summary,
   track,
   waitRuns,
   waitWorkers,
@@ -261,6 +262,47 @@ export async function fanout(options: {
   const p99Ratio = median(rows.map((r) => r.a.deliveryP99 / r.b.deliveryP99));
   const rssRatio = median(rows.map((r) => r.a.rssPeak / r.b.rssPeak));
   const v = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const med = (list: { a: Fanout; b: Fanout }[], f: (x: Fanout) => number, side: 'a' | 'b') =>
+    median(list.map((r) => f(r[side])));
+  const n = options.subscribers;
+  const rate = med(rows, (x) => x.eventsPerSecPerSub, 'a');
+  summary.push(
+    {
+      measure: `fan-out delivery p99, ${n} subscribers (vs bare yoga + graphql-ws)`,
+      value: med(rows, (x) => x.deliveryP99, 'a'),
+      baseline: med(rows, (x) => x.deliveryP99, 'b'),
+      unit: 'ms',
+      target: 'ratio ≤ 1.5',
+      met: p99Ratio <= 1.5,
+    },
+    {
+      measure: `fan-out server RSS peak, ${n} subscribers (vs bare)`,
+      value: med(rows, (x) => x.rssPeak, 'a') / 1e6,
+      baseline: med(rows, (x) => x.rssPeak, 'b') / 1e6,
+      unit: 'MB',
+      target: 'ratio ≤ 2',
+      met: rssRatio <= 2,
+    },
+    {
+      measure: `progress events/s per subscriber, ${n} subscribers, sampler at 20/s (vs bare)`,
+      value: rate,
+      baseline: med(rows, (x) => x.eventsPerSecPerSub, 'b'),
+      unit: '/s',
+      target: '≥ 10/s (cap)',
+      met: Number(rate.toFixed(1)) >= 10,
+    },
+  );
+  if (smallRows.length) {
+    const small = median(smallRows.map((r) => r.a.deliveryP99 / r.b.deliveryP99));
+    summary.push({
+      measure: `fan-out delivery p99, ${options.small} subscribers (vs bare)`,
+      value: med(smallRows, (x) => x.deliveryP99, 'a'),
+      baseline: med(smallRows, (x) => x.deliveryP99, 'b'),
+      unit: 'ms',
+      target: 'ratio ≤ 1.5',
+      met: small <= 1.5,
+    });
+  }
   return [
     `**Fan-out** — ${options.subscribers} graphql-ws subscribers (one WebSocket each, in a child process) of one run's \`runEvents\` (sequence, type, stage { kind status progress message step maxSteps }, run { id status progress sequence }); the run (${MODEL}, ${STEPS} steps, 512 px) is held by the sandbox before its first step until every subscriber has its SNAPSHOT, then the sampler steps every ${STEP_DELAY_MS} ms (sandbox in the bench process, \`serve\` on PostgreSQL in a child process). Bare: bench/speed/bare-server.ts in a child process, a SNAPSHOT then ${STEPS} STAGE_PROGRESS events of the same shape published every ${STEP_DELAY_MS} ms, then RUN_FINISHED. Delivery = arrival of a step's progress event − the sandbox sending that step's \`progress\` (bare: publishing it), first arrival per step and subscriber, pooled; events/s per subscriber = (GENERATE progress events received − 1) / (last − first arrival), median over subscribers; events/s to all = all progress events received / the sampler's span; RSS of the server process (idle after a warm-up run → peak during the fan-out). Incomplete = subscribers without RUN_FINISHED.`,
     '',

@@ -15,6 +15,7 @@ import {
   startAtelier,
   startTappedSandbox,
   sum,
+  summary,
   type TappedSandbox,
   variant,
   waitRuns,
@@ -230,6 +231,33 @@ export async function gpuBusy(options: { runs: number; reps: number }): Promise<
   const gapP99s = rows.map((r) => r.atelier.gapP99);
   const medRatio = median(busyRatios);
   const medGap = median(gapP99s);
+  const med = (f: (r: { atelier: Busy; naive: Busy }) => number) => median(rows.map(f));
+  summary.push(
+    {
+      measure: `GPU busy, 4 workers, ${options.runs} runs at once (Atelier vs naive dispatcher)`,
+      value: med((r) => r.atelier.busy) * 100,
+      baseline: med((r) => r.naive.busy) * 100,
+      unit: '%',
+      target: 'ratio ≥ 0.99',
+      met: medRatio >= 0.99,
+    },
+    {
+      measure: 'idle gap between jobs on a worker, p99',
+      value: medGap,
+      baseline: med((r) => r.naive.gapP99),
+      unit: 'ms',
+      target: '≤ 50 ms',
+      met: medGap <= 50,
+    },
+    {
+      measure: 'first job started after the submission',
+      value: med((r) => r.atelier.firstStartMs),
+      baseline: med((r) => r.naive.firstStartMs),
+      unit: 'ms',
+      target: '—',
+      met: null,
+    },
+  );
   return [
     `**GPU busy** — 4 sandboxes in the bench process at ${STEP_DELAY_MS} ms per step, ${options.runs} text-to-image runs (${STEPS} steps, 256 px) submitted at once; Atelier: \`serve\` on PostgreSQL with COMFYUI_URLS = the 4 sandboxes, after 8 warm-up runs; naive: the same workflow (taken from the sandbox's history of a warm-up run, seeds and texts made unique) POSTed round-robin to \`/prompt\`, 2 in flight per sandbox, each completion (\`execution_success\` on its socket) followed by /history and /view, then the next POST. From the sandboxes' own prompt logs: busy = Σ execution time / (4 × (last prompt end − submission)); gaps = idle time between consecutive prompts on one sandbox (p50 / p99 / max over all 4); first start = submission → first prompt started; done = submission → last run finished (Atelier's finishedAt; naive: last output fetched). ${options.reps} repetitions, each Atelier then naive.`,
     '',

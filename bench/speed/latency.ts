@@ -17,6 +17,7 @@ import {
   runInput,
   startAtelier,
   startTappedSandbox,
+  summary,
   type TappedSandbox,
   variant,
   waitRuns,
@@ -74,14 +75,12 @@ async function atelier(
 
     const samples: Samples = { dispatch: [], finish: [], create: [] };
     for (let i = 0; i < n; i++) {
-      const requestsBefore = sandbox.requests().length;
       tap.clear();
-      const t0 = Date.now();
-      const c0 = now();
+      const t0 = now();
       const data = await gql<{ createRun: { run: { id: string } } }>(server.url, CREATE_RUN, {
         input: runInput(`latency ${i}`, STEPS),
       });
-      samples.create.push(now() - c0);
+      samples.create.push(now() - t0);
       const id = data.createRun.run.id;
       const finishedAt = await new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`run ${id}: no RUN_FINISHED`)), 60_000);
@@ -107,10 +106,7 @@ async function atelier(
           },
         );
       });
-      const request = sandbox
-        .requests()
-        .slice(Math.max(0, requestsBefore - 10))
-        .find((e) => isPrompt(e) && e.at >= t0);
+      const request = tap.requests.find((e) => isPrompt(e) && e.at >= t0);
       const success = tap.messages.find((m) => m.event === 'execution_success');
       if (!request || !success) throw new Error(`run ${id}: no /prompt or execution_success seen`);
       samples.dispatch.push(request.at - t0);
@@ -148,9 +144,8 @@ async function direct(
     for (let i = 0; i < n; i++) {
       const promptId = randomUUID();
       const success = new Promise<void>((resolve) => waiters.set(promptId, resolve));
-      const requestsBefore = sandbox.requests().length;
       tap.clear();
-      const t0 = Date.now();
+      const t0 = now();
       const res = await fetch(`${sandbox.url}/prompt`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -180,10 +175,7 @@ async function direct(
       const doneAt = now();
       if (file.byteLength === 0) throw new Error('empty output file');
       waiters.delete(promptId);
-      const request = sandbox
-        .requests()
-        .slice(Math.max(0, requestsBefore - 10))
-        .find((e) => isPrompt(e) && e.at >= t0);
+      const request = tap.requests.find((e) => isPrompt(e) && e.at >= t0);
       const emitted = tap.messages.find(
         (m) => m.event === 'execution_success' && m.data.prompt_id === promptId,
       );
@@ -223,8 +215,41 @@ export async function latency(options: { n: number }): Promise<string> {
   const cell = (v: number[], ref: number[] | null) =>
     `${fmtMs(median(v), 1)} / ${fmtMs(percentile(v, 90), 1)}${ref ? ` (${(median(v) - median(ref)).toFixed(1)} ms over direct)` : ''}`;
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const row = (measure: string, v: number[], base: number[], limit: number) =>
+    summary.push({
+      measure,
+      value: median(v),
+      baseline: median(base),
+      unit: 'ms',
+      target: `≤ ${limit} ms`,
+      met: median(v) <= limit,
+    });
+  row(
+    'createRun → ComfyUI receives /prompt, p50, PostgreSQL (vs direct POST)',
+    pgRow.dispatch,
+    b.dispatch,
+    10,
+  );
+  row(
+    'createRun → ComfyUI receives /prompt, p50, PGlite (vs direct POST)',
+    liteRow.dispatch,
+    b.dispatch,
+    20,
+  );
+  row(
+    'execution_success → client has RUN_FINISHED, p50, PostgreSQL (vs /history + file)',
+    pgRow.finish,
+    b.finish,
+    20,
+  );
+  row(
+    'execution_success → client has RUN_FINISHED, p50, PGlite (vs /history + file)',
+    liteRow.finish,
+    b.finish,
+    40,
+  );
   return [
-    `**Added latency** — one sandbox in the bench process (${STEP_DELAY_MS} ms per step), text-to-image, ${STEPS} steps, 256 px; \`serve\` with COMFYUI_URLS = that sandbox, 3 warm-up runs, then ${options.n} runs one at a time on an idle server. Dispatch: createRun sent → the sandbox logged POST /prompt (its request log, ms resolution). Completion: the sandbox's hub sent \`execution_success\` (tapped) → RUN_FINISHED arrived on a graphql-ws subscription opened right after createRun returned. Direct: a client of the sandbox POSTs the same workflow (dispatch), and on \`execution_success\` on its socket GETs /history and the output file (completion). p50 / p90.`,
+    `**Added latency** — one sandbox in the bench process (${STEP_DELAY_MS} ms per step), text-to-image, ${STEPS} steps, 256 px; \`serve\` with COMFYUI_URLS = that sandbox, 3 warm-up runs, then ${options.n} runs one at a time on an idle server. Dispatch: createRun sent → the sandbox noted POST /prompt (its request log, tapped for sub-ms times). Completion: the sandbox's hub sent \`execution_success\` (tapped) → RUN_FINISHED arrived on a graphql-ws subscription opened right after createRun returned. Direct: a client of the sandbox POSTs the same workflow (dispatch), and on \`execution_success\` on its socket GETs /history and the output file (completion). p50 / p90.`,
     '',
     '| path | createRun → /prompt | execution_success → finished | createRun answered |',
     '|---|---|---|---|',

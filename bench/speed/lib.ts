@@ -4,7 +4,7 @@
 // messages they send.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -333,15 +333,18 @@ export interface TappedMessage {
 
 export interface TappedSandbox {
   sandbox: Sandbox;
+  /** HTTP requests received since the last `clear()`, with sub-millisecond times. */
+  requests: { at: number; method: string; path: string }[];
   /** Messages sent since the last `clear()` (progress, execution_success, executing). */
   messages: TappedMessage[];
   clear(): void;
 }
 
 /**
- * Starts a sandbox in this process and taps its WebSocket hub, so the moment it sent
- * `progress` or `execution_success` for a prompt is known to the millisecond (the tap wraps
- * the hub's `send`, the one place every JSON message goes out; nothing else changes).
+ * Starts a sandbox in this process and taps its WebSocket hub and its request log, so the
+ * moments it received POST /prompt and sent `progress` or `execution_success` are known to
+ * a fraction of a millisecond (the taps wrap the hub's `send`, the one place every JSON
+ * message goes out, and `noteRequest`, called as each request arrives; nothing else changes).
  */
 export async function startTappedSandbox(options: {
   stepDelayMs: number;
@@ -358,11 +361,25 @@ export async function startTappedSandbox(options: {
   const tapped: TappedSandbox = {
     sandbox,
     messages: [],
+    requests: [],
     clear() {
       tapped.messages.length = 0;
+      tapped.requests.length = 0;
     },
   };
-  const hub = (sandbox as unknown as { core?: { hub?: { send?: unknown } } }).core?.hub;
+  const core = (
+    sandbox as unknown as { core?: { hub?: { send?: unknown }; noteRequest?: unknown } }
+  ).core;
+  if (!core || typeof core.noteRequest !== 'function') {
+    throw new Error('cannot tap the sandbox: its core.noteRequest is not where it used to be');
+  }
+  const noteRequest = core.noteRequest as (method: string, path: string) => void;
+  core.noteRequest = function tapRequest(this: unknown, method: string, path: string) {
+    tapped.requests.push({ at: now(), method, path });
+    if (tapped.requests.length > 100_000) tapped.requests.splice(0, 50_000);
+    return noteRequest.call(this, method, path);
+  };
+  const hub = core.hub;
   if (!hub || typeof hub.send !== 'function') {
     throw new Error('cannot tap the sandbox: its core.hub.send is not where it used to be');
   }
@@ -412,4 +429,44 @@ export function machine(): string {
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}`;
+}
+
+/** One line of the before/after summary (bench/speed/compare.ts). */
+export interface SummaryRow {
+  measure: string;
+  value: number;
+  /** The baseline measured in the same run, if the measure has one. */
+  baseline: number | null;
+  unit: 'ms' | '%' | '/s' | 'MB' | '×';
+  target: string;
+  met: boolean | null;
+}
+
+/** Filled by the scenarios as they finish; written by bench/speed.ts with --json. */
+export const summary: SummaryRow[] = [];
+
+/** Whether ROOT's bin will run the server's compiled dist/ or its sources through tsx. */
+export function serverBuild(): string {
+  const pkgs = ['packages/server', 'packages/comfyui-sandbox'].map((p) => path.join(ROOT, p));
+  const fresh = (pkg: string) => {
+    let built: number;
+    try {
+      built = statSync(path.join(pkg, 'dist/.build')).mtimeMs;
+    } catch {
+      return false;
+    }
+    const entries = readdirSync(path.join(pkg, 'src'), { recursive: true, withFileTypes: true });
+    return entries.every(
+      (e) =>
+        !e.isFile() ||
+        e.name.endsWith('.test.ts') ||
+        statSync(path.join(e.parentPath, e.name)).mtimeMs <= built,
+    );
+  };
+  if (!existsSync(path.join(ROOT, 'packages/server/dist/main.js'))) {
+    return 'TypeScript sources through tsx (no dist/ build)';
+  }
+  return pkgs.every(fresh)
+    ? 'compiled dist/ (up to date with src/)'
+    : 'TypeScript sources through tsx (dist/ older than src/)';
 }

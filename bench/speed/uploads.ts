@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { BENCH_DIR, fmtMs, median, now, startAtelier } from './lib.ts';
+import { BENCH_DIR, fmtMs, median, now, startAtelier, summary } from './lib.ts';
 
 const WIDTH = 4000;
 const HEIGHT = 3000;
@@ -152,6 +152,14 @@ export async function uploads(options: { n: number }): Promise<string> {
   const a = median(atelierMs);
   const s = median(sharpMs);
   const r = a / s;
+  summary.push({
+    measure: '12 MP JPEG upload, median (vs sharp doing only the image work)',
+    value: a,
+    baseline: s,
+    unit: 'ms',
+    target: 'ratio ≤ 1.1',
+    met: r <= 1.1,
+  });
   return [
     `**Uploads** — ${options.n} distinct ${WIDTH}×${HEIGHT} (12 MP) photo-like JPEGs (gradients, soft shapes, per-pixel noise; q90, ≈ ${sizeMb} MB each), after one warm-up each. Atelier: \`uploadMedia\` through the GraphQL multipart request to \`serve\` (PostgreSQL, child process), request sent → answer parsed (stored as a 2048 px JPEG + WebP thumbnail). sharp: only the same image work in the bench process (metadata, rotate, resize to 2048 inside, JPEG q92, 256 px WebP thumbnail, sha256), interleaved with the uploads. Pillow: ${pillow ? 'python3 with PIL, the same work on the same files (bench/speed/pillow_upload.py, time inside Python)' : '**skipped** (python3 has no PIL on this machine)'}.`,
     '',
