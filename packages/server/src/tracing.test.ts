@@ -49,6 +49,24 @@ describe('tracing', () => {
     await tracing.shutdown();
   });
 
+  it('apps started at once share one provider; the last to stop shuts it down', async () => {
+    const otlp = await collector();
+    try {
+      const config = { url: otlp.url, serviceName: 'atelier-test' };
+      const [a, b] = await Promise.all([startTracing(config, log), startTracing(config, log)]);
+      expect(a.plugin).not.toBeNull();
+      expect(b.plugin).toBe(a.plugin);
+      await a.shutdown();
+      expect(tracingEnabled()).toBe(true);
+      await withSpan('after the first stopped', {}, async () => {});
+      await b.shutdown();
+      expect(tracingEnabled()).toBe(false);
+      expect(otlp.spans.map((s) => s.name)).toEqual(['after the first stopped']);
+    } finally {
+      await otlp.close();
+    }
+  });
+
   it('a collector that refuses loses the spans with a warning, never fails the shutdown', async () => {
     const otlp = await collector(400);
     const lines: string[] = [];

@@ -32,6 +32,7 @@ let active: {
   provider: { forceFlush(): Promise<void>; shutdown(): Promise<void> };
   plugin: Plugin;
 } | null = null;
+let starting: Promise<void> | null = null;
 
 /** Whether spans are recorded and exported in this process now. */
 export function tracingEnabled(): boolean {
@@ -120,72 +121,18 @@ const NO_TRACING: Tracing = {
  */
 export async function startTracing(config: Config['tracing'], log: Logger): Promise<Tracing> {
   if (!config) return NO_TRACING;
-  if (!active) {
-    const [
-      { NodeTracerProvider, BatchSpanProcessor },
-      { OTLPTraceExporter },
-      { resourceFromAttributes },
-      { ATTR_SERVICE_NAME },
-      { useOpenTelemetry, setCurrentOtelContext },
-    ] = await Promise.all([
-      import('@opentelemetry/sdk-trace-node'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/semantic-conventions'),
-      import('@envelop/opentelemetry'),
-    ]);
-    // The SDK reports export failures (collector down, refused) through `diag`: log them.
-    diag.setLogger(
-      {
-        error: (message, ...args) => log.warn(`opentelemetry: ${message}`, diagData(args)),
-        warn: (message, ...args) => log.warn(`opentelemetry: ${message}`, diagData(args)),
-        info: () => {},
-        debug: () => {},
-        verbose: () => {},
-      },
-      { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
-    );
-    const provider = new NodeTracerProvider({
-      resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
-      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.url }))],
-    });
-    provider.register();
-    const operations = useOpenTelemetry(
-      // Operation spans only: no span per resolver, no variables (prompts are user data).
-      { resolvers: false, variables: false, result: false },
-      provider,
-      SpanKind.SERVER,
-      {},
-      'atelier-graphql',
-    ) as unknown as Plugin;
-    // A request that carries W3C trace context (`traceparent`) continues the caller's trace.
-    const continueTrace: Plugin = {
-      onContextBuilding({ context }) {
-        const headers = (context as { request?: { headers?: Headers } }).request?.headers;
-        if (typeof headers?.get !== 'function' || !headers.get('traceparent')) return;
-        setCurrentOtelContext(
-          context,
-          propagation.extract(ROOT_CONTEXT, headers, {
-            get: (carrier, key) => carrier.get(key) ?? undefined,
-            keys: (carrier) => [...carrier.keys()],
-          }),
-        );
-      },
-    };
-    const plugin: Plugin = {
-      onPluginInit({ addPlugin }) {
-        addPlugin(continueTrace);
-        addPlugin(operations);
-      },
-    };
-    active = { url: config.url, users: 0, provider, plugin };
-    log.info('exporting traces over OTLP/HTTP', { url: config.url });
-  } else if (active.url !== config.url) {
+  // Apps started at once in one process (tests) share one provider, registered once.
+  starting ??= register(config, log).finally(() => {
+    starting = null;
+  });
+  if (!active) await starting;
+  const current = active;
+  if (!current) throw new Error('tracing did not start');
+  if (current.url !== config.url) {
     log.warn('traces already go to another OTLP endpoint in this process; using it', {
-      url: active.url,
+      url: current.url,
     });
   }
-  const current = active;
   current.users++;
   let stopped = false;
   return {
@@ -213,6 +160,70 @@ export async function startTracing(config: Config['tracing'], log: Logger): Prom
       diag.disable();
     },
   };
+}
+
+/** Loads the SDK and registers the process's provider (`active`), once. */
+async function register(config: NonNullable<Config['tracing']>, log: Logger): Promise<void> {
+  if (active) return;
+  const [
+    { NodeTracerProvider, BatchSpanProcessor },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { ATTR_SERVICE_NAME },
+    { useOpenTelemetry, setCurrentOtelContext },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/semantic-conventions'),
+    import('@envelop/opentelemetry'),
+  ]);
+  // The SDK reports export failures (collector down, refused) through `diag`: log them.
+  diag.setLogger(
+    {
+      error: (message, ...args) => log.warn(`opentelemetry: ${message}`, diagData(args)),
+      warn: (message, ...args) => log.warn(`opentelemetry: ${message}`, diagData(args)),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.url }))],
+  });
+  provider.register();
+  const operations = useOpenTelemetry(
+    // Operation spans only: no span per resolver, no variables (prompts are user data).
+    { resolvers: false, variables: false, result: false },
+    provider,
+    SpanKind.SERVER,
+    {},
+    'atelier-graphql',
+  ) as unknown as Plugin;
+  // A request that carries W3C trace context (`traceparent`) continues the caller's trace.
+  const continueTrace: Plugin = {
+    onContextBuilding({ context }) {
+      const headers = (context as { request?: { headers?: Headers } }).request?.headers;
+      if (typeof headers?.get !== 'function' || !headers.get('traceparent')) return;
+      setCurrentOtelContext(
+        context,
+        propagation.extract(ROOT_CONTEXT, headers, {
+          get: (carrier, key) => carrier.get(key) ?? undefined,
+          keys: (carrier) => [...carrier.keys()],
+        }),
+      );
+    },
+  };
+  const plugin: Plugin = {
+    onPluginInit({ addPlugin }) {
+      addPlugin(continueTrace);
+      addPlugin(operations);
+    },
+  };
+  active = { url: config.url, users: 0, provider, plugin };
+  log.info('exporting traces over OTLP/HTTP', { url: config.url });
 }
 
 function diagData(args: unknown[]): Record<string, unknown> | undefined {
