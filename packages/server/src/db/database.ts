@@ -1,9 +1,9 @@
 // Opens the database: embedded PGlite under ATELIER_HOME by default, PostgreSQL when a URL
 // is given. Both go through Prisma driver adapters, so there is one client and one dialect.
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -51,28 +51,72 @@ function countQueries(prisma: PrismaClient<'query'>) {
  */
 const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
 
-/**
- * The data directory a new embedded database starts from: the build's template (see
- * pgliteTemplateFile), unpacked, instead of PGlite running initdb. Undefined when the
- * directory already holds a database or no template was built (PGlite then runs initdb).
- */
-async function pgliteTemplate(dataDir: string | null): Promise<Blob | undefined> {
-  if (dataDir && (await stat(path.join(dataDir, 'PG_VERSION')).catch(() => null))) return;
+/** The build's template of a new data directory (see pgliteTemplateFile), as a tar; or null. */
+async function readPgliteTemplate(): Promise<Buffer | null> {
   const gzipped = await readFile(pgliteTemplateFile()).catch(() => null);
-  return gzipped ? new Blob([gunzipSync(gzipped)]) : undefined;
+  return gzipped ? gunzipSync(gzipped) : null;
+}
+
+/**
+ * A new embedded database starts as a copy of the build's template instead of PGlite running
+ * initdb in WebAssembly (seconds, and a second instance's memory). The tar is unpacked here,
+ * beside the data directory, and renamed into place, so a start cut short leaves no
+ * half-made database; PGlite then opens it as an existing one. Nothing happens when the
+ * directory holds anything already, or no template was built (PGlite then runs initdb).
+ */
+async function unpackPgliteTemplate(dataDir: string): Promise<void> {
+  if ((await readdir(dataDir).catch(() => [])).length) return;
+  const tar = await readPgliteTemplate();
+  if (!tar) return;
+  const temporary = `${dataDir}.${process.pid}.tmp`;
+  await rm(temporary, { recursive: true, force: true });
+  await mkdir(temporary, { recursive: true });
+  // ustar: a 512-byte header (name, octal size, type) before each file's 512-byte blocks.
+  for (let offset = 0; offset + 512 <= tar.length; ) {
+    const header = tar.subarray(offset, offset + 512);
+    if (header[0] === 0) break;
+    const field = (start: number, length: number) =>
+      header.toString('latin1', start, start + length).replace(/\0.*$/s, '');
+    const name = path.join(field(345, 155), field(0, 100));
+    const size = Number.parseInt(field(124, 12).trim() || '0', 8);
+    const type = field(156, 1) || '0';
+    const target = path.join(temporary, name);
+    if (!target.startsWith(`${temporary}${path.sep}`))
+      throw new Error(`bad template entry ${name}`);
+    if (type === '5') await mkdir(target, { recursive: true });
+    else if (type === '0') {
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, tar.subarray(offset + 512, offset + 512 + size));
+    }
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  await rm(dataDir, { recursive: true, force: true }); // empty (checked above)
+  await rename(temporary, dataDir);
 }
 
 /** Opens a database. `dataDir: null` keeps PGlite in memory (tests). */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'pglite') {
-    if (target.dataDir) await mkdir(target.dataDir, { recursive: true });
-    const options = {
+    if (target.dataDir) {
+      await mkdir(target.dataDir, { recursive: true });
+      await unpackPgliteTemplate(target.dataDir);
+    }
+    const template = target.dataDir ? null : await readPgliteTemplate();
+    // One options object: PGlite keeps it, so the template is dropped from it once loaded.
+    const options: PGliteOptions = {
       startParams: PGLITE_START_PARAMS,
-      loadDataDir: await pgliteTemplate(target.dataDir),
+      ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+      ...(template
+        ? {
+            loadDataDir: new Blob([
+              new Uint8Array(template.buffer as ArrayBuffer, template.byteOffset, template.length),
+            ]),
+          }
+        : {}),
     };
-    const pglite = target.dataDir ? new PGlite(target.dataDir, options) : new PGlite(options);
+    const pglite = new PGlite(options);
     await pglite.waitReady;
-    options.loadDataDir = undefined; // the unpacked template (40 MB) can go
+    delete options.loadDataDir;
     const prisma = new PrismaClient({
       adapter: new PrismaPGlite(pglite),
       log: QUERY_EVENTS,

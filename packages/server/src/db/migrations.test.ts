@@ -1,15 +1,18 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DB } from '../../test/harness.ts';
+import { openDatabase } from './database.ts';
 import {
   applyMigrations,
   listMigrationNames,
   MigrationChecksumError,
   type SqlRunner,
 } from './migrate.ts';
+import { pgliteTemplateFile } from './paths.ts';
 import { diffMigrationsToSchema } from './schema-engine.ts';
 
 const runner = (pglite: PGlite): SqlRunner => ({
@@ -77,5 +80,26 @@ describe.runIf(TEST_DB === 'pglite')('migrations', () => {
         MigrationChecksumError,
       );
     });
+  });
+
+  it('a new embedded database is unpacked from the build template, migrated once, reopened as is', async () => {
+    expect(existsSync(pgliteTemplateFile()), 'the global setup builds the template').toBe(true);
+    const home = await mkdtemp(path.join(tmpdir(), 'atelier-template-'));
+    const dataDir = path.join(home, 'db');
+    try {
+      const names = await listMigrationNames();
+      const fresh = await openDatabase({ kind: 'pglite', dataDir });
+      expect(await fresh.migrate()).toEqual(names);
+      await fresh.prisma.account.create({ data: { name: 'kept' } });
+      await fresh.close();
+      expect(await readdir(home)).toEqual(['db']); // no unpacking leftovers
+      expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+      const again = await openDatabase({ kind: 'pglite', dataDir });
+      expect(await again.migrate()).toEqual([]);
+      expect((await again.prisma.account.findMany()).map((a) => a.name)).toContain('kept');
+      await again.close();
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });
