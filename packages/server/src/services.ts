@@ -15,7 +15,6 @@ import type { Logger } from './log.ts';
 import { MediaService } from './media/media.service.ts';
 import { type Catalog, loadCatalog, syncCatalog } from './models/catalog.service.ts';
 import { connectRedisEventTarget, createAtelierPubSub, type PubSub } from './pubsub.ts';
-import { BullJobQueue } from './queue/bullmq-queue.ts';
 import type { Executor } from './queue/executor.ts';
 import { DatabaseJobQueue, type JobQueue } from './queue/job-queue.ts';
 import { QueueService } from './queue/queue.service.ts';
@@ -114,7 +113,7 @@ export async function createServices(
   const catalog = await loadCatalog(config.catalogDir);
   await syncCatalog(db.prisma, catalog);
   log.debug('catalog loaded', { models: catalog.models.length, styles: catalog.styles.length });
-  const storage = createStorage(config.storage);
+  const storage = await createStorage(config.storage);
   const media = new MediaService(db.prisma, storage, config.uploads, log);
   const events = new RunEvents(db.prisma, pubsub);
   const instance = await instanceId(config.home);
@@ -179,7 +178,12 @@ export async function createServices(
     previewIntervalMs: 500,
   });
   const queue: JobQueue = config.redis
-    ? new BullJobQueue(db.prisma, { url: config.redis.url, prefix: config.redis.prefix, log })
+    ? // BullMQ is loaded only with REDIS_URL.
+      new (await import('./queue/bullmq-queue.ts')).BullJobQueue(db.prisma, {
+        url: config.redis.url,
+        prefix: config.redis.prefix,
+        log,
+      })
     : new DatabaseJobQueue(db.prisma);
   const heartbeatMs = config.workerHeartbeatMs;
   const scheduler = new RunScheduler({

@@ -3,10 +3,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
-import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { PGliteOptions } from '@electric-sql/pglite';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, type SqlRunner } from './migrate.ts';
 import { pgliteTemplateFile } from './paths.ts';
@@ -49,7 +46,7 @@ function countQueries(prisma: PrismaClient<'query'>) {
  * shared buffers is most of an idle embedded server's footprint. 32 MB holds the hot pages
  * of a database of this size; the rest is read through the OS's page cache.
  */
-const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
+const PGLITE_SETTINGS = ['-c', 'shared_buffers=32MB'];
 
 /** The build's template of a new data directory (see pgliteTemplateFile), as a tar; or null. */
 async function readPgliteTemplate(): Promise<Buffer | null> {
@@ -94,9 +91,16 @@ async function unpackPgliteTemplate(dataDir: string): Promise<void> {
   await rename(temporary, dataDir);
 }
 
-/** Opens a database. `dataDir: null` keeps PGlite in memory (tests). */
+/**
+ * Opens a database. `dataDir: null` keeps PGlite in memory (tests). Each kind loads only its
+ * own driver (PGlite's or node-postgres).
+ */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'pglite') {
+    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('pglite-prisma-adapter'),
+    ]);
     if (target.dataDir) {
       await mkdir(target.dataDir, { recursive: true });
       await unpackPgliteTemplate(target.dataDir);
@@ -104,7 +108,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     const template = target.dataDir ? null : await readPgliteTemplate();
     // One options object: PGlite keeps it, so the template is dropped from it once loaded.
     const options: PGliteOptions = {
-      startParams: PGLITE_START_PARAMS,
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
       ...(target.dataDir ? { dataDir: target.dataDir } : {}),
       ...(template
         ? {
@@ -144,6 +148,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       },
     };
   }
+  const [{ default: pg }, { PrismaPg }] = await Promise.all([
+    import('pg'),
+    import('@prisma/adapter-pg'),
+  ]);
   const pool = new pg.Pool({ connectionString: target.url, max: 10 });
   // An idle client whose connection the server ended (restart, admin termination) emits
   // 'error' on the pool; the pool discards it and connects anew when needed. Without a

@@ -2,11 +2,14 @@
 import type { StorageConfig } from '../config.ts';
 import { tracingEnabled } from '../tracing.ts';
 import { LocalStorage } from './local.storage.ts';
-import { S3Storage } from './s3.storage.ts';
 import type { Storage } from './storage.ts';
 import { TracedStorage } from './traced.storage.ts';
 
-export function createStorage(config: StorageConfig): Storage {
-  const storage = config.kind === 's3' ? new S3Storage(config) : new LocalStorage(config.dir);
+export async function createStorage(config: StorageConfig): Promise<Storage> {
+  // The AWS SDK is loaded only for a bucket (≈ 100 ms and 20 MB a local store never needs).
+  const storage =
+    config.kind === 's3'
+      ? new (await import('./s3.storage.ts')).S3Storage(config)
+      : new LocalStorage(config.dir);
   return tracingEnabled() ? new TracedStorage(storage, config.kind) : storage;
 }

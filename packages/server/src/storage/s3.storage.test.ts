@@ -240,7 +240,7 @@ describe('STORAGE_URL and S3_ENDPOINT', () => {
     return null;
   };
 
-  it('keeps file storage as before', () => {
+  it('keeps file storage as before', async () => {
     expect(loadConfig(base).storage).toEqual({
       kind: 'file',
       dir: '/tmp/atelier-config-check/media',
@@ -249,10 +249,10 @@ describe('STORAGE_URL and S3_ENDPOINT', () => {
       kind: 'file',
       dir: '/srv/media',
     });
-    expect(createStorage(loadConfig(base).storage)).toBeInstanceOf(LocalStorage);
+    expect(await createStorage(loadConfig(base).storage)).toBeInstanceOf(LocalStorage);
   });
 
-  it('reads an s3:// URL with its endpoint, region and credentials', () => {
+  it('reads an s3:// URL with its endpoint, region and credentials', async () => {
     const config = loadConfig({
       ...base,
       STORAGE_URL: 's3://my-bucket.media/atelier/prod/',
@@ -269,7 +269,7 @@ describe('STORAGE_URL and S3_ENDPOINT', () => {
       region: 'eu-west-3',
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
     });
-    const storage = createStorage(config.storage);
+    const storage = await createStorage(config.storage);
     expect(storage).toBeInstanceOf(S3Storage);
     (storage as S3Storage).destroy();
     // AWS_REGION wins over AWS_DEFAULT_REGION; no keys: the SDK's own chain; no path: root.
