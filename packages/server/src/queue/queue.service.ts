@@ -35,16 +35,20 @@ export class QueueService {
   /** 1-based queue positions of those of `runIds` that are QUEUED. */
   async positions(runIds: readonly string[]): Promise<Map<string, number>> {
     if (!runIds.length) return new Map();
+    // Each run's position is 1 + the queued runs ahead of it in queue order, counted on the
+    // queue index (status, priority, queueRank, createdAt): no sort of the whole queue, so a
+    // run asking for its place costs little even with thousands waiting.
     const rows = await this.prisma.$queryRaw<{ id: string; position: bigint | number }[]>`
-      SELECT q.id::text AS id, q.position
-      FROM (
-        SELECT id, ROW_NUMBER() OVER (
-          ORDER BY priority DESC, "queueRank" ASC, "createdAt" ASC, id ASC
-        ) AS position
-        FROM "Run"
-        WHERE status = 'QUEUED'
-      ) q
-      WHERE q.id::text = ANY(${[...runIds]}::text[])`;
+      SELECT r.id::text AS id, 1 + (
+        SELECT count(*) FROM "Run" q
+        WHERE q.status = 'QUEUED' AND (
+          q.priority > r.priority
+          OR (q.priority = r.priority
+              AND (q."queueRank", q."createdAt", q.id) < (r."queueRank", r."createdAt", r.id))
+        )
+      ) AS position
+      FROM "Run" r
+      WHERE r.id = ANY(${[...runIds]}::uuid[]) AND r.status = 'QUEUED'`;
     return new Map(rows.map((r) => [r.id, Number(r.position)]));
   }
 
