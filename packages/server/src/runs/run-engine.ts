@@ -171,36 +171,41 @@ export class RunEngine {
         signal,
       },
       {
-        // One statement per stage change: the stage, the run's progress and sequence.
+        // Not awaited: stage changes that come in a burst (stages without an LLM finish at
+        // once) are merged into one statement; a failed write surfaces at flushed().
         onStageStart: async (kind, input) => {
-          await events.change(
-            run.id,
-            {
-              stages: {
-                [kind]: { status: 'RUNNING', input, startedAt: new Date(), message: null },
+          events
+            .change(
+              run.id,
+              {
+                stages: {
+                  [kind]: { status: 'RUNNING', input, startedAt: new Date(), message: null },
+                },
               },
-            },
-            [{ type: 'STAGE_STARTED', stage: kind }],
-          );
+              [{ type: 'STAGE_STARTED', stage: kind }],
+            )
+            .catch(reportedByFlushed);
         },
         onStageFinish: async (kind, outcome) => {
           done++;
-          await events.change(
-            run.id,
-            {
-              stages: {
-                [kind]: {
-                  status: outcome.status,
-                  output: outcome.output,
-                  message: outcome.message,
-                  progress: 1,
-                  finishedAt: new Date(),
+          events
+            .change(
+              run.id,
+              {
+                stages: {
+                  [kind]: {
+                    status: outcome.status,
+                    output: outcome.output,
+                    message: outcome.message,
+                    progress: 1,
+                    finishedAt: new Date(),
+                  },
                 },
+                run: { progress: (PROMPT_STAGES_SHARE * done) / promptStages },
               },
-              run: { progress: (PROMPT_STAGES_SHARE * done) / promptStages },
-            },
-            [{ type: 'STAGE_FINISHED', stage: kind }],
-          );
+              [{ type: 'STAGE_FINISHED', stage: kind }],
+            )
+            .catch(reportedByFlushed);
         },
       },
     );
@@ -254,6 +259,8 @@ export class RunEngine {
     } else if (effective) {
       await prisma.run.update({ where: { id: runId }, data: effective });
     }
+    // The prompt stages' writes are done by now; one that failed fails the run here.
+    await events.flushed(runId);
     const [inputs, stored] = await Promise.all([
       prisma.runInput.findMany({
         where: { runId },
@@ -452,6 +459,12 @@ export class RunEngine {
     } | null,
   ) {
     const { prisma, events } = this.deps;
+    // Stage changes still being written land first (a stage that failed is RUNNING there).
+    await events
+      .flushed(runId)
+      .catch((error: unknown) =>
+        this.deps.log.warn('a stage change of an ending run was not written', { runId, error }),
+      );
     const now = new Date();
     const open = { runId, status: { notIn: ['SUCCEEDED', 'SKIPPED'] as StageStatus[] } };
     // A run that succeeded closes its open stages in one statement inside the transaction
@@ -526,6 +539,9 @@ export class RunEngine {
     }
   }
 }
+
+/** A write nobody awaits: RunEvents keeps its error for the next flushed() of the run. */
+const reportedByFlushed = () => {};
 
 async function readAll(storage: Storage, key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -27,6 +27,18 @@ export interface RunPatch {
   workerUrl?: string | null;
 }
 
+/** Changes of one run waiting for the statement in flight (see RunEvents.change). */
+interface Writer {
+  next: {
+    run: RunPatch;
+    stages: Partial<Record<StageKind, StagePatch>>;
+    events: ChangeEvent[];
+    waiters: { resolve(sequence: number | null): void; reject(error: unknown): void }[];
+  } | null;
+  running: Promise<void> | null;
+  error: { cause: unknown } | null;
+}
+
 /** One event of a change: what `emit` takes. */
 export interface ChangeEvent {
   type: RunEventType;
@@ -127,11 +139,75 @@ export class RunEvents {
   }
 
   /**
-   * Writes a change of a run and its stages in ONE statement, bumping the run's sequence once
-   * per event, then publishes the events in order with their sequences. Returns the last
-   * sequence (null when the run is gone).
+   * Writes a change of a run and its stages, bumping the run's sequence once per event, then
+   * publishes the events in order with their sequences; resolves with the change's last
+   * sequence (null when the run is gone). Changes of one run are written in order, one
+   * statement at a time: changes made while a write is in flight are merged into the next
+   * statement (later values win per column, events keep their order), so a burst (prompt
+   * stages that finish at once) costs one or two statements, not one per change.
    */
-  async change(
+  change(
+    runId: string,
+    patch: { run?: RunPatch; stages?: Partial<Record<StageKind, StagePatch>> },
+    events: ChangeEvent[],
+  ): Promise<number | null> {
+    let writer = this.writers.get(runId);
+    if (!writer) {
+      writer = { next: null, running: null, error: null };
+      this.writers.set(runId, writer);
+    }
+    writer.next ??= { run: {}, stages: {}, events: [], waiters: [] };
+    const batch = writer.next;
+    Object.assign(batch.run, patch.run);
+    for (const [kind, stage] of Object.entries(patch.stages ?? {}) as [StageKind, StagePatch][]) {
+      batch.stages[kind] = { ...batch.stages[kind], ...stage };
+    }
+    batch.events.push(...events);
+    const result = new Promise<number | null>((resolve, reject) => {
+      batch.waiters.push({ resolve, reject });
+    });
+    writer.running ??= this.drain(runId, writer);
+    return result;
+  }
+
+  /**
+   * Waits until every change of the run made so far is written; rejects with the first
+   * write that failed since the last call (changes nobody awaited report here).
+   */
+  async flushed(runId: string): Promise<void> {
+    const writer = this.writers.get(runId);
+    if (!writer) return;
+    await writer.running;
+    const error = writer.error;
+    writer.error = null;
+    if (!writer.running && !writer.next) this.writers.delete(runId);
+    if (error) throw error.cause;
+  }
+
+  private readonly writers = new Map<string, Writer>();
+
+  private async drain(runId: string, writer: Writer): Promise<void> {
+    try {
+      for (;;) {
+        const batch = writer.next;
+        if (!batch) break;
+        writer.next = null;
+        try {
+          const sequence = await this.write(runId, batch, batch.events);
+          for (const w of batch.waiters) w.resolve(sequence);
+        } catch (error) {
+          writer.error ??= { cause: error };
+          for (const w of batch.waiters) w.reject(error);
+        }
+      }
+    } finally {
+      writer.running = null;
+      if (!writer.error) this.writers.delete(runId);
+    }
+  }
+
+  /** One statement: the stages' updates in a WITH clause, then the run's, RETURNING its sequence. */
+  private async write(
     runId: string,
     patch: { run?: RunPatch; stages?: Partial<Record<StageKind, StagePatch>> },
     events: ChangeEvent[],
