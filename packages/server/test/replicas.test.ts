@@ -11,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createRunOk,
   getRun,
+  holdQueue,
   RUN_FIELDS,
   type RunView,
   until,
+  watchHeld,
   watchRunWs,
 } from './fixtures/runs.ts';
 import {
@@ -91,8 +93,10 @@ describe.skipIf(!enabled)('replicas on one database and one Redis', () => {
 
   it('a run created on the API replica runs on the worker; its subscriber there gets every event', async () => {
     const before = worker.app.sandbox!.stats().succeeded;
+    // Held until the subscriber has its SNAPSHOT, so it sees every event from the first.
+    const hold = await holdQueue(worker);
     const run = await createRunOk(api, T2I);
-    const events = await watchRunWs(api, run.id);
+    const events = await watchHeld(api, hold, run.id);
     expect(events[0]?.type).toBe('SNAPSHOT');
     const types = events.map((e) => e.type);
     expect(types).toContain('STAGE_STARTED');
@@ -104,7 +108,8 @@ describe.skipIf(!enabled)('replicas on one database and one Redis', () => {
     const last = events.at(-1)!.run;
     expect(last.status).toBe('SUCCEEDED');
     expect(last.worker).toBe(worker.app.sandbox!.url);
-    expect(worker.app.sandbox!.stats().succeeded).toBe(before + 1);
+    // The run and the two blockers ahead of it on the sandbox.
+    expect(worker.app.sandbox!.stats().succeeded).toBe(before + 3);
     // The output is stored under the shared home and served by the replica that did not make it.
     const media = await fetch(last.outputs[0]!.url.replace(worker.url, api.url));
     expect(media.status).toBe(200);
