@@ -360,7 +360,8 @@ export class RunScheduler {
           const run = await this.claimNext();
           if (!run) break;
           observeQueueWait(run);
-          this.launch(run);
+          // A first attempt has nothing to read back (no stage done, no output stored).
+          this.launch(run, run.attempt === 1);
         }
       } while (this.again && !this.stopping);
     } finally {
@@ -440,7 +441,7 @@ export class RunScheduler {
     return run;
   }
 
-  private launch(run: Run): void {
+  private launch(run: Run, fresh = false): void {
     const controller = new AbortController();
     if (run.errorCode === 'CANCEL_REQUESTED') controller.abort();
     const entry: Active = {
@@ -451,6 +452,7 @@ export class RunScheduler {
     };
     const done = this.deps.engine
       .execute(run, controller.signal, () => this.stopping, {
+        fresh,
         onSlot: (held) => {
           if (entry.inFlight === held) return;
           entry.inFlight = held;

@@ -44,11 +44,19 @@ export interface EngineDeps {
 /** What the engine tells whoever launched a run while it executes. */
 export interface ExecuteHooks {
   /**
+   * The run was just claimed from the queue for its first attempt: its stages are all
+   * PENDING and it has no outputs yet, so nothing needs reading back.
+   */
+  fresh?: boolean;
+  /**
    * The run's prompt went to a ComfyUI server (true) or that server is done with it and its
    * slot is free (false): the outputs are downloaded and stored after that.
    */
   onSlot?(held: boolean): void;
 }
+
+/** Modes whose runs have no input images (nothing to read before binding). */
+const TEXT_ONLY = new Set<Run['mode']>(['TEXT_TO_IMAGE', 'TEXT_TO_VIDEO', 'TEXT_TO_AUDIO']);
 
 /** Share of run progress the three prompt stages take together (the rest is GENERATE). */
 const PROMPT_STAGES_SHARE = 0.06;
@@ -96,7 +104,7 @@ export class RunEngine {
   ): Promise<void> {
     const { prisma, log } = this.deps;
     try {
-      const stages = await prisma.stage.findMany({ where: { runId: run.id } });
+      const stages = hooks.fresh ? [] : await prisma.stage.findMany({ where: { runId: run.id } });
       const promptDone = stages.every(
         (s) => s.kind === 'GENERATE' || s.status === 'SUCCEEDED' || s.status === 'SKIPPED',
       );
@@ -262,12 +270,14 @@ export class RunEngine {
     // The prompt stages' writes are done by now; one that failed fails the run here.
     await events.flushed(runId);
     const [inputs, stored] = await Promise.all([
-      prisma.runInput.findMany({
-        where: { runId },
-        include: { media: true },
-        orderBy: [{ role: 'asc' }, { index: 'asc' }],
-      }),
-      prisma.media.count({ where: { runId } }),
+      TEXT_ONLY.has(run.mode)
+        ? []
+        : prisma.runInput.findMany({
+            where: { runId },
+            include: { media: true },
+            orderBy: [{ role: 'asc' }, { index: 'asc' }],
+          }),
+      hooks.fresh ? 0 : prisma.media.count({ where: { runId } }),
     ]);
     const byRole = (role: string) => inputs.filter((i) => i.role === role);
     const mediaById = new Map(inputs.map((i) => [i.mediaId, i.media]));

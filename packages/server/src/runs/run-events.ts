@@ -166,7 +166,11 @@ export class RunEvents {
     const result = new Promise<number | null>((resolve, reject) => {
       batch.waiters.push({ resolve, reject });
     });
-    writer.running ??= this.drain(runId, writer);
+    // The first write waits for the end of this turn of the event loop, so changes made in
+    // one burst (prompt stages without an LLM, then GENERATE's start) share one statement.
+    writer.running ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.drain(runId, writer),
+    );
     return result;
   }
 
