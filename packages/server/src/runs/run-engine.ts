@@ -248,27 +248,28 @@ export class RunEngine {
       ? { effectivePrompt: prompt, effectiveNegativePrompt: negativePrompt }
       : undefined;
     if (!resumed) {
-      // GENERATE starts, with the effective prompt: one statement.
-      await events.change(
-        runId,
-        {
-          stages: {
-            GENERATE: {
-              status: 'RUNNING',
-              startedAt: new Date(),
-              input: prompt,
-              message: 'Waiting for a worker',
+      // GENERATE starts, with the effective prompt. Not awaited: the write merges with the
+      // prompt stages' before it and the worker's URL after it (beforeSubmit awaits them all).
+      events
+        .change(
+          runId,
+          {
+            stages: {
+              GENERATE: {
+                status: 'RUNNING',
+                startedAt: new Date(),
+                input: prompt,
+                message: 'Waiting for a worker',
+              },
             },
+            ...(effective ? { run: effective } : {}),
           },
-          ...(effective ? { run: effective } : {}),
-        },
-        [{ type: 'STAGE_STARTED', stage: 'GENERATE' }],
-      );
+          [{ type: 'STAGE_STARTED', stage: 'GENERATE' }],
+        )
+        .catch(reportedByFlushed);
     } else if (effective) {
       await prisma.run.update({ where: { id: runId }, data: effective });
     }
-    // The prompt stages' writes are done by now; one that failed fails the run here.
-    await events.flushed(runId);
     const [inputs, stored] = await Promise.all([
       TEXT_ONLY.has(run.mode)
         ? []
@@ -384,7 +385,9 @@ export class RunEngine {
             // Written before the prompt leaves: a process that takes this run over after a
             // crash asks that server first, even if the prompt got there a moment before.
             beforeSubmit: async (worker) => {
-              await prisma.run.update({ where: { id: runId }, data: { workerUrl: worker } });
+              await events.change(runId, { run: { workerUrl: worker } }, []);
+              // Every earlier change of the run is written too; one that failed fails it here.
+              await events.flushed(runId);
             },
           },
           (event) => {
