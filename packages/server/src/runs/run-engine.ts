@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { CreditsService } from '../credits/credits.service.ts';
 import { AtelierError } from '../domain-errors.ts';
-import type { PrismaClient, Run } from '../generated/prisma/client.ts';
+import { Prisma, type PrismaClient, type Run } from '../generated/prisma/client.ts';
 import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
 import { observeRunFinished } from '../instruments.ts';
 import type { LlmClient } from '../llm/llm.client.ts';
@@ -332,14 +332,17 @@ export class RunEngine {
     });
     const preview = throttleLatest(previewIntervalMs, warn, async (e: ExecutionEvent) => {
       if (e.type !== 'preview') return;
-      await events.emit(runId, 'PREVIEW', {
-        stage: 'GENERATE',
-        preview: {
-          mimeType: e.mimeType,
-          dataUrl: `data:${e.mimeType};base64,${e.data.toString('base64')}`,
-          nodeId: e.nodeId,
+      await events.change(runId, {}, [
+        {
+          type: 'PREVIEW',
+          stage: 'GENERATE',
+          preview: {
+            mimeType: e.mimeType,
+            dataUrl: `data:${e.mimeType};base64,${e.data.toString('base64')}`,
+            nodeId: e.nodeId,
+          },
         },
-      });
+      ]);
     });
 
     try {
@@ -428,8 +431,9 @@ export class RunEngine {
           },
           signal,
         );
-        await progress.flush();
-        await preview.flush();
+        // The last progress and preview are written while the outputs are stored: every
+        // event goes through the run's writer, so they still go out before the OUTPUTs.
+        const flushing = Promise.all([progress.flush(), preview.flush()]);
         const wanted = result.outputs.filter((o) => o.kind === model.outputKind);
         const files = wanted.length ? wanted : result.outputs;
         for (const file of files) {
@@ -446,8 +450,11 @@ export class RunEngine {
               metadata: this.deps.outputMetadata,
             },
           );
-          await events.emit(runId, 'OUTPUT', { stage: 'GENERATE', mediaId: media.id });
+          events
+            .change(runId, {}, [{ type: 'OUTPUT', stage: 'GENERATE', mediaId: media.id }])
+            .catch(reportedByFlushed);
         }
+        await flushing;
       }
     } finally {
       progress.cancel();
@@ -456,6 +463,49 @@ export class RunEngine {
     if (outputIndex === 0) {
       throw new ExecutionError('NODE_ERROR', 'The workflow finished without writing any output.');
     }
+  }
+
+  /**
+   * A run's success in ONE statement (atomic like a transaction): its open stages closed,
+   * its final state with RUN_FINISHED's sequence, and the webhook deliveries it causes (the
+   * account's endpoints that want `run.succeeded`, and its own webhook). Null if it is gone.
+   */
+  private async finishSucceeded(runId: string, now: Date) {
+    const at = Prisma.sql`(${now.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+    const event = 'run.succeeded';
+    const rows = await this.deps.prisma.$queryRaw<
+      {
+        sequence: number;
+        modelKey: string;
+        mode: string;
+        status: string;
+        startedAt: Date | null;
+        finishedAt: Date | null;
+      }[]
+    >`
+      WITH s AS (
+        UPDATE "Stage" SET "status" = 'SUCCEEDED', "finishedAt" = ${at}, "progress" = 1,
+          "message" = 'Done'
+        WHERE "runId" = ${runId}::uuid AND "status" NOT IN ('SUCCEEDED', 'SKIPPED')
+      ), r AS (
+        UPDATE "Run" SET "status" = 'SUCCEEDED', "finishedAt" = ${at}, "progress" = 1,
+          "errorCode" = NULL, "errorMessage" = NULL, "errorStage" = NULL, "errorNodeId" = NULL,
+          "errorNodeType" = NULL, "errorDetail" = NULL, "errorExceptionType" = NULL,
+          "sequence" = "sequence" + 1, "updatedAt" = ${at}
+        WHERE "id" = ${runId}::uuid
+        RETURNING "id", "ownerId", "webhookUrl", "webhookEvents", "sequence", "modelKey",
+          "mode"::text AS "mode", "status"::text AS "status", "startedAt", "finishedAt"
+      ), d AS (
+        INSERT INTO "WebhookDelivery" ("id", "ownerId", "runId", "webhookId", "url", "event")
+        SELECT gen_random_uuid(), r."ownerId", r."id", w."id", w."url", ${event}
+          FROM r JOIN "Webhook" w ON w."ownerId" = r."ownerId" AND ${event} = ANY(w."events")
+        UNION ALL
+        SELECT gen_random_uuid(), r."ownerId", r."id", NULL, r."webhookUrl", ${event}
+          FROM r WHERE r."webhookUrl" IS NOT NULL AND ${event} = ANY(r."webhookEvents")
+      )
+      SELECT "sequence", "modelKey", "mode", "status", "startedAt", "finishedAt" FROM r`;
+    const run = rows[0];
+    return run ? { ...run, sequence: Number(run.sequence), errorCode: null } : null;
   }
 
   /** Writes the final state of the run and its stages, then RUN_FINISHED. */
@@ -479,46 +529,44 @@ export class RunEngine {
         this.deps.log.warn('a stage change of an ending run was not written', { runId, error }),
       );
     const now = new Date();
-    const open = { runId, status: { notIn: ['SUCCEEDED', 'SKIPPED'] as StageStatus[] } };
-    // A run that succeeded closes its open stages in one statement inside the transaction
-    // below; a failed or canceled one names the stage it ended in first.
-    let failing: { id: string; kind: StageKind } | null = null;
-    if (status !== 'SUCCEEDED') {
-      const stages = await prisma.stage.findMany({
-        where: open,
-        select: { id: true, kind: true, status: true },
-        orderBy: { position: 'asc' },
-      });
-      failing =
-        stages.find((s) => s.status === 'RUNNING') ??
-        stages.find((s) => s.status === 'PENDING') ??
-        null;
+    if (status === 'SUCCEEDED') {
+      const run = await this.finishSucceeded(runId, now);
+      if (run) {
+        observeRunFinished(run);
+        events.publish(runId, run.sequence, { type: 'RUN_FINISHED' });
+        this.deps.onFinished?.();
+      }
+      return;
     }
-    // The final state and, for FAILED and CANCELED, the refund of the run's credits are
-    // one transaction: a run never ends without its refund, nor is refunded twice.
+    const open = { runId, status: { notIn: ['SUCCEEDED', 'SKIPPED'] as StageStatus[] } };
+    // The stage it ended in: the one running, else the first still pending.
+    const stages = await prisma.stage.findMany({
+      where: open,
+      select: { id: true, kind: true, status: true },
+      orderBy: { position: 'asc' },
+    });
+    const failing: { id: string; kind: StageKind } | null =
+      stages.find((s) => s.status === 'RUNNING') ??
+      stages.find((s) => s.status === 'PENDING') ??
+      null;
+    // The final state and the refund of the run's credits are one transaction: a run never
+    // ends without its refund, nor is refunded twice.
     const updated = await prisma
       .$transaction(async (tx) => {
-        if (status === 'SUCCEEDED') {
-          await tx.stage.updateMany({
-            where: open,
-            data: { status: 'SUCCEEDED', finishedAt: now, progress: 1, message: 'Done' },
-          });
-        } else {
-          if (failing) {
-            await tx.stage.update({
-              where: { id: failing.id },
-              data: {
-                status: status === 'FAILED' ? 'FAILED' : 'CANCELED',
-                finishedAt: now,
-                ...(status === 'FAILED' && error ? { message: error.message } : {}),
-              },
-            });
-          }
-          await tx.stage.updateMany({
-            where: { ...open, ...(failing ? { id: { not: failing.id } } : {}) },
-            data: { status: 'CANCELED', finishedAt: now },
+        if (failing) {
+          await tx.stage.update({
+            where: { id: failing.id },
+            data: {
+              status,
+              finishedAt: now,
+              ...(status === 'FAILED' && error ? { message: error.message } : {}),
+            },
           });
         }
+        await tx.stage.updateMany({
+          where: { ...open, ...(failing ? { id: { not: failing.id } } : {}) },
+          data: { status: 'CANCELED', finishedAt: now },
+        });
         const run = await tx.run.update({
           where: { id: runId },
           data: {
@@ -526,17 +574,16 @@ export class RunEngine {
             sequence: { increment: 1 },
             status,
             finishedAt: now,
-            ...(status === 'SUCCEEDED' ? { progress: 1 } : {}),
             errorCode: error?.code ?? null,
             errorMessage: error?.message ?? null,
-            errorStage: status === 'SUCCEEDED' ? null : (failing?.kind ?? null),
+            errorStage: failing?.kind ?? null,
             errorNodeId: error?.nodeId ?? null,
             errorNodeType: error?.nodeType ?? null,
             errorDetail: error?.detail ?? null,
             errorExceptionType: error?.exceptionType ?? null,
           },
         });
-        if (status !== 'SUCCEEDED') await this.deps.credits.refund(tx, runId);
+        await this.deps.credits.refund(tx, runId);
         // The webhooks of its end, in the same transaction: none is lost to a crash.
         await enqueueRunWebhooks(tx, run);
         return run;
