@@ -1,5 +1,6 @@
-// Before/after table from two `bench/speed.ts --json` files: each measure with the baseline
-// taken in the same run, the ratio against it, and whether the target is met.
+// Before/after table from `bench/speed.ts --json` files (two or more, in column order): each
+// measure with the baseline taken in the same run, the ratio against it, and whether the
+// target is met.
 //
 //   node --import tsx bench/speed/compare.ts before.json after.json
 import { readFile } from 'node:fs/promises';
@@ -15,10 +16,11 @@ interface Run {
   rows: SummaryRow[];
 }
 
-const [beforeFile, afterFile] = process.argv.slice(2);
-if (!beforeFile || !afterFile) throw new Error('usage: compare.ts before.json after.json');
-const before = JSON.parse(await readFile(beforeFile, 'utf8')) as Run;
-const after = JSON.parse(await readFile(afterFile, 'utf8')) as Run;
+const files = process.argv.slice(2);
+if (files.length < 2) throw new Error('usage: compare.ts before.json [more.json ...] after.json');
+const runs = await Promise.all(
+  files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as Run),
+);
 
 function fmt(v: number | null | undefined, unit: SummaryRow['unit']): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
@@ -50,16 +52,23 @@ const loadRange = (run: Run) =>
   run.loads?.length
     ? `${Math.min(...run.loads).toFixed(1)}–${Math.max(...run.loads).toFixed(1)}`
     : 'not recorded';
-const measures = [...new Set([...before.rows, ...after.rows].map((r) => r.measure))];
+const name = (run: Run, i: number) =>
+  `${run.label || files[i]}, finished ${run.date.slice(11, 16)} UTC`;
+const measures = [...new Set(runs.flatMap((r) => r.rows.map((row) => row.measure)))];
 const lines = [
-  `Before: ${before.label || beforeFile}, ${before.date.slice(0, 16).replace('T', ' ')} UTC, \`${before.commit}\`${before.build ? `, ${before.build}` : ''}. After: ${after.label || afterFile}, ${after.date.slice(0, 16).replace('T', ' ')} UTC, \`${after.commit}\`${after.build ? `, ${after.build}` : ''}. Each cell: Atelier vs the baseline measured in the same run (Atelier ÷ baseline). 1-minute load average at the scenarios' starts (2 cores, shared with other work): before ${loadRange(before)}, after ${loadRange(after)}.`,
+  ...runs.map(
+    (run, i) =>
+      `- ${name(run, i)}: \`${run.commit}\`${run.build ? `, ${run.build}` : ''}; 1-minute load average at the scenarios' starts ${loadRange(run)}.`,
+  ),
   '',
-  '| measure | target | before: Atelier vs baseline | met | after: Atelier vs baseline | met |',
-  '|---|---|---|---|---|---|',
+  'Each cell: Atelier vs the baseline measured in the same run (Atelier ÷ baseline).',
+  '',
+  `| measure | target | ${runs.map((r, i) => `${name(r, i)} | met`).join(' | ')} |`,
+  `|---|---|${runs.map(() => '---|---').join('|')}|`,
   ...measures.map((m) => {
-    const b = before.rows.find((r) => r.measure === m);
-    const a = after.rows.find((r) => r.measure === m);
-    return `| ${m} | ${(a ?? b)!.target} | ${cell(b)} | ${verdict(b)} | ${cell(a)} | ${verdict(a)} |`;
+    const cells = runs.map((run) => run.rows.find((r) => r.measure === m));
+    const target = cells.find(Boolean)!.target;
+    return `| ${m} | ${target} | ${cells.map((c) => `${cell(c)} | ${verdict(c)}`).join(' | ')} |`;
   }),
   '',
 ];

@@ -39,6 +39,8 @@ interface Busy {
   gapMax: number;
   firstStartMs: number;
   perWorker: number[];
+  /** Submission → every createRun answered (naive: NaN). */
+  submittedMs: number;
   doneMs: number;
   failed: number;
 }
@@ -51,6 +53,7 @@ function measureLogs(
   t0: number,
   doneAt: number,
   failed: number,
+  submittedAt = Number.NaN,
 ): Busy {
   const logs = sandboxes.map((s) =>
     s
@@ -76,6 +79,7 @@ function measureLogs(
     gapMax: Math.max(...gaps),
     firstStartMs: Math.min(...all.map((e) => e.startedAt)) - t0,
     perWorker: logs.map((l) => l.length),
+    submittedMs: submittedAt - t0,
     doneMs: doneAt - t0,
     failed,
   };
@@ -111,10 +115,14 @@ async function atelier(
         createRun(server.url, runInput(`gpu busy ${i}`, STEPS)),
       ),
     );
+    const submittedAt = Date.now();
     const finished = await waitRuns(server.url, ids, 600_000);
     const doneAt = Math.max(...finished.map((r) => Date.parse(r.finishedAt ?? '') || Date.now()));
     const failed = finished.filter((r) => r.status !== 'SUCCEEDED').length;
-    return { result: measureLogs('Atelier', sandboxes, t0, doneAt, failed), workflow };
+    return {
+      result: measureLogs('Atelier', sandboxes, t0, doneAt, failed, submittedAt),
+      workflow,
+    };
   } finally {
     await server.stop();
   }
@@ -226,7 +234,7 @@ export async function gpuBusy(options: { runs: number; reps: number }): Promise<
     `| ${b.label} | ${b.jobs} | ${fmtMs(b.jobMs)} | ${(b.wallMs / 1000).toFixed(2)} s | ` +
     `${(b.busy * 100).toFixed(1)} %${base ? ` (${(b.busy / base.busy).toFixed(3)} × naive)` : ''} | ` +
     `${fmtMs(b.gapP50)} / ${fmtMs(b.gapP99)} / ${fmtMs(b.gapMax)} | ${fmtMs(b.firstStartMs)} | ` +
-    `${b.perWorker.join(' / ')} | ${(b.doneMs / 1000).toFixed(2)} s | ${b.failed} |`;
+    `${b.perWorker.join(' / ')} | ${Number.isFinite(b.submittedMs) ? `${(b.submittedMs / 1000).toFixed(2)} s` : '—'} | ${(b.doneMs / 1000).toFixed(2)} s | ${b.failed} |`;
   const busyRatios = rows.map((r) => r.atelier.busy / r.naive.busy);
   const gapP99s = rows.map((r) => r.atelier.gapP99);
   const medRatio = median(busyRatios);
@@ -259,10 +267,10 @@ export async function gpuBusy(options: { runs: number; reps: number }): Promise<
     },
   );
   return [
-    `**GPU busy** — 4 sandboxes in the bench process at ${STEP_DELAY_MS} ms per step, ${options.runs} text-to-image runs (${STEPS} steps, 256 px) submitted at once; Atelier: \`serve\` on PostgreSQL with COMFYUI_URLS = the 4 sandboxes, after 8 warm-up runs; naive: the same workflow (taken from the sandbox's history of a warm-up run, seeds and texts made unique) POSTed round-robin to \`/prompt\`, 2 in flight per sandbox, each completion (\`execution_success\` on its socket) followed by /history and /view, then the next POST. From the sandboxes' own prompt logs: busy = Σ execution time / (4 × (last prompt end − submission)); gaps = idle time between consecutive prompts on one sandbox (p50 / p99 / max over all 4); first start = submission → first prompt started; done = submission → last run finished (Atelier's finishedAt; naive: last output fetched). ${options.reps} repetitions, each Atelier then naive.`,
+    `**GPU busy** — 4 sandboxes in the bench process at ${STEP_DELAY_MS} ms per step, ${options.runs} text-to-image runs (${STEPS} steps, 256 px) submitted at once; Atelier: \`serve\` on PostgreSQL with COMFYUI_URLS = the 4 sandboxes, after 8 warm-up runs; naive: the same workflow (taken from the sandbox's history of a warm-up run, seeds and texts made unique) POSTed round-robin to \`/prompt\`, 2 in flight per sandbox, each completion (\`execution_success\` on its socket) followed by /history and /view, then the next POST. From the sandboxes' own prompt logs: busy = Σ execution time / (4 × (last prompt end − submission)); gaps = idle time between consecutive prompts on one sandbox (p50 / p99 / max over all 4); first start = submission → first prompt started; all createRun answered = submission → the last of the ${options.runs} createRun calls returned; done = submission → last run finished (Atelier's finishedAt; naive: last output fetched). ${options.reps} repetitions, each Atelier then naive.`,
     '',
-    '| rep | dispatcher | jobs | job time | wall (GPU) | busy | gap p50 / p99 / max | first start | jobs per worker | done | failed |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| rep | dispatcher | jobs | job time | wall (GPU) | busy | gap p50 / p99 / max | first start | jobs per worker | all createRun answered | done | failed |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.flatMap((r, i) => [
       `| ${i + 1} ${line(r.atelier, r.naive)}`,
       `| ${i + 1} ${line(r.naive, null)}`,
