@@ -331,7 +331,11 @@ export function reduceRunState(state: RunState, event: RunEvent, keep = RUN_EVEN
     events: keep > 0 ? events : [],
     received: state.received + 1,
     sequence: event.sequence,
-    finished: FINISHED_RUN_STATUSES.has(event.run.status),
+    // As watchRun ends: at RUN_FINISHED (or a finished run's SNAPSHOT). An earlier event may
+    // already show the final status (it is read when delivered) with RUN_FINISHED still to come.
+    finished:
+      event.type === 'RUN_FINISHED' ||
+      (event.type === 'SNAPSHOT' && FINISHED_RUN_STATUSES.has(event.run.status)),
   };
 }
 
