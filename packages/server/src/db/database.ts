@@ -1,11 +1,12 @@
 // Opens the database: embedded PGlite under ATELIER_HOME by default, PostgreSQL when a URL
 // is given. Both go through Prisma driver adapters, so there is one client and one dialect.
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { PGliteOptions } from '@electric-sql/pglite';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { applyMigrations, type SqlRunner } from './migrate.ts';
+import { applyMigrations, type MigrationFile, readMigrations, type SqlRunner } from './migrate.ts';
 import { pgliteTemplateFile } from './paths.ts';
 
 export type DatabaseTarget =
@@ -48,10 +49,30 @@ function countQueries(prisma: PrismaClient<'query'>) {
  */
 const PGLITE_SETTINGS = ['-c', 'shared_buffers=32MB'];
 
-/** The build's template of a new data directory (see pgliteTemplateFile), as a tar; or null. */
-async function readPgliteTemplate(): Promise<Buffer | null> {
-  const gzipped = await readFile(pgliteTemplateFile()).catch(() => null);
-  return gzipped ? gunzipSync(gzipped) : null;
+interface PgliteTemplate {
+  tar: Buffer;
+  /** The migrations applied in it (at build time). */
+  migrations: string[];
+}
+
+/**
+ * The build's template of a new data directory (see pgliteTemplateFile): a tar, with the
+ * migrations already applied in it. Null when there is none, or when one of its migrations
+ * is not one of ours unchanged (edited since the build): PGlite then runs initdb.
+ */
+async function readPgliteTemplate(): Promise<PgliteTemplate | null> {
+  const file = pgliteTemplateFile();
+  const manifest = (await readFile(`${file}.json`, 'utf8')
+    .then(JSON.parse)
+    .catch(() => null)) as { sha256: string; migrations: MigrationFile[] } | null;
+  const gzipped = manifest && (await readFile(file).catch(() => null));
+  if (!manifest || !gzipped) return null;
+  // The manifest and the tar are two files: a build that replaced one but not yet the other
+  // must not pair them.
+  if (createHash('sha256').update(gzipped).digest('hex') !== manifest.sha256) return null;
+  const current = new Map((await readMigrations()).map((m) => [m.name, m.checksum]));
+  if (!manifest.migrations.every((m) => current.get(m.name) === m.checksum)) return null;
+  return { tar: gunzipSync(gzipped), migrations: manifest.migrations.map((m) => m.name) };
 }
 
 /**
@@ -61,10 +82,11 @@ async function readPgliteTemplate(): Promise<Buffer | null> {
  * half-made database; PGlite then opens it as an existing one. Nothing happens when the
  * directory holds anything already, or no template was built (PGlite then runs initdb).
  */
-async function unpackPgliteTemplate(dataDir: string): Promise<void> {
-  if ((await readdir(dataDir).catch(() => [])).length) return;
-  const tar = await readPgliteTemplate();
-  if (!tar) return;
+async function unpackPgliteTemplate(dataDir: string): Promise<string[]> {
+  if ((await readdir(dataDir).catch(() => [])).length) return [];
+  const template = await readPgliteTemplate();
+  if (!template) return [];
+  const { tar } = template;
   const temporary = `${dataDir}.${process.pid}.tmp`;
   await rm(temporary, { recursive: true, force: true });
   await mkdir(temporary, { recursive: true });
@@ -89,6 +111,7 @@ async function unpackPgliteTemplate(dataDir: string): Promise<void> {
   }
   await rm(dataDir, { recursive: true, force: true }); // empty (checked above)
   await rename(temporary, dataDir);
+  return template.migrations;
 }
 
 /**
@@ -101,11 +124,15 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       import('@electric-sql/pglite'),
       import('pglite-prisma-adapter'),
     ]);
+    // Migrations the template came with: reported (and recorded as applied now) by the first
+    // migrate(), so a database made from it is indistinguishable from one migrated here.
+    let adopted: string[] = [];
     if (target.dataDir) {
       await mkdir(target.dataDir, { recursive: true });
-      await unpackPgliteTemplate(target.dataDir);
+      adopted = await unpackPgliteTemplate(target.dataDir);
     }
     const template = target.dataDir ? null : await readPgliteTemplate();
+    if (template) adopted = template.migrations;
     // One options object: PGlite keeps it, so the template is dropped from it once loaded.
     const options: PGliteOptions = {
       startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
@@ -113,7 +140,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       ...(template
         ? {
             loadDataDir: new Blob([
-              new Uint8Array(template.buffer as ArrayBuffer, template.byteOffset, template.length),
+              new Uint8Array(
+                template.tar.buffer as ArrayBuffer,
+                template.tar.byteOffset,
+                template.tar.length,
+              ),
             ]),
           }
         : {}),
@@ -140,7 +171,16 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       get queryCount() {
         return counter.count;
       },
-      migrate: () => applyMigrations(runner),
+      migrate: async () => {
+        const fromTemplate = adopted;
+        adopted = [];
+        if (fromTemplate.length) {
+          await runner.exec(
+            'UPDATE "_prisma_migrations" SET id = gen_random_uuid()::text, started_at = now(), finished_at = now()',
+          );
+        }
+        return [...fromTemplate, ...(await applyMigrations(runner))];
+      },
       ping: async () => (await runner.query('SELECT 1 AS ok').catch(() => [])).length === 1,
       close: async () => {
         await prisma.$disconnect();

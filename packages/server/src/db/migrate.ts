@@ -48,13 +48,14 @@ export async function listMigrationNames(dir = MIGRATIONS_DIR): Promise<string[]
     .sort();
 }
 
-interface MigrationFile {
+export interface MigrationFile {
   name: string;
   sql: string;
   checksum: string;
 }
 
-async function readMigrations(dir: string): Promise<MigrationFile[]> {
+/** The migrations in `dir`, in order, with the checksums Prisma records. */
+export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
   return Promise.all(
     (await listMigrationNames(dir)).map(async (name) => {
       const sql = await readFile(path.join(dir, name, 'migration.sql'), 'utf8');

@@ -82,14 +82,22 @@ describe.runIf(TEST_DB === 'pglite')('migrations', () => {
     });
   });
 
-  it('a new embedded database is unpacked from the build template, migrated once, reopened as is', async () => {
+  it('a new embedded database is unpacked from the migrated build template, reopened as is', async () => {
     expect(existsSync(pgliteTemplateFile()), 'the global setup builds the template').toBe(true);
     const home = await mkdtemp(path.join(tmpdir(), 'atelier-template-'));
     const dataDir = path.join(home, 'db');
     try {
       const names = await listMigrationNames();
       const fresh = await openDatabase({ kind: 'pglite', dataDir });
+      const before = Date.now();
       expect(await fresh.migrate()).toEqual(names);
+      // Recorded as applied now (the template's rows are from the build), with new ids.
+      const rows = await fresh.prisma.$queryRawUnsafe<{ id: string; started_at: Date }[]>(
+        'SELECT id, started_at FROM "_prisma_migrations"',
+      );
+      expect(rows).toHaveLength(names.length);
+      for (const row of rows)
+        expect(row.started_at.getTime()).toBeGreaterThanOrEqual(before - 1000);
       await fresh.prisma.account.create({ data: { name: 'kept' } });
       await fresh.close();
       expect(await readdir(home)).toEqual(['db']); // no unpacking leftovers

@@ -15,9 +15,10 @@ export const MIGRATIONS_DIR = fileURLToPath(
 );
 
 /**
- * Where the build (`npm run build -w @atelier/server`) keeps a gzipped tarball of a new,
- * empty PGlite data directory made by the installed PGlite version: a new embedded database
- * is unpacked from it instead of running initdb in WebAssembly (seconds, and hundreds of MB).
+ * Where the build (`npm run build -w @atelier/server`) keeps a gzipped tarball of a new PGlite
+ * data directory made by the installed PGlite version, the migrations applied (listed, with
+ * the tar's sha256, in `<file>.json`): a new embedded database is unpacked from it instead of
+ * running initdb in WebAssembly (seconds, and hundreds of MB) and every migration.
  */
 export function pgliteTemplateFile(): string {
   const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
