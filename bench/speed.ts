@@ -45,6 +45,21 @@ const env = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const reps = env('BENCH_REPS', 2);
 const loadMs = env('BENCH_LOAD_MS', 10_000);
 
+function describeCommit(): string {
+  try {
+    const line = execFileSync('git', ['-C', ROOT, 'log', '--format=%h %s', '-1'], {
+      encoding: 'utf8',
+    }).trim();
+    let text = line.length > 90 ? `${line.slice(0, 89)}…` : line;
+    const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'packages'], {
+      encoding: 'utf8',
+    }).trim();
+    if (dirty) text += ` + uncommitted changes under packages/ (${dirty.split('\n').length} files)`;
+    return text;
+  } catch {
+    return '(not a git checkout)';
+  }
+}
 let commit = '';
 try {
   const line = execFileSync('git', ['-C', ROOT, 'log', '--format=%h %s', '-1'], {
@@ -121,6 +136,13 @@ for (const scenario of scenarios) {
     '',
   );
   console.error(`--- ${scenario}: ${((Date.now() - started) / 1000).toFixed(0)} s ---`);
+}
+const commitAtEnd = describeCommit();
+if (commitAtEnd !== commit) {
+  out.push(
+    `Note: the server's checkout changed during this run; at its end it was at \`${commitAtEnd}\` (each scenario spawned the code as it was when that scenario started).`,
+    '',
+  );
 }
 const text = out.join('\n');
 console.log(text);
