@@ -121,17 +121,19 @@ export async function processImage(
         chromaSubsampling: meta.chromaSubsampling === '4:4:4' ? '4:4:4' : '4:2:0',
       });
     }
-    const { data, info } = await pipeline.toBuffer({ resolveWithObject: true });
-
-    const thumb = await sharp(data)
-      .resize({
-        width: options.thumbnailEdge,
-        height: options.thumbnailEdge,
-        fit: 'inside',
-        withoutEnlargement: true,
-      })
-      .webp({ quality: 80 })
-      .toBuffer({ resolveWithObject: true });
+    // The thumbnail is made from the source at the same time (a JPEG source is decoded at
+    // a fraction of its size for it), not from the stored image after it.
+    let thumbnail = open().rotate().resize({
+      width: options.thumbnailEdge,
+      height: options.thumbnailEdge,
+      fit: 'inside',
+      withoutEnlargement: true,
+    });
+    if (meta.hasAlpha && !keepAlpha) thumbnail = thumbnail.flatten({ background: '#ffffff' });
+    const [{ data, info }, thumb] = await Promise.all([
+      pipeline.toBuffer({ resolveWithObject: true }),
+      thumbnail.webp({ quality: 80 }).toBuffer({ resolveWithObject: true }),
+    ]);
 
     const oriented = meta.autoOrient ?? { width, height };
     return {

@@ -76,8 +76,12 @@ export class MediaService {
     const storageKey = `media/${id}.${image.extension}`;
     const thumbnailKey = `thumbs/${id}.webp`;
     try {
-      await this.storage.put(storageKey, image.data);
-      await this.storage.put(thumbnailKey, image.thumbnail.data);
+      // Both written at once; both settled before a failure is handled (and cleaned up).
+      const written = await Promise.allSettled([
+        this.storage.put(storageKey, image.data),
+        this.storage.put(thumbnailKey, image.thumbnail.data),
+      ]);
+      for (const w of written) if (w.status === 'rejected') throw w.reason;
       return await this.prisma.media.create({
         data: {
           id,

@@ -175,10 +175,12 @@ export async function storeOutput(
 
   const storageKey = `outputs/${id}.${extension}`;
   const thumbnailKey = thumb ? `thumbs/${id}.webp` : null;
-  await Promise.all([
+  // Both written at once; both settled before a failure is handled (and cleaned up).
+  const written = await Promise.allSettled([
     storage.put(storageKey, data),
     thumb && thumbnailKey ? storage.put(thumbnailKey, thumb) : null,
   ]);
+  for (const w of written) if (w.status === 'rejected') throw w.reason;
   try {
     return await prisma.media.create({
       data: {
