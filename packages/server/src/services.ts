@@ -217,6 +217,9 @@ export async function createServices(
       ...config.limits,
       webhookAllowPrivate: config.webhooks.allowPrivate,
       describeImages: Boolean(config.llm?.vision),
+      // PostgreSQL: 6 of the pool's 10 connections; PGlite has one (its transactions take
+      // turns anyway): one waits there while the next is prepared.
+      createConcurrency: db.kind === 'postgres' ? 6 : 2,
     },
     {
       queued: async (run) => {

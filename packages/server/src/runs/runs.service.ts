@@ -1,7 +1,9 @@
 // Creating, canceling, retrying and deleting runs. Validation happens here, against the
 // model's catalog entry, before anything is written; a run and its four stages are written
 // in one transaction.
+
 import { randomBytes } from 'node:crypto';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config.ts';
 import { InsufficientCreditsError } from '../credits/credits.errors.ts';
 import { type CreditsService, lockAccount } from '../credits/credits.service.ts';
@@ -218,9 +220,20 @@ export class RunsService {
       webhookAllowPrivate?: boolean;
       /** An LLM that sees images is configured: IMAGE_TO_AUDIO may go without a prompt. */
       describeImages?: boolean;
+      /**
+       * createRun transactions at once (default 6). A burst of createRuns waits here, not
+       * for the database's connections, so the run executor's claims and writes (and other
+       * requests) still get a connection at once: the first run of a burst of 200 starts
+       * while the rest are still being created.
+       */
+      createConcurrency?: number;
     },
     private readonly lifecycle: RunLifecycle,
-  ) {}
+  ) {
+    this.createSlots = pLimit(limits.createConcurrency ?? 6);
+  }
+
+  private readonly createSlots: LimitFunction;
 
   /**
    * A run by id within `scope` (`{ ownerId }`, or `{}` for admins), with the caller's
@@ -347,53 +360,55 @@ export class RunsService {
     const cost = runCost(model, req.mode, parameters, count);
 
     try {
-      const run = await this.prisma.$transaction(async (tx) => {
-        // The account row stays locked until commit: concurrent createRuns of one account
-        // take turns here, so the queue cap and the balance are checked race-free.
-        const balance = await lockAccount(tx, ownerId);
-        if (balance === undefined) throw new NotFoundError('Account', ownerId);
-        const queued = await tx.run.count({ where: { ownerId, status: 'QUEUED' } });
-        if (queued >= this.limits.maxQueuedRunsPerAccount) {
-          throw new QueueLimitError(this.limits.maxQueuedRunsPerAccount);
-        }
-        if (balance !== null && balance < cost) throw new InsufficientCreditsError(cost, balance);
-        const created = await tx.run.create({
-          data: {
-            ownerId,
-            mode: req.mode,
-            modelKey: model.key,
-            styleKey: req.style || null,
-            prompt,
-            negativePrompt: req.negativePrompt?.trim() || null,
-            parameters: parameters as object,
-            adjustments,
-            seed,
-            count,
-            cost,
-            outputFormat: format,
-            outputQuality: quality,
-            outputBackground: background,
-            priority,
-            queueRank: queued,
-            ...(webhook
-              ? {
-                  webhookUrl: webhook.url,
-                  webhookEvents: webhook.events,
-                  webhookSecret: newWebhookSecret(),
-                }
-              : {}),
-            idempotencyKey: req.idempotencyKey || null,
-            skipStages,
-            retryOfId: retryOfId ?? null,
-            stages: {
-              create: stageKindsFor(req.mode).map((kind, position) => ({ kind, position })),
+      const run = await this.createSlots(() =>
+        this.prisma.$transaction(async (tx) => {
+          // The account row stays locked until commit: concurrent createRuns of one account
+          // take turns here, so the queue cap and the balance are checked race-free.
+          const balance = await lockAccount(tx, ownerId);
+          if (balance === undefined) throw new NotFoundError('Account', ownerId);
+          const queued = await tx.run.count({ where: { ownerId, status: 'QUEUED' } });
+          if (queued >= this.limits.maxQueuedRunsPerAccount) {
+            throw new QueueLimitError(this.limits.maxQueuedRunsPerAccount);
+          }
+          if (balance !== null && balance < cost) throw new InsufficientCreditsError(cost, balance);
+          const created = await tx.run.create({
+            data: {
+              ownerId,
+              mode: req.mode,
+              modelKey: model.key,
+              styleKey: req.style || null,
+              prompt,
+              negativePrompt: req.negativePrompt?.trim() || null,
+              parameters: parameters as object,
+              adjustments,
+              seed,
+              count,
+              cost,
+              outputFormat: format,
+              outputQuality: quality,
+              outputBackground: background,
+              priority,
+              queueRank: queued,
+              ...(webhook
+                ? {
+                    webhookUrl: webhook.url,
+                    webhookEvents: webhook.events,
+                    webhookSecret: newWebhookSecret(),
+                  }
+                : {}),
+              idempotencyKey: req.idempotencyKey || null,
+              skipStages,
+              retryOfId: retryOfId ?? null,
+              stages: {
+                create: stageKindsFor(req.mode).map((kind, position) => ({ kind, position })),
+              },
+              inputs: { create: inputs },
             },
-            inputs: { create: inputs },
-          },
-        });
-        await this.credits.charge(tx, { accountId: ownerId, balance, runId: created.id, cost });
-        return created;
-      });
+          });
+          await this.credits.charge(tx, { accountId: ownerId, balance, runId: created.id, cost });
+          return created;
+        }),
+      );
       await this.lifecycle.queued(run);
       return run;
     } catch (error) {
