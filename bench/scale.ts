@@ -18,11 +18,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Sandbox, startSandbox } from '@atelier/comfyui-sandbox';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { derivedClientId } from '../packages/server/src/comfyui/pool.ts';
 import { loadConfig } from '../packages/server/src/config.ts';
 import { REPO_ROOT } from '../packages/server/src/db/paths.ts';
+import { createDatabase } from './speed/lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
 const WARMUP_RUNS = 8;
@@ -33,8 +33,6 @@ const SLOTS_PER_COMFYUI = 2;
 const DEADLINE_MS = 120_000;
 const APPEND = process.env.BENCH_APPEND !== '0';
 const SHARED = process.env.BENCH_SHARED !== '0';
-const BASE_DB_URL =
-  process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const BIN = path.join(REPO_ROOT, 'packages/server/bin/atelier.mjs');
 
@@ -164,31 +162,6 @@ async function startAtelier(
     throw error;
   }
   return { url, log: () => log, dispose };
-}
-
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `atelier_bench_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: BASE_DB_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(BASE_DB_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: BASE_DB_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
 }
 
 async function gql<T>(api: string, query: string, variables?: Record<string, unknown>): Promise<T> {

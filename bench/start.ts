@@ -24,6 +24,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { stopChild } from './speed/lib.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -111,15 +112,6 @@ async function start(args: string[], env: Record<string, string>, cwd = ROOT): P
   return { child, ms: performance.now() - t0, output: () => output };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Starts, waits until ready, idles, reads RSS, stops. */
 async function measure(
   args: string[],
@@ -131,7 +123,7 @@ async function measure(
     await new Promise((r) => setTimeout(r, IDLE_MS));
     return { ms: started.ms, rss: rssMb(started.child.pid as number) };
   } finally {
-    await stop(started.child);
+    await stopChild(started.child);
   }
 }
 

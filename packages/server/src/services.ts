@@ -240,7 +240,7 @@ export async function createServices(
           .catch((error: unknown) =>
             log.warn('could not remove a canceled run from the queue', { error }),
           );
-        await events.emit(run.id, 'RUN_FINISHED');
+        await events.change(run.id, {}, [{ type: 'RUN_FINISHED' }]);
         events.queueChanged();
         webhookDispatcher.notify();
       },

@@ -39,7 +39,7 @@ interface Writer {
   error: { cause: unknown } | null;
 }
 
-/** One event of a change: what `emit` takes. */
+/** One event of a change. */
 export interface ChangeEvent {
   type: RunEventType;
   stage?: StageKind | null;
@@ -112,31 +112,6 @@ export class RunEvents {
     private readonly prisma: PrismaClient,
     private readonly pubsub: PubSub,
   ) {}
-
-  /** Bumps the run's sequence and publishes one event; returns the new sequence (null if gone). */
-  async emit(
-    runId: string,
-    type: RunEventType,
-    extra: {
-      stage?: StageKind | null;
-      preview?: PreviewPayload | null;
-      mediaId?: string | null;
-    } = {},
-  ): Promise<number | null> {
-    const updated = await this.prisma.run
-      .update({
-        where: { id: runId },
-        data: { sequence: { increment: 1 } },
-        select: { sequence: true },
-      })
-      .catch((error: { code?: string }) => {
-        if (error.code === 'P2025') return null; // deleted meanwhile
-        throw error;
-      });
-    if (!updated) return null;
-    this.publish(runId, updated.sequence, { type, ...extra });
-    return updated.sequence;
-  }
 
   /**
    * Writes a change of a run and its stages, bumping the run's sequence once per event, then
