@@ -34,6 +34,8 @@ export interface SubscribersResult {
 }
 
 const now = () => performance.timeOrigin + performance.now();
+/** Connections opened at once (see run()). */
+const WAVE = 100;
 let current: SubscribersResult | undefined;
 
 async function run(url: string, runId: string, n: number) {
@@ -50,19 +52,11 @@ async function run(url: string, runId: string, n: number) {
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const clients = Array.from({ length: n }, () =>
-    createClient({
-      url: `${url.replace(/^http/, 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
-      retryAttempts: 0,
-      lazy: false,
-    }),
-  );
   const complete = () => {
     done++;
     if (done === n) finish();
   };
-  clients.forEach((client, i) => {
+  const watch = (client: ReturnType<typeof createClient>, i: number) =>
     client.subscribe<{ runEvents: Event }>(
       { query: SUBSCRIPTION, variables: { id: runId } },
       {
@@ -93,7 +87,30 @@ async function run(url: string, runId: string, n: number) {
         complete,
       },
     );
-  });
+  // Connections open in waves of WAVE, each wave once the previous one is acknowledged: a
+  // thousand handshakes at once on two shared cores can outlast graphql-ws' 3 s connection
+  // init timeout (4408) on either server, which would leave the run without its subscribers.
+  // Only the setup is paced; every subscriber has its SNAPSHOT before the run starts.
+  const clients: ReturnType<typeof createClient>[] = [];
+  for (let first = 0; first < n; first += WAVE) {
+    const wave: Promise<void>[] = [];
+    for (let i = first; i < Math.min(n, first + WAVE); i++) {
+      wave.push(
+        new Promise<void>((connected) => {
+          const client = createClient({
+            url: `${url.replace(/^http/, 'ws')}/graphql`,
+            webSocketImpl: WebSocket,
+            retryAttempts: 0,
+            lazy: false,
+            on: { connected: () => connected(), closed: () => connected() },
+          });
+          clients.push(client);
+          watch(client, i);
+        }),
+      );
+    }
+    await Promise.all(wave);
+  }
   await finished;
   await new Promise((resolve) => process.send?.({ result }, resolve));
   await Promise.all(clients.map((c) => c.dispose()));

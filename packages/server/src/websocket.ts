@@ -27,6 +27,7 @@ import type { Context } from './context.ts';
 import { socketOriginAllowed } from './http-security.ts';
 import type { Logger } from './log.ts';
 import type { PersistedDocuments } from './persisted-documents.ts';
+import { SharedSubscriptions } from './shared-subscriptions.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: any server context shape is accepted here.
 type Yoga = YogaServerInstance<any, Context>;
@@ -39,7 +40,15 @@ export interface WebSocketOptions {
   /** Documents subscribers may send by hash (and whether only those may run). */
   persisted: PersistedDocuments;
   log: Logger;
+  /** Where subscribers of the same operation share each event's execution (default: one per process). */
+  shared?: SharedSubscriptions;
 }
+
+/**
+ * Events executed once per group of subscribers (shared-subscriptions.ts). Its counters are
+ * read by tests; every server of the process uses it unless its options name another.
+ */
+export const sharedSubscriptions = new SharedSubscriptions();
 
 type Extra = {
   request: IncomingMessage;
@@ -217,7 +226,16 @@ function serverOptions(
         contextValue: await contextFactory(),
         rootValue: { execute, subscribe },
       };
-      return args;
+      // Subscribers share an event's result only with those whose execution could not differ
+      // from theirs: same account, scopes and key (what resolvers may check), same host (what
+      // URLs are built from), same document and variables.
+      const scope = JSON.stringify([
+        viewer.accountId,
+        viewer.scopes,
+        viewer.apiKey?.id ?? null,
+        request.headers.host ?? '',
+      ]);
+      return (options.shared ?? sharedSubscriptions).prepare(args, text, scope);
     },
   };
 }

@@ -24,6 +24,7 @@ import { MediaRef } from '../media/media.schema.ts';
 import { ModelRef } from '../models/models.schema.ts';
 import type { RunEventPayload } from '../pubsub.ts';
 import { positionLoader } from '../queue/queue.service.ts';
+import { SHARED_EVENTS, type SharedEventsExtension } from '../shared-subscriptions.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
 import { WebhookInput } from '../webhooks/webhook-input.ts';
 import { IDLE, withIdleTicks } from './idle-ticks.ts';
@@ -642,5 +643,13 @@ builder.subscriptionField('runEvents', (t) =>
     },
     // Noted for atelier_run_event_delivery_lag_seconds (observed once the result is ready).
     resolve: (event, _args, ctx) => noteRunEvent(ctx, event),
+    extensions: {
+      // Subscribers over WebSocket with the same document, variables and viewer share one
+      // execution of each live event (shared-subscriptions.ts); the lag is still noted for
+      // each of them.
+      [SHARED_EVENTS]: {
+        perSubscriber: (ctx, event) => noteRunEvent(ctx, event as RunEventPayload),
+      } satisfies SharedEventsExtension,
+    },
   }),
 );
