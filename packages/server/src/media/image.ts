@@ -104,35 +104,48 @@ export async function processImage(
           ? 'webp'
           : 'jpeg';
 
-    // rotate() without an angle applies the EXIF orientation; sharp drops all metadata
-    // from the output unless told otherwise.
-    let pipeline = open().rotate().resize({
+    // The source is decoded once: oriented (rotate() without an angle applies the EXIF
+    // orientation), scaled and flattened into raw 8-bit sRGB pixels (sharp converts from an
+    // embedded profile and drops all metadata). The stored image and the thumbnail are then
+    // both made from those pixels at the same time. Decoding the source a second time for
+    // the thumbnail (even at a fraction of its size) costs more CPU than the thumbnail
+    // itself, and on a busy machine that CPU is the upload's time; encoding the stored file
+    // first and the thumbnail from it would put both encodes in sequence.
+    let decode = open().rotate().resize({
       width: options.maxEdge,
       height: options.maxEdge,
       fit: 'inside',
       withoutEnlargement: true,
     });
-    if (meta.hasAlpha && !keepAlpha) pipeline = pipeline.flatten({ background: '#ffffff' });
-    if (target === 'png') pipeline = pipeline.png({ compressionLevel: 6, adaptiveFiltering: true });
-    else if (target === 'webp') pipeline = pipeline.webp({ quality: 92, smartSubsample: true });
+    if (meta.hasAlpha && !keepAlpha) decode = decode.flatten({ background: '#ffffff' });
+    const { data: pixels, info: decoded } = await decode
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const fromPixels = () =>
+      sharp(pixels, {
+        raw: { width: decoded.width, height: decoded.height, channels: decoded.channels },
+      });
+
+    let stored = fromPixels();
+    if (target === 'png') stored = stored.png({ compressionLevel: 6, adaptiveFiltering: true });
+    else if (target === 'webp') stored = stored.webp({ quality: 92, smartSubsample: true });
     else {
-      pipeline = pipeline.jpeg({
+      stored = stored.jpeg({
         quality: 92,
         chromaSubsampling: meta.chromaSubsampling === '4:4:4' ? '4:4:4' : '4:2:0',
       });
     }
-    // The thumbnail is made from the source at the same time (a JPEG source is decoded at
-    // a fraction of its size for it), not from the stored image after it.
-    let thumbnail = open().rotate().resize({
-      width: options.thumbnailEdge,
-      height: options.thumbnailEdge,
-      fit: 'inside',
-      withoutEnlargement: true,
-    });
-    if (meta.hasAlpha && !keepAlpha) thumbnail = thumbnail.flatten({ background: '#ffffff' });
+    const thumbnail = fromPixels()
+      .resize({
+        width: options.thumbnailEdge,
+        height: options.thumbnailEdge,
+        fit: 'inside',
+        withoutEnlargement: true,
+      })
+      .webp({ quality: 80 });
     const [{ data, info }, thumb] = await Promise.all([
-      pipeline.toBuffer({ resolveWithObject: true }),
-      thumbnail.webp({ quality: 80 }).toBuffer({ resolveWithObject: true }),
+      stored.toBuffer({ resolveWithObject: true }),
+      thumbnail.toBuffer({ resolveWithObject: true }),
     ]);
 
     const oriented = meta.autoOrient ?? { width, height };

@@ -66,21 +66,31 @@ export class MediaService {
       keepAlpha: request.purpose === 'MASK',
     });
 
-    const sha256 = createHash('sha256').update(image.data).digest('hex');
-    const dedupKey = `${ownerId}:${sha256}`;
-    const existing = await this.prisma.media.findUnique({ where: { dedupKey } });
-    if (existing) return existing;
-
     // Keys are made here from a fresh UUID (the Media id), never from user input.
     const id = randomUUID();
     const storageKey = `media/${id}.${image.extension}`;
     const thumbnailKey = `thumbs/${id}.webp`;
+    // Both files are written while the hash is computed and the dedup lookup runs, not
+    // after them: a new upload (the common case) then waits for one database round trip
+    // fewer before its row. A dedup hit removes the files again.
+    const writes = [
+      this.storage.put(storageKey, image.data),
+      this.storage.put(thumbnailKey, image.thumbnail.data),
+    ];
+    const sha256 = createHash('sha256').update(image.data).digest('hex');
+    const dedupKey = `${ownerId}:${sha256}`;
     try {
-      // Both written at once; both settled before a failure is handled (and cleaned up).
-      const written = await Promise.allSettled([
-        this.storage.put(storageKey, image.data),
-        this.storage.put(thumbnailKey, image.thumbnail.data),
+      // Everything settled before a failure is handled (and cleaned up), so no write still
+      // under way can leave a file behind.
+      const [lookup, ...written] = await Promise.allSettled([
+        this.prisma.media.findUnique({ where: { dedupKey } }),
+        ...writes,
       ]);
+      if (lookup.status === 'rejected') throw lookup.reason;
+      if (lookup.value) {
+        await this.removeFiles([storageKey, thumbnailKey]);
+        return lookup.value;
+      }
       for (const w of written) if (w.status === 'rejected') throw w.reason;
       return await this.prisma.media.create({
         data: {
