@@ -41,6 +41,8 @@ interface Fanout {
   deliveryMax: number;
   eventsPerSecPerSub: number;
   eventsPerSecTotal: number;
+  /** Distinct progress events (steps) that reached any subscriber, per second. */
+  distinctPerSec: number;
   samplerSec: number;
   rssIdle: number;
   rssPeak: number;
@@ -119,6 +121,14 @@ function analyse(
   }
   const times = [...emitted.values()];
   const samplerMs = Math.max(...times) - Math.min(...times);
+  // What the server sent out at all, whoever got it: a rate below the cap here is the publish
+  // side (throttle, writes), above it with fewer per subscriber is delivery dropping them.
+  const firstSeen = new Map<number, number>();
+  for (const list of result.progress) {
+    for (const [step, at] of list) firstSeen.set(step, Math.min(at, firstSeen.get(step) ?? at));
+  }
+  const seen = [...firstSeen.values()];
+  const distinctMs = seen.length > 1 ? Math.max(...seen) - Math.min(...seen) : 0;
   // Per subscriber: (progress events − 1) / (last arrival − first arrival).
   const perSub = result.progress
     .filter((l) => l.length > 1)
@@ -132,6 +142,7 @@ function analyse(
     deliveryMax: Math.max(...delivery),
     eventsPerSecPerSub: median(perSub),
     eventsPerSecTotal: sum(result.progress.map((l) => l.length)) / (samplerMs / 1000),
+    distinctPerSec: distinctMs > 0 ? ((seen.length - 1) * 1000) / distinctMs : 0,
     samplerSec: samplerMs / 1000,
     rssIdle,
     rssPeak,
@@ -258,7 +269,7 @@ export async function fanout(options: {
   }
   const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
   const line = (rep: number, f: Fanout) =>
-    `| ${rep} | ${f.label} | ${f.subscribers} | ${fmtMs(f.deliveryP50)} / ${fmtMs(f.deliveryP99)} / ${fmtMs(f.deliveryMax)} | ${f.eventsPerSecPerSub.toFixed(1)} | ${f.eventsPerSecTotal.toFixed(0)} | ${f.received} | ${f.samplerSec.toFixed(2)} s | ${mb(f.rssIdle)} → ${mb(f.rssPeak)} | ${f.incomplete}${f.errors.length ? ` (${f.errors[0]!.slice(0, 80)})` : ''} |`;
+    `| ${rep} | ${f.label} | ${f.subscribers} | ${fmtMs(f.deliveryP50)} / ${fmtMs(f.deliveryP99)} / ${fmtMs(f.deliveryMax)} | ${f.eventsPerSecPerSub.toFixed(1)} | ${f.distinctPerSec.toFixed(1)} | ${f.eventsPerSecTotal.toFixed(0)} | ${f.received} | ${f.samplerSec.toFixed(2)} s | ${mb(f.rssIdle)} → ${mb(f.rssPeak)} | ${f.incomplete}${f.errors.length ? ` (${f.errors[0]!.slice(0, 80)})` : ''} |`;
   const p99Ratio = median(rows.map((r) => r.a.deliveryP99 / r.b.deliveryP99));
   const rssRatio = median(rows.map((r) => r.a.rssPeak / r.b.rssPeak));
   const v = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -304,10 +315,10 @@ export async function fanout(options: {
     });
   }
   return [
-    `**Fan-out** — ${options.subscribers} graphql-ws subscribers (one WebSocket each, in a child process) of one run's \`runEvents\` (sequence, type, stage { kind status progress message step maxSteps }, run { id status progress sequence }); the run (${MODEL}, ${STEPS} steps, 512 px) is held by the sandbox before its first step until every subscriber has its SNAPSHOT, then the sampler steps every ${STEP_DELAY_MS} ms (sandbox in the bench process, \`serve\` on PostgreSQL in a child process). Bare: bench/speed/bare-server.ts in a child process, a SNAPSHOT then ${STEPS} STAGE_PROGRESS events of the same shape published every ${STEP_DELAY_MS} ms, then RUN_FINISHED. Delivery = arrival of a step's progress event − the sandbox sending that step's \`progress\` (bare: publishing it), first arrival per step and subscriber, pooled; events/s per subscriber = (GENERATE progress events received − 1) / (last − first arrival), median over subscribers; events/s to all = all progress events received / the sampler's span; RSS of the server process (idle after a warm-up run → peak during the fan-out). Incomplete = subscribers without RUN_FINISHED.`,
+    `**Fan-out** — ${options.subscribers} graphql-ws subscribers (one WebSocket each, in a child process) of one run's \`runEvents\` (sequence, type, stage { kind status progress message step maxSteps }, run { id status progress sequence }); the run (${MODEL}, ${STEPS} steps, 512 px) is held by the sandbox before its first step until every subscriber has its SNAPSHOT, then the sampler steps every ${STEP_DELAY_MS} ms (sandbox in the bench process, \`serve\` on PostgreSQL in a child process). Bare: bench/speed/bare-server.ts in a child process, a SNAPSHOT then ${STEPS} STAGE_PROGRESS events of the same shape published every ${STEP_DELAY_MS} ms, then RUN_FINISHED. Delivery = arrival of a step's progress event − the sandbox sending that step's \`progress\` (bare: publishing it), first arrival per step and subscriber, pooled; events/s per subscriber = (GENERATE progress events received − 1) / (last − first arrival), median over subscribers; distinct progress events/s = (steps that reached any subscriber − 1) / (first arrival of the last − of the first), what the server published at all; events/s to all = all progress events received / the sampler's span; RSS of the server process (idle after a warm-up run → peak during the fan-out). Incomplete = subscribers without RUN_FINISHED.`,
     '',
-    '| rep | server | subscribers | delivery p50 / p99 / max | progress events/s per subscriber | events/s to all | events received (all types) | sampler span | server RSS | incomplete |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| rep | server | subscribers | delivery p50 / p99 / max | progress events/s per subscriber | distinct progress events/s (any subscriber) | events/s to all | events received (all types) | sampler span | server RSS | incomplete |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.flatMap((r, i) => [line(i + 1, r.a), line(i + 1, r.b)]),
     ...smallRows.flatMap((r, i) => [line(i + 1, r.a), line(i + 1, r.b)]),
     '',

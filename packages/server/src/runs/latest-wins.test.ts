@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { IDLE } from './idle-ticks.ts';
 import { latestWins } from './latest-wins.ts';
 
 type Event = { seq: number; type: string; stage?: string };
@@ -95,5 +96,45 @@ describe('latestWins return()', () => {
     await iterator.return?.();
     expect(await pending).toEqual({ value: undefined, done: true });
     expect(returned).toBe(true);
+  });
+});
+
+describe('latestWins with idleMs', () => {
+  it('passes every item through once, with IDLE while the source is quiet', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* source() {
+      yield { seq: 1, type: 'STARTED' } as Event;
+      await gate;
+      yield { seq: 2, type: 'PROGRESS', stage: 'GENERATE' } as Event;
+      yield { seq: 3, type: 'FINISHED' } as Event;
+    }
+    const seen: (number | typeof IDLE)[] = [];
+    for await (const item of latestWins(source(), kindOf, { idleMs: 5, maxIdleMs: 20 })) {
+      seen.push(item === IDLE ? IDLE : item.seq);
+      if (seen.filter((i) => i === IDLE).length === 3) release();
+    }
+    expect(seen.filter((i) => i !== IDLE)).toEqual([1, 2, 3]);
+    expect(seen[0]).toBe(1);
+    expect(seen.filter((i) => i === IDLE)).toHaveLength(3);
+    // Nothing quiet once the items came: no IDLE between them or after the end.
+    expect(seen.slice(-2)).toEqual([2, 3]);
+  });
+
+  it('return() while waiting for a quiet source ends it without a later IDLE', async () => {
+    const silent: AsyncIterator<Event> = {
+      next: () => new Promise(() => {}),
+      return: async () => ({ value: undefined, done: true }),
+    };
+    const iterator = latestWins({ [Symbol.asyncIterator]: () => silent }, kindOf, {
+      idleMs: 1,
+    });
+    expect(await iterator.next()).toEqual({ value: IDLE, done: false });
+    const pending = iterator.next();
+    await iterator.return?.();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 });

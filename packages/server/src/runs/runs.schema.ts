@@ -27,7 +27,7 @@ import { positionLoader } from '../queue/queue.service.ts';
 import { SHARED_EVENTS, type SharedEventsExtension } from '../shared-subscriptions.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
 import { WebhookInput } from '../webhooks/webhook-input.ts';
-import { IDLE, withIdleTicks } from './idle-ticks.ts';
+import { IDLE } from './idle-ticks.ts';
 import { latestWins } from './latest-wins.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 import { eventReadKey } from './shared-reads.ts';
@@ -605,11 +605,15 @@ builder.subscriptionField('runEvents', (t) =>
         } satisfies RunEventPayload;
         if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
         // A subscriber that cannot keep up gets the latest progress and preview, not a
-        // backlog (latest-wins.ts); every other event reaches it, in order.
-        const events = latestWins(live, (e) =>
-          e.type === 'STAGE_PROGRESS' || e.type === 'PREVIEW' ? `${e.type}:${e.stage}` : null,
+        // backlog (latest-wins.ts); every other event reaches it, in order. IDLE comes after
+        // a quiet spell of RUN_EVENTS_RESYNC_MS (then twice as long each time).
+        const events = latestWins(
+          live,
+          (e) =>
+            e.type === 'STAGE_PROGRESS' || e.type === 'PREVIEW' ? `${e.type}:${e.stage}` : null,
+          { idleMs: RUN_EVENTS_RESYNC_MS },
         );
-        for await (const event of withIdleTicks(events, RUN_EVENTS_RESYNC_MS)) {
+        for await (const event of events) {
           if (event === IDLE) {
             // Pub/sub across processes (Redis) delivers at most once: after a quiet spell,
             // compare with the database and catch up on anything missed.
