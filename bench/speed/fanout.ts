@@ -121,8 +121,9 @@ function analyse(
   }
   const times = [...emitted.values()];
   const samplerMs = Math.max(...times) - Math.min(...times);
-  // What the server sent out at all, whoever got it: a rate below the cap here is the publish
-  // side (throttle, writes), above it with fewer per subscriber is delivery dropping them.
+  // The steps that reached anyone: above the per-subscriber rate, subscribers dropped
+  // different steps (some kept up); equal to it, all got the same ones: either the publish
+  // side (throttle, writes) sent no more, or every subscriber was behind and got the latest.
   const firstSeen = new Map<number, number>();
   for (const list of result.progress) {
     for (const [step, at] of list) firstSeen.set(step, Math.min(at, firstSeen.get(step) ?? at));
@@ -315,7 +316,7 @@ export async function fanout(options: {
     });
   }
   return [
-    `**Fan-out** — ${options.subscribers} graphql-ws subscribers (one WebSocket each, in a child process) of one run's \`runEvents\` (sequence, type, stage { kind status progress message step maxSteps }, run { id status progress sequence }); the run (${MODEL}, ${STEPS} steps, 512 px) is held by the sandbox before its first step until every subscriber has its SNAPSHOT, then the sampler steps every ${STEP_DELAY_MS} ms (sandbox in the bench process, \`serve\` on PostgreSQL in a child process). Bare: bench/speed/bare-server.ts in a child process, a SNAPSHOT then ${STEPS} STAGE_PROGRESS events of the same shape published every ${STEP_DELAY_MS} ms, then RUN_FINISHED. Delivery = arrival of a step's progress event − the sandbox sending that step's \`progress\` (bare: publishing it), first arrival per step and subscriber, pooled; events/s per subscriber = (GENERATE progress events received − 1) / (last − first arrival), median over subscribers; distinct progress events/s = (steps that reached any subscriber − 1) / (first arrival of the last − of the first), what the server published at all; events/s to all = all progress events received / the sampler's span; RSS of the server process (idle after a warm-up run → peak during the fan-out). Incomplete = subscribers without RUN_FINISHED.`,
+    `**Fan-out** — ${options.subscribers} graphql-ws subscribers (one WebSocket each, in a child process) of one run's \`runEvents\` (sequence, type, stage { kind status progress message step maxSteps }, run { id status progress sequence }); the run (${MODEL}, ${STEPS} steps, 512 px) is held by the sandbox before its first step until every subscriber has its SNAPSHOT, then the sampler steps every ${STEP_DELAY_MS} ms (sandbox in the bench process, \`serve\` on PostgreSQL in a child process). Bare: bench/speed/bare-server.ts in a child process, a SNAPSHOT then ${STEPS} STAGE_PROGRESS events of the same shape published every ${STEP_DELAY_MS} ms, then RUN_FINISHED. Delivery = arrival of a step's progress event − the sandbox sending that step's \`progress\` (bare: publishing it), first arrival per step and subscriber, pooled; events/s per subscriber = (GENERATE progress events received − 1) / (last − first arrival), median over subscribers; distinct progress events/s = (steps that reached any subscriber − 1) / (first arrival of the last − of the first), a bound on what the server published; events/s to all = all progress events received / the sampler's span; RSS of the server process (idle after a warm-up run → peak during the fan-out). Incomplete = subscribers without RUN_FINISHED.`,
     '',
     '| rep | server | subscribers | delivery p50 / p99 / max | progress events/s per subscriber | distinct progress events/s (any subscriber) | events/s to all | events received (all types) | sampler span | server RSS | incomplete |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
