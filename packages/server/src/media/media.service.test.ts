@@ -105,7 +105,7 @@ describe('MediaService.upload', () => {
     expect(await state()).toEqual(before);
   });
 
-  it('returns the winner when a concurrent upload took the dedup key first', async () => {
+  it('returns the stored row when the insert hits the dedup key, and removes its own files', async () => {
     const { media } = server.app.services;
     const input = await solid(32, 30);
     const first = await media.upload(LOCAL_ACCOUNT_ID, {
@@ -113,13 +113,16 @@ describe('MediaService.upload', () => {
       purpose: 'SOURCE',
     });
     const before = await state();
-    // Pretend the dedup lookup ran before the other upload committed.
-    vi.spyOn(server.app.db.prisma.media, 'findUnique').mockResolvedValueOnce(null);
+    // No lookup comes before the insert: the second upload writes its files, its insert
+    // violates the dedup key (as when a concurrent upload commits first), and it answers
+    // with the stored row.
+    const create = vi.spyOn(server.app.db.prisma.media, 'create');
     const second = await media.upload(LOCAL_ACCOUNT_ID, {
       stream: Readable.from([input]),
       purpose: 'SOURCE',
     });
     expect(second.id).toBe(first.id);
+    expect(create).toHaveBeenCalledTimes(1);
     expect(await state()).toEqual(before); // the loser's files were removed
   });
 

@@ -70,9 +70,10 @@ export class MediaService {
     const id = randomUUID();
     const storageKey = `media/${id}.${image.extension}`;
     const thumbnailKey = `thumbs/${id}.webp`;
-    // Both files are written while the hash is computed and the dedup lookup runs, not
-    // after them: a new upload (the common case) then waits for one database round trip
-    // fewer before its row. A dedup hit removes the files again.
+    // Both files are written while the hash is computed. The row is then inserted straight
+    // away, without looking the dedup key up first: a new upload (the common case) waits
+    // for one database round trip, not two. A dedup hit shows as the unique violation of
+    // the dedup key (P2002), handled below like a concurrent upload of the same bytes.
     const writes = [
       this.storage.put(storageKey, image.data),
       this.storage.put(thumbnailKey, image.thumbnail.data),
@@ -80,17 +81,9 @@ export class MediaService {
     const sha256 = createHash('sha256').update(image.data).digest('hex');
     const dedupKey = `${ownerId}:${sha256}`;
     try {
-      // Everything settled before a failure is handled (and cleaned up), so no write still
+      // Both writes settled before a failure is handled (and cleaned up), so no write still
       // under way can leave a file behind.
-      const [lookup, ...written] = await Promise.allSettled([
-        this.prisma.media.findUnique({ where: { dedupKey } }),
-        ...writes,
-      ]);
-      if (lookup.status === 'rejected') throw lookup.reason;
-      if (lookup.value) {
-        await this.removeFiles([storageKey, thumbnailKey]);
-        return lookup.value;
-      }
+      const written = await Promise.allSettled(writes);
       for (const w of written) if (w.status === 'rejected') throw w.reason;
       return await this.prisma.media.create({
         data: {
@@ -117,7 +110,8 @@ export class MediaService {
       });
     } catch (error) {
       await this.removeFiles([storageKey, thumbnailKey]);
-      // A concurrent upload of the same bytes won the race for the dedup key: use its row.
+      // The same bytes of the same owner are already stored (or a concurrent upload of them
+      // won the race for the dedup key): use that row.
       if (prismaErrorCode(error) === 'P2002') {
         const winner = await this.prisma.media.findUnique({ where: { dedupKey } });
         if (winner) return winner;
