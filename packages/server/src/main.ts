@@ -1,6 +1,7 @@
 // The server's commands: `serve` (default), `worker`, `migrate` and `keys`. Users run them as
 // `atelier <command>` (@atelier/cli forwards them here) or as `atelier-server <command>`; the
 // client commands (generate, models, styles) live in @atelier/cli.
+import { setFlagsFromString } from 'node:v8';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
@@ -84,6 +85,13 @@ async function main(argv: string[]): Promise<number> {
     });
   });
   await app.start();
+  // The bin held V8's young generation at its initial size while the server started (see
+  // bin/atelier.mjs); from now on it grows under load as V8's default lets it.
+  const held = Symbol.for('atelier.semiSpaceGrowthHeld');
+  if ((globalThis as Record<symbol, unknown>)[held]) {
+    setFlagsFromString('--semi-space-growth-factor=2');
+    delete (globalThis as Record<symbol, unknown>)[held];
+  }
   if (command === 'worker') {
     app.log.info('Atelier worker ready', {
       instance: app.services.instanceId,
