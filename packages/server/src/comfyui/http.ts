@@ -1,6 +1,8 @@
 // ComfyUI's HTTP routes as typed calls on `fetch`, each with a timeout, and failures classified
 // by what they say about the request: refused (it never reached the worker, safe to send
 // elsewhere) or ambiguous (reset, timeout, 5xx: the worker may have acted on it).
+import http from 'node:http';
+import https from 'node:https';
 import { SpanKind } from '@opentelemetry/api';
 import type { ApiGraph } from '../models/workflow.ts';
 import { withSpan } from '../tracing.ts';
@@ -33,6 +35,60 @@ function causeCode(e: unknown): string | undefined {
 
 export type FetchLike = typeof fetch;
 
+/** Statuses whose Response must have no body. */
+const NO_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A request with a JSON or empty body through node:http(s) on the default keep-alive agent,
+ * answered as a fetch Response. The calls on a run's path (POST /prompt, GET /history, GET
+ * /view) go this way: Node 20's fetch costs about four times the CPU per call (measured
+ * here: ≈ 1.5 ms against ≈ 0.4 ms with the Response built), which a run pays in sequence
+ * between ComfyUI and its client. Errors keep their `code` (ECONNREFUSED …) as fetch's
+ * `cause` does; an abort rejects like fetch.
+ */
+function nodeSend(
+  method: string,
+  url: URL,
+  headers: Record<string, string>,
+  body: string | undefined,
+  signal: AbortSignal,
+): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const client = url.protocol === 'https:' ? https : http;
+    const req = client.request(
+      url,
+      {
+        method,
+        headers:
+          body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
+        signal,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const answer = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value === undefined) continue;
+            for (const v of Array.isArray(value) ? value : [value]) answer.append(name, v);
+          }
+          resolve(
+            new Response(NO_BODY.has(status) ? null : Buffer.concat(chunks), {
+              status,
+              statusText: res.statusMessage ?? '',
+              headers: answer,
+            }),
+          );
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** A span name's route: the path without its query and with ids replaced (low cardinality). */
 function route(path: string): string {
   const bare = path.split('?')[0] ?? path;
@@ -59,7 +115,8 @@ export type PromptLocation =
 
 export class ComfyHttp {
   private readonly timeoutMs: number;
-  private readonly fetchImpl: FetchLike;
+  /** A fetch given in the options (tests); else node:http for JSON calls, fetch for forms. */
+  private readonly fetchImpl: FetchLike | null;
 
   readonly baseUrl: string;
 
@@ -67,7 +124,7 @@ export class ComfyHttp {
     // A trailing slash keeps a path prefix (a ComfyUI behind a reverse proxy at /comfy/).
     this.baseUrl = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.fetchImpl = options.fetch ?? fetch;
+    this.fetchImpl = options.fetch ?? null;
   }
 
   /**
@@ -112,7 +169,10 @@ export class ComfyHttp {
       body = JSON.stringify(init.json);
     }
     try {
-      return await this.fetchImpl(url, {
+      if (!this.fetchImpl && typeof body !== 'object') {
+        return await nodeSend(method, url, headers, body, signal);
+      }
+      return await (this.fetchImpl ?? fetch)(url, {
         method,
         headers,
         body,

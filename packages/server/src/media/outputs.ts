@@ -138,14 +138,47 @@ function thumbnail(data: Buffer, edge: number) {
     .toBuffer();
 }
 
-/** Converts (images), probes (video, audio), stores and records one output. */
-export async function storeOutput(
-  prisma: PrismaClient,
+/** The Media row of an output whose files are stored (see prepareOutput). */
+export interface OutputRow {
+  id: string;
+  ownerId: string;
+  runId: string;
+  outputIndex: number;
+  kind: MediaKind;
+  purpose: 'OUTPUT';
+  mimeType: string;
+  width: number | null;
+  height: number | null;
+  durationMs: number | null;
+  bytes: number;
+  sha256: string;
+  hasAlpha: boolean;
+  originalName: string;
+  originalBytes: number;
+  storageKey: string;
+  thumbnailKey: string | null;
+  thumbnailMime: string | null;
+  thumbnailBytes: number | null;
+}
+
+/** An output converted and written to storage, whose Media row is not recorded yet. */
+export interface PreparedOutput {
+  row: OutputRow;
+  /** Deletes the stored files (the row could not be recorded). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Converts (images) or probes (video, audio) one output and writes it and its thumbnail to
+ * storage. The caller records the row: storeOutput does it alone; the run engine records the
+ * last outputs of a run in the statement that ends it.
+ */
+export async function prepareOutput(
   storage: Storage,
   owner: { ownerId: string; runId: string; index: number },
   file: OutputFile,
   options: OutputOptions,
-): Promise<Media> {
+): Promise<PreparedOutput> {
   const id = randomUUID();
   let data = file.data;
   let mimeType = file.mimeType;
@@ -175,39 +208,61 @@ export async function storeOutput(
 
   const storageKey = `outputs/${id}.${extension}`;
   const thumbnailKey = thumb ? `thumbs/${id}.webp` : null;
+  const discard = async () => {
+    await Promise.all([
+      storage.delete(storageKey),
+      thumbnailKey ? storage.delete(thumbnailKey) : null,
+    ]);
+  };
   // Both written at once; both settled before a failure is handled (and cleaned up).
   const written = await Promise.allSettled([
     storage.put(storageKey, data),
     thumb && thumbnailKey ? storage.put(thumbnailKey, thumb) : null,
   ]);
-  for (const w of written) if (w.status === 'rejected') throw w.reason;
+  const failed = written.find((w) => w.status === 'rejected');
+  if (failed) {
+    await discard().catch(() => {});
+    throw failed.reason;
+  }
+  return {
+    row: {
+      id,
+      ownerId: owner.ownerId,
+      runId: owner.runId,
+      outputIndex: owner.index,
+      kind: file.kind,
+      purpose: 'OUTPUT',
+      mimeType,
+      width,
+      height,
+      durationMs,
+      bytes: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+      hasAlpha,
+      originalName: file.filename,
+      originalBytes: file.data.length,
+      storageKey,
+      thumbnailKey,
+      thumbnailMime: thumb ? 'image/webp' : null,
+      thumbnailBytes: thumb?.length ?? null,
+    },
+    discard,
+  };
+}
+
+/** Converts (images), probes (video, audio), stores and records one output. */
+export async function storeOutput(
+  prisma: PrismaClient,
+  storage: Storage,
+  owner: { ownerId: string; runId: string; index: number },
+  file: OutputFile,
+  options: OutputOptions,
+): Promise<Media> {
+  const prepared = await prepareOutput(storage, owner, file, options);
   try {
-    return await prisma.media.create({
-      data: {
-        id,
-        ownerId: owner.ownerId,
-        runId: owner.runId,
-        outputIndex: owner.index,
-        kind: file.kind,
-        purpose: 'OUTPUT',
-        mimeType,
-        width,
-        height,
-        durationMs,
-        bytes: data.length,
-        sha256: createHash('sha256').update(data).digest('hex'),
-        hasAlpha,
-        originalName: file.filename,
-        originalBytes: file.data.length,
-        storageKey,
-        thumbnailKey,
-        thumbnailMime: thumb ? 'image/webp' : null,
-        thumbnailBytes: thumb?.length ?? null,
-      },
-    });
+    return await prisma.media.create({ data: prepared.row });
   } catch (error) {
-    await storage.delete(storageKey);
-    if (thumbnailKey) await storage.delete(thumbnailKey);
+    await prepared.discard();
     throw error;
   }
 }

@@ -16,7 +16,7 @@ import type { Logger } from '../log.ts';
 import {
   bullPriority,
   type Capability,
-  type ClaimRun,
+  type Claim,
   type JobQueue,
   type QueueEntry,
 } from './job-queue.ts';
@@ -114,7 +114,7 @@ export class BullJobQueue implements JobQueue {
     await this.queue(queueName(entry)).remove(entry.runId);
   }
 
-  async next(capable: Capability[], claim: ClaimRun): Promise<Run | null> {
+  async next(capable: Capability[], claim: Claim): Promise<Run | null> {
     if (this.closed || !capable.length) return null;
     // A worker per queue this process serves: BullMQ's stalled-job check runs for each, so a
     // job whose fetching process died between fetch and claim comes back.
@@ -148,7 +148,7 @@ export class BullJobQueue implements JobQueue {
       if (!job) continue; // another process fetched it first: look again
       let run: Run | null = null;
       try {
-        run = await claim(job.data.runId);
+        run = await claim.run(job.data.runId);
       } finally {
         // Claimed (the run's lease owns it now) or gone from the queue: the job is done.
         await job.moveToCompleted(null, token, false).catch((error: unknown) =>

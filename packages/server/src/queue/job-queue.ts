@@ -10,7 +10,8 @@
 // fairness across accounts (queueRank: how many of the owner's runs were already waiting,
 // low first), then age. A process asks only for runs it can execute: its capability keys
 // (model and mode) are those whose node classes and model files its ComfyUI servers have.
-import type { Prisma, PrismaClient, Run } from '../generated/prisma/client.ts';
+import { randomUUID } from 'node:crypto';
+import { Prisma, type PrismaClient, type Run } from '../generated/prisma/client.ts';
 import type { GenerationMode } from '../generated/prisma/enums.ts';
 
 /** What a queue needs to know of a run to order it. */
@@ -29,8 +30,20 @@ export interface Capability {
   mode: GenerationMode;
 }
 
-/** Claims a queued run for this process; null when it left the queue or another took it. */
-export type ClaimRun = (runId: string) => Promise<Run | null>;
+/**
+ * How this process claims a queued run: QUEUED → RUNNING, a new attempt (attempt + 1, a new
+ * attemptId), no worker yet, and this process's lease.
+ */
+export interface Claim {
+  /** The lease owner (this installation's instance id). */
+  owner: string;
+  /** When the lease ends unless renewed. */
+  leaseExpiresAt(): Date;
+  /** Claims one run by id; null when it left the queue or another process took it. */
+  run(runId: string): Promise<Run | null>;
+  /** Told of a run the queue claimed in its own statement (instead of through `run`). */
+  claimed(run: Run): void;
+}
 
 export interface JobQueue {
   readonly kind: 'database' | 'bullmq';
@@ -42,7 +55,7 @@ export interface JobQueue {
    * Claims the first run in queue order among those this process can execute; null when
    * none is waiting.
    */
-  next(capable: Capability[], claim: ClaimRun): Promise<Run | null>;
+  next(capable: Capability[], claim: Claim): Promise<Run | null>;
   /**
    * Puts back runs QUEUED in the database that the queue does not hold (a Redis that lost
    * its data, an enqueue that failed after its run was committed). Safe to call anywhere.
@@ -76,30 +89,59 @@ export class DatabaseJobQueue implements JobQueue {
     return 0;
   }
 
-  async next(capable: Capability[], claim: ClaimRun): Promise<Run | null> {
+  /**
+   * Picks and claims in ONE statement: the first queued run in queue order that this process
+   * can execute, locked with SKIP LOCKED (a run another process is claiming at this moment is
+   * passed over, not waited for) and updated in the same statement, which returns the row.
+   */
+  async next(capable: Capability[], claim: Claim): Promise<Run | null> {
     if (!capable.length) return null;
-    const where: Prisma.RunWhereInput = {
-      status: 'QUEUED',
-      OR: capable.map((c) => ({ modelKey: c.modelKey, mode: c.mode })),
-    };
-    for (let tries = 0; tries < 5; tries++) {
-      const candidates = await this.prisma.run.findMany({
-        where,
-        orderBy: QUEUE_ORDER,
-        take: 5,
-        select: { id: true },
-      });
-      if (!candidates.length) return null;
-      for (const { id } of candidates) {
-        const run = await claim(id);
-        if (run) return run;
-        // Someone else (a cancel, another process) took it: try the next one.
-      }
-    }
-    return null;
+    const now = Prisma.sql`(${new Date().toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+    const lease = Prisma.sql`(${claim.leaseExpiresAt().toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+    const servable = Prisma.join(
+      capable.map(
+        (c) => Prisma.sql`("modelKey" = ${c.modelKey} AND "mode" = ${c.mode}::"GenerationMode")`,
+      ),
+      ' OR ',
+    );
+    const rows = await this.prisma.$queryRaw<{ run: Record<string, unknown> }[]>`
+      UPDATE "Run" AS r SET "status" = 'RUNNING', "startedAt" = ${now},
+        "attempt" = r."attempt" + 1, "attemptId" = ${randomUUID()}::uuid, "workerUrl" = NULL,
+        "leaseOwner" = ${claim.owner}, "leaseExpiresAt" = ${lease}, "updatedAt" = ${now}
+      WHERE r."status" = 'QUEUED' AND r."id" = (
+        SELECT "id" FROM "Run" WHERE "status" = 'QUEUED' AND (${servable})
+        ORDER BY "priority" DESC, "queueRank" ASC, "createdAt" ASC, "id" ASC
+        LIMIT 1 FOR UPDATE SKIP LOCKED
+      )
+      RETURNING row_to_json(r.*) AS run`;
+    if (!rows[0]) return null;
+    const run = runFromJson(rows[0].run);
+    claim.claimed(run);
+    return run;
   }
 
   async close(): Promise<void> {}
+}
+
+/** The Run columns of type DateTime (row_to_json writes them as UTC without a zone). */
+const RUN_DATES = ['createdAt', 'updatedAt', 'startedAt', 'finishedAt', 'leaseExpiresAt'] as const;
+
+/** The Run columns that are lists: Prisma gives [] for a NULL there. */
+const RUN_LISTS = ['skipStages', 'adjustments', 'webhookEvents'] as const;
+
+/**
+ * A Run as Prisma returns it, from the row_to_json of its table row: timestamps become Dates
+ * (stored in UTC, as Prisma stores them), a NULL list becomes []; JSON, arrays, numbers and
+ * enum names are already what Prisma gives.
+ */
+export function runFromJson(json: Record<string, unknown>): Run {
+  const run: Record<string, unknown> = { ...json };
+  for (const key of RUN_DATES) {
+    const value = run[key];
+    if (typeof value === 'string') run[key] = new Date(`${value}Z`);
+  }
+  for (const key of RUN_LISTS) run[key] ??= [];
+  return run as unknown as Run;
 }
 
 /**

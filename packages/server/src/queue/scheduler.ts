@@ -413,7 +413,12 @@ export class RunScheduler {
 
   /** Picks the next queued run this process can execute and claims it; null when none is left. */
   private async claimNext(): Promise<Run | null> {
-    return this.deps.queue.next(this.capabilities().healthy, (id) => this.claim(id));
+    return this.deps.queue.next(this.capabilities().healthy, {
+      owner: this.deps.owner,
+      leaseExpiresAt: () => this.leaseUntil(),
+      run: (id) => this.claim(id),
+      claimed: () => this.deps.events.queueChanged(),
+    });
   }
 
   /** Marks a queued run RUNNING with this process's lease; null when it is not QUEUED any more. */

@@ -8,7 +8,12 @@ import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
 import { observeRunFinished } from '../instruments.ts';
 import type { LlmClient } from '../llm/llm.client.ts';
 import type { Logger } from '../log.ts';
-import { type OutputMetadata, storeOutput } from '../media/outputs.ts';
+import {
+  type OutputMetadata,
+  type PreparedOutput,
+  prepareOutput,
+  storeOutput,
+} from '../media/outputs.ts';
 import type { Catalog } from '../models/catalog.service.ts';
 import { ExecutionError, type ExecutionEvent, type Executor } from '../queue/executor.ts';
 import { runPromptStages } from '../stages/prompt-stages.ts';
@@ -16,7 +21,7 @@ import type { Storage } from '../storage/storage.ts';
 import { withSpan } from '../tracing.ts';
 import { enqueueRunWebhooks } from '../webhooks/webhooks.service.ts';
 import { bindWorkflow, supportsBatch } from './bind.ts';
-import { type RunEvents, throttleLatest } from './run-events.ts';
+import { type ChangeEvent, type RunEvents, type StagePatch, throttleLatest } from './run-events.ts';
 
 export interface EngineDeps {
   prisma: PrismaClient;
@@ -53,6 +58,17 @@ export interface ExecuteHooks {
    * slot is free (false): the outputs are downloaded and stored after that.
    */
   onSlot?(held: boolean): void;
+}
+
+/**
+ * What a successful run's last statement records besides its end (finishSucceeded): the last
+ * execution's outputs (stored, not yet recorded), the events not yet written (its last
+ * progress and preview), and GENERATE's last position.
+ */
+interface RunEnding {
+  outputs: PreparedOutput[];
+  events: ChangeEvent[];
+  generate: StagePatch | null;
 }
 
 /** Modes whose runs have no input images (nothing to read before binding). */
@@ -117,10 +133,10 @@ export class RunEngine {
             }
           : { ...(await this.promptStages(run, signal)), fresh: true };
       const resumed = stages.some((s) => s.kind === 'GENERATE' && s.status === 'RUNNING');
-      await withSpan('stage GENERATE', { 'atelier.run.id': run.id }, () =>
+      const ending = await withSpan('stage GENERATE', { 'atelier.run.id': run.id }, () =>
         this.generate(run, prompts, resumed, signal, hooks),
       );
-      await this.finish(run.id, 'SUCCEEDED', null);
+      await this.finish(run.id, 'SUCCEEDED', null, ending);
     } catch (error) {
       if (stopping()) return; // the next start reconciles this run
       const canceled =
@@ -299,8 +315,8 @@ export class RunEngine {
     const { progressIntervalMs, previewIntervalMs } = this.deps;
     const warn = (error: unknown) =>
       this.deps.log.warn('could not write a progress or preview event', { runId, error });
-    const progress = throttleLatest(progressIntervalMs, warn, async (e: ExecutionEvent) => {
-      if (e.type !== 'progress') return;
+    // What a progress event changes: GENERATE's progress and where it is, the run's progress.
+    const progressPatch = (e: Extract<ExecutionEvent, { type: 'progress' }>) => {
       const overall = (firstDone + e.overall) / executions;
       let message =
         e.step !== null && e.maxSteps
@@ -312,38 +328,39 @@ export class RunEngine {
       if (canceling !== null) {
         message = `Canceling: waiting for ${canceling} to stop${message ? ` (at ${message})` : ''}`;
       }
-      await events.change(
-        runId,
-        {
-          stages: {
-            GENERATE: {
-              progress: overall,
-              message,
-              nodeId: e.nodeId,
-              nodeType: e.nodeType,
-              step: e.step,
-              maxSteps: e.maxSteps,
-            },
-          },
-          run: { progress: PROMPT_STAGES_SHARE + (1 - PROMPT_STAGES_SHARE) * overall },
-        },
-        [{ type: 'STAGE_PROGRESS', stage: 'GENERATE' }],
-      );
+      return {
+        stage: {
+          progress: overall,
+          message,
+          nodeId: e.nodeId,
+          nodeType: e.nodeType,
+          step: e.step,
+          maxSteps: e.maxSteps,
+        } satisfies StagePatch,
+        run: { progress: PROMPT_STAGES_SHARE + (1 - PROMPT_STAGES_SHARE) * overall },
+      };
+    };
+    const progress = throttleLatest(progressIntervalMs, warn, async (e: ExecutionEvent) => {
+      if (e.type !== 'progress') return;
+      const patch = progressPatch(e);
+      await events.change(runId, { stages: { GENERATE: patch.stage }, run: patch.run }, [
+        { type: 'STAGE_PROGRESS', stage: 'GENERATE' },
+      ]);
+    });
+    const previewEvent = (e: Extract<ExecutionEvent, { type: 'preview' }>): ChangeEvent => ({
+      type: 'PREVIEW',
+      stage: 'GENERATE',
+      preview: {
+        mimeType: e.mimeType,
+        dataUrl: `data:${e.mimeType};base64,${e.data.toString('base64')}`,
+        nodeId: e.nodeId,
+      },
     });
     const preview = throttleLatest(previewIntervalMs, warn, async (e: ExecutionEvent) => {
       if (e.type !== 'preview') return;
-      await events.change(runId, {}, [
-        {
-          type: 'PREVIEW',
-          stage: 'GENERATE',
-          preview: {
-            mimeType: e.mimeType,
-            dataUrl: `data:${e.mimeType};base64,${e.data.toString('base64')}`,
-            nodeId: e.nodeId,
-          },
-        },
-      ]);
+      await events.change(runId, {}, [previewEvent(e)]);
     });
+    const ending: RunEnding = { outputs: [], events: [], generate: null };
 
     try {
       for (current = firstExecution; current < executions; current++) {
@@ -431,24 +448,62 @@ export class RunEngine {
           },
           signal,
         );
-        // The last progress and preview are written while the outputs are stored: every
-        // event goes through the run's writer, so they still go out before the OUTPUTs.
-        const flushing = Promise.all([progress.flush(), preview.flush()]);
         const wanted = result.outputs.filter((o) => o.kind === model.outputKind);
         const files = wanted.length ? wanted : result.outputs;
+        const owner = (index: number) => ({ ownerId: run.ownerId, runId, index });
+        const options = {
+          format: run.outputFormat,
+          quality: run.outputQuality,
+          keepAlpha: run.outputBackground === 'TRANSPARENT',
+          thumbnailEdge: this.deps.thumbnailEdge,
+          metadata: this.deps.outputMetadata,
+        };
+        if (current === executions - 1) {
+          // The last execution: its progress and preview not written yet, and its outputs,
+          // are recorded by the statement that ends the run (finishSucceeded), and their
+          // events go out with RUN_FINISHED's, in order. Deliveries already started finish
+          // first (take waits for them).
+          const [pendingProgress, pendingPreview] = await Promise.all([
+            progress.take(),
+            preview.take(),
+          ]);
+          if (pendingProgress?.type === 'progress') {
+            ending.generate = progressPatch(pendingProgress).stage;
+            ending.events.push({ type: 'STAGE_PROGRESS', stage: 'GENERATE' });
+          }
+          if (pendingPreview?.type === 'preview') ending.events.push(previewEvent(pendingPreview));
+          try {
+            for (const file of files) {
+              const prepared = await prepareOutput(
+                storage,
+                owner(outputIndex++),
+                {
+                  kind: file.kind,
+                  mimeType: file.mimeType,
+                  filename: file.filename,
+                  data: file.data,
+                },
+                options,
+              );
+              ending.outputs.push(prepared);
+            }
+          } catch (error) {
+            await discardAll(ending.outputs, this.deps.log);
+            throw error;
+          }
+          continue;
+        }
+        // An execution before the last: its last progress and preview are written while its
+        // outputs are stored; every event goes through the run's writer, so they still go out
+        // before the OUTPUTs.
+        const flushing = Promise.all([progress.flush(), preview.flush()]);
         for (const file of files) {
           const media = await storeOutput(
             prisma,
             storage,
-            { ownerId: run.ownerId, runId, index: outputIndex++ },
+            owner(outputIndex++),
             { kind: file.kind, mimeType: file.mimeType, filename: file.filename, data: file.data },
-            {
-              format: run.outputFormat,
-              quality: run.outputQuality,
-              keepAlpha: run.outputBackground === 'TRANSPARENT',
-              thumbnailEdge: this.deps.thumbnailEdge,
-              metadata: this.deps.outputMetadata,
-            },
+            options,
           );
           events
             .change(runId, {}, [{ type: 'OUTPUT', stage: 'GENERATE', mediaId: media.id }])
@@ -463,16 +518,28 @@ export class RunEngine {
     if (outputIndex === 0) {
       throw new ExecutionError('NODE_ERROR', 'The workflow finished without writing any output.');
     }
+    return ending;
   }
 
   /**
-   * A run's success in ONE statement (atomic like a transaction): its open stages closed,
-   * its final state with RUN_FINISHED's sequence, and the webhook deliveries it causes (the
-   * account's endpoints that want `run.succeeded`, and its own webhook). Null if it is gone.
+   * A run's success in ONE statement (atomic like a transaction): the last outputs' Media
+   * rows, its open stages closed (GENERATE at its last step), its final state with the
+   * sequences of the events that go out with it (the last progress and preview, one OUTPUT
+   * per output, RUN_FINISHED), and the webhook deliveries it causes (the account's endpoints
+   * that want `run.succeeded`, and its own webhook). Null if it is gone.
    */
-  private async finishSucceeded(runId: string, now: Date) {
+  private async finishSucceeded(runId: string, now: Date, ending: RunEnding) {
     const at = Prisma.sql`(${now.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
     const event = 'run.succeeded';
+    const bump = ending.events.length + ending.outputs.length + 1;
+    // GENERATE keeps the position of its last progress (the one not written yet).
+    const generate = ending.generate;
+    const position = generate
+      ? Prisma.sql`, "step" = CASE WHEN "kind" = 'GENERATE' THEN ${generate.step ?? null}::integer ELSE "step" END,
+          "maxSteps" = CASE WHEN "kind" = 'GENERATE' THEN ${generate.maxSteps ?? null}::integer ELSE "maxSteps" END,
+          "nodeId" = CASE WHEN "kind" = 'GENERATE' THEN ${generate.nodeId ?? null}::text ELSE "nodeId" END,
+          "nodeType" = CASE WHEN "kind" = 'GENERATE' THEN ${generate.nodeType ?? null}::text ELSE "nodeType" END`
+      : Prisma.empty;
     const rows = await this.deps.prisma.$queryRaw<
       {
         sequence: number;
@@ -483,15 +550,19 @@ export class RunEngine {
         finishedAt: Date | null;
       }[]
     >`
-      WITH s AS (
+      WITH m AS (
+        INSERT INTO "Media" (${Prisma.raw(MEDIA_COLUMNS.map((c) => `"${c}"`).join(', '))}, "createdAt")
+        SELECT ${Prisma.raw(MEDIA_COLUMNS.map((c) => `"${c}"`).join(', '))}, ${at}
+          FROM jsonb_populate_recordset(NULL::"Media", ${JSON.stringify(ending.outputs.map((o) => o.row))}::jsonb)
+      ), s AS (
         UPDATE "Stage" SET "status" = 'SUCCEEDED', "finishedAt" = ${at}, "progress" = 1,
-          "message" = 'Done'
+          "message" = 'Done'${position}
         WHERE "runId" = ${runId}::uuid AND "status" NOT IN ('SUCCEEDED', 'SKIPPED')
       ), r AS (
         UPDATE "Run" SET "status" = 'SUCCEEDED', "finishedAt" = ${at}, "progress" = 1,
           "errorCode" = NULL, "errorMessage" = NULL, "errorStage" = NULL, "errorNodeId" = NULL,
           "errorNodeType" = NULL, "errorDetail" = NULL, "errorExceptionType" = NULL,
-          "sequence" = "sequence" + 1, "updatedAt" = ${at}
+          "sequence" = "sequence" + ${bump}::integer, "updatedAt" = ${at}
         WHERE "id" = ${runId}::uuid
         RETURNING "id", "ownerId", "webhookUrl", "webhookEvents", "sequence", "modelKey",
           "mode"::text AS "mode", "status"::text AS "status", "startedAt", "finishedAt"
@@ -520,6 +591,7 @@ export class RunEngine {
       detail?: string | null;
       exceptionType?: string | null;
     } | null,
+    ending: RunEnding = { outputs: [], events: [], generate: null },
   ) {
     const { prisma, events } = this.deps;
     // Stage changes still being written land first (a stage that failed is RUNNING there).
@@ -530,12 +602,29 @@ export class RunEngine {
       );
     const now = new Date();
     if (status === 'SUCCEEDED') {
-      const run = await this.finishSucceeded(runId, now);
-      if (run) {
-        observeRunFinished(run);
-        events.publish(runId, run.sequence, { type: 'RUN_FINISHED' });
-        this.deps.onFinished?.();
+      const run = await this.finishSucceeded(runId, now, ending).catch(async (error: unknown) => {
+        await discardAll(ending.outputs, this.deps.log);
+        throw error;
+      });
+      if (!run) {
+        await discardAll(ending.outputs, this.deps.log);
+        return;
       }
+      observeRunFinished(run);
+      // The events recorded with the end, in order, with the sequences it reserved.
+      const published: ChangeEvent[] = [
+        ...ending.events,
+        ...ending.outputs.map(
+          (o): ChangeEvent => ({ type: 'OUTPUT', stage: 'GENERATE', mediaId: o.row.id }),
+        ),
+        { type: 'RUN_FINISHED' },
+      ];
+      const first = run.sequence - published.length + 1;
+      published.forEach((e, i) => {
+        events.publish(runId, first + i, e);
+      });
+      // After the subscribers' reads of RUN_FINISHED have started (they come first).
+      setImmediate(() => this.deps.onFinished?.());
       return;
     }
     const open = { runId, status: { notIn: ['SUCCEEDED', 'SKIPPED'] as StageStatus[] } };
@@ -598,6 +687,42 @@ export class RunEngine {
       this.deps.onFinished?.();
     }
   }
+}
+
+/** Media columns a run's last statement records (OutputRow's, in the table's names). */
+const MEDIA_COLUMNS = [
+  'id',
+  'ownerId',
+  'runId',
+  'outputIndex',
+  'kind',
+  'purpose',
+  'mimeType',
+  'width',
+  'height',
+  'durationMs',
+  'bytes',
+  'sha256',
+  'hasAlpha',
+  'originalName',
+  'originalBytes',
+  'storageKey',
+  'thumbnailKey',
+  'thumbnailMime',
+  'thumbnailBytes',
+] as const satisfies readonly (keyof PreparedOutput['row'])[];
+
+/** Deletes the files of outputs whose rows were not recorded (logged, never thrown). */
+async function discardAll(outputs: PreparedOutput[], log: Logger): Promise<void> {
+  await Promise.all(
+    outputs.map((o) =>
+      o
+        .discard()
+        .catch((error: unknown) =>
+          log.warn('could not delete an unrecorded output', { key: o.row.storageKey, error }),
+        ),
+    ),
+  );
 }
 
 /** A write nobody awaits: RunEvents keeps its error for the next flushed() of the run. */

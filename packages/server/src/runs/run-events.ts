@@ -271,7 +271,12 @@ export function throttleLatest<T>(
     if (!pending) return;
     const { value } = pending;
     pending = null;
-    last = Date.now();
+    // Slots stay on a fixed schedule: a timer that fired late (a busy event loop) does not
+    // push every later slot back, so the rate holds at the cap; after a quiet spell the
+    // schedule starts again from now.
+    const now = Date.now();
+    const since = now - last;
+    last = since >= intervalMs && since < 2 * intervalMs ? last + intervalMs : now;
     chain = chain.then(() => fn(value)).catch(onError);
   };
   return {
@@ -286,6 +291,18 @@ export function throttleLatest<T>(
       if (timer) clearTimeout(timer);
       fire();
       await chain;
+    },
+    /**
+     * Takes what is pending instead of delivering it (the caller records it otherwise), once
+     * every delivery already started has ended.
+     */
+    async take(): Promise<T | null> {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      const taken = pending;
+      pending = null;
+      await chain;
+      return taken ? taken.value : null;
     },
     /** Drops what is pending. */
     cancel() {

@@ -399,12 +399,22 @@ export class RunsService {
               idempotencyKey: req.idempotencyKey || null,
               skipStages,
               retryOfId: retryOfId ?? null,
-              stages: {
-                create: stageKindsFor(req.mode).map((kind, position) => ({ kind, position })),
-              },
-              inputs: { create: inputs },
             },
           });
+          // Stages and inputs by createMany, not nested in the create: a nested create makes
+          // Prisma read the run back after its inserts (one statement more per createRun).
+          await tx.stage.createMany({
+            data: stageKindsFor(req.mode).map((kind, position) => ({
+              runId: created.id,
+              kind,
+              position,
+            })),
+          });
+          if (inputs.length) {
+            await tx.runInput.createMany({
+              data: inputs.map((input) => ({ ...input, runId: created.id })),
+            });
+          }
           await this.credits.charge(tx, { accountId: ownerId, balance, runId: created.id, cost });
           return created;
         }),
