@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // `atelier-server`: the server's commands (serve, worker, migrate, keys); the `atelier` command
 // (@atelier/cli) forwards these commands here. Runs the compiled JavaScript in dist/ (its
-// one-file bundle, dist/bundle/main.js) with plain Node (`npm run build -w @atelier/server`, which `npm install` runs). In a checkout
-// whose TypeScript sources changed after that build (this package's or the sandbox's), it runs
-// the sources through tsx instead when tsx is installed (a devDependency), so `npm start` and
-// the tests never run stale code; without tsx (a production install) it warns and runs dist/.
+// one-file bundle, dist/bundle/main.js) with plain Node (`npm run build -w @atelier/server`,
+// which `npm install` runs). In a checkout whose TypeScript sources changed after that build
+// (this package's or the sandbox's), it runs the sources through tsx instead when tsx is
+// installed (a devDependency), so `npm start` and the tests never run stale code; without tsx
+// (a production install) it warns and runs dist/.
 import { readdir, stat } from 'node:fs/promises';
 import v8 from 'node:v8';
 
