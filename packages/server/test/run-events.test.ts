@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunEventPayload } from '../src/pubsub.ts';
 import { T2I } from './fixtures/hardening.ts';
-import { createRunOk, getRun, holdQueue } from './fixtures/runs.ts';
+import { createRunOk, getRun, holdQueue, until } from './fixtures/runs.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
 let server: TestServer;
@@ -67,4 +67,46 @@ it('a burst of stage changes costs two statements and publishes every event in o
   } finally {
     hold.release();
   }
+});
+
+it("a run's events carry every sequence once, in order, and its end records its output with RUN_FINISHED", async () => {
+  const { pubsub } = server.app.services;
+  const { prisma } = server.app.db;
+  // The runs of the test before end first, so the sandbox's slots are free to hold.
+  await until(
+    async () =>
+      (await prisma.run.count({ where: { status: { in: ['QUEUED', 'RUNNING'] } } })) === 0,
+    'the earlier runs to end',
+  );
+  const hold = await holdQueue(server);
+  let runId = '';
+  const heard: RunEventPayload[] = [];
+  let listening: Promise<void> = Promise.resolve();
+  try {
+    const created = await createRunOk(server, T2I);
+    runId = Buffer.from(created.id, 'base64').toString().split(':')[1] as string;
+    const live = pubsub.subscribe('run', runId);
+    listening = (async () => {
+      for await (const e of live) {
+        heard.push(e);
+        if (e.type === 'RUN_FINISHED') break;
+      }
+    })();
+  } finally {
+    hold.release();
+  }
+  await listening;
+  const run = await prisma.run.findUniqueOrThrow({
+    where: { id: runId },
+    include: { outputs: true },
+  });
+  expect(run.status).toBe('SUCCEEDED');
+  const sequences = heard.map((e) => e.sequence);
+  // No sequence skipped or repeated: every bump in the database went out as one event.
+  expect(sequences).toEqual(sequences.map((_, i) => sequences[0]! + i));
+  expect(sequences.at(-1)).toBe(run.sequence);
+  const output = heard.at(-2)!;
+  expect(output.type).toBe('OUTPUT');
+  expect(run.outputs.map((m) => m.id)).toEqual([output.mediaId]);
+  expect(heard.map((e) => e.type)).toContain('STAGE_PROGRESS');
 });
