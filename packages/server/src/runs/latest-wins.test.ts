@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IDLE } from './idle-ticks.ts';
-import { latestWins } from './latest-wins.ts';
+import { IDLE, latestWins } from './latest-wins.ts';
 
 type Event = { seq: number; type: string; stage?: string };
 

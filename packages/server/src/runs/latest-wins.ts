@@ -4,12 +4,13 @@
 // events (stage started or finished, outputs, the end) are all delivered, in order.
 //
 // It can also say when the source has been quiet (`idleMs`): a next() that waited that long
-// gets IDLE (the same marker as idle-ticks.ts), and quiet spells in a row wait twice as long
-// each time. This lives here rather than in a layer of its own because it runs for every
+// gets IDLE, and quiet spells in a row wait twice as long each time. This lives here rather than in a layer of its own because it runs for every
 // subscriber and event: a wrapper costs an async generator step, a timer and a race per event,
 // while here one timer per subscriber is armed only while a next() waits, and an event that
 // arrives meanwhile just moves the deadline (the timer re-arms itself for what is left).
-import { IDLE } from './idle-ticks.ts';
+
+/** What a next() gets after a quiet spell (`idleMs`): the consumer may look elsewhere. */
+export const IDLE: unique symbol = Symbol('idle');
 
 export interface IdleOptions {
   /** A next() that waited this long (ms) without an item gets IDLE. */

@@ -27,8 +27,7 @@ import { positionLoader } from '../queue/queue.service.ts';
 import { SHARED_EVENTS, type SharedEventsExtension } from '../shared-subscriptions.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
 import { WebhookInput } from '../webhooks/webhook-input.ts';
-import { IDLE } from './idle-ticks.ts';
-import { latestWins } from './latest-wins.ts';
+import { IDLE, latestWins } from './latest-wins.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 import { eventReadKey } from './shared-reads.ts';
 
