@@ -3,7 +3,6 @@
 // of the account's ledger. A null balance means unlimited: nothing is charged or recorded.
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import type { Account, Prisma, PrismaClient } from '../generated/prisma/client.ts';
-import { InsufficientCreditsError } from './credits.errors.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -24,25 +23,8 @@ export async function lockAccount(tx: Tx, accountId: string): Promise<number | n
 export class CreditsService {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /**
-   * Charges `cost` for a run inside the caller's transaction, after `lockAccount`. Throws
-   * InsufficientCreditsError (and the transaction rolls back) when the balance is short.
-   */
-  async charge(
-    tx: Tx,
-    input: { accountId: string; balance: number | null; runId: string; cost: number },
-  ): Promise<void> {
-    const { accountId, balance, runId, cost } = input;
-    if (balance === null || cost <= 0) return;
-    if (balance < cost) throw new InsufficientCreditsError(cost, balance);
-    await tx.account.update({
-      where: { id: accountId },
-      data: { creditBalance: { decrement: cost } },
-    });
-    await tx.creditTransaction.create({
-      data: { accountId, runId, amount: -cost, reason: 'RUN' },
-    });
-  }
+  // A run's charge is made by createRun's own statement (the function "atelier_create_run"
+  // of the migration create_run_function): it locks the account like lockAccount does.
 
   /**
    * Gives a run's charge back, inside the caller's transaction (the one that marks the run

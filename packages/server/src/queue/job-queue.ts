@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma, type PrismaClient, type Run } from '../generated/prisma/client.ts';
 import type { GenerationMode } from '../generated/prisma/enums.ts';
+import { runFromJson } from '../runs/run-row.ts';
 
 /** What a queue needs to know of a run to order it. */
 export interface QueueEntry {
@@ -121,27 +122,6 @@ export class DatabaseJobQueue implements JobQueue {
   }
 
   async close(): Promise<void> {}
-}
-
-/** The Run columns of type DateTime (row_to_json writes them as UTC without a zone). */
-const RUN_DATES = ['createdAt', 'updatedAt', 'startedAt', 'finishedAt', 'leaseExpiresAt'] as const;
-
-/** The Run columns that are lists: Prisma gives [] for a NULL there. */
-const RUN_LISTS = ['skipStages', 'adjustments', 'webhookEvents'] as const;
-
-/**
- * A Run as Prisma returns it, from the row_to_json of its table row: timestamps become Dates
- * (stored in UTC, as Prisma stores them), a NULL list becomes []; JSON, arrays, numbers and
- * enum names are already what Prisma gives.
- */
-export function runFromJson(json: Record<string, unknown>): Run {
-  const run: Record<string, unknown> = { ...json };
-  for (const key of RUN_DATES) {
-    const value = run[key];
-    if (typeof value === 'string') run[key] = new Date(`${value}Z`);
-  }
-  for (const key of RUN_LISTS) run[key] ??= [];
-  return run as unknown as Run;
 }
 
 /**

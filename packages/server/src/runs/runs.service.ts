@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config.ts';
 import { InsufficientCreditsError } from '../credits/credits.errors.ts';
-import { type CreditsService, lockAccount } from '../credits/credits.service.ts';
+import type { CreditsService } from '../credits/credits.service.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import type { Prisma, PrismaClient, Run } from '../generated/prisma/client.ts';
 import type {
@@ -25,6 +25,7 @@ import {
   newWebhookSecret,
   validateWebhook,
 } from '../webhooks/webhooks.service.ts';
+import { type CreateRunRow, runFromJson } from './run-row.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 
 export const MAX_COUNT = 10;
@@ -359,78 +360,51 @@ export class RunsService {
 
     const cost = runCost(model, req.mode, parameters, count);
 
-    try {
-      const run = await this.createSlots(() =>
-        this.prisma.$transaction(async (tx) => {
-          // The account row stays locked until commit: concurrent createRuns of one account
-          // take turns here, so the queue cap and the balance are checked race-free.
-          const balance = await lockAccount(tx, ownerId);
-          if (balance === undefined) throw new NotFoundError('Account', ownerId);
-          const queued = await tx.run.count({ where: { ownerId, status: 'QUEUED' } });
-          if (queued >= this.limits.maxQueuedRunsPerAccount) {
-            throw new QueueLimitError(this.limits.maxQueuedRunsPerAccount);
-          }
-          if (balance !== null && balance < cost) throw new InsufficientCreditsError(cost, balance);
-          const created = await tx.run.create({
-            data: {
-              ownerId,
-              mode: req.mode,
-              modelKey: model.key,
-              styleKey: req.style || null,
-              prompt,
-              negativePrompt: req.negativePrompt?.trim() || null,
-              parameters: parameters as object,
-              adjustments,
-              seed,
-              count,
-              cost,
-              outputFormat: format,
-              outputQuality: quality,
-              outputBackground: background,
-              priority,
-              queueRank: queued,
-              ...(webhook
-                ? {
-                    webhookUrl: webhook.url,
-                    webhookEvents: webhook.events,
-                    webhookSecret: newWebhookSecret(),
-                  }
-                : {}),
-              idempotencyKey: req.idempotencyKey || null,
-              skipStages,
-              retryOfId: retryOfId ?? null,
-            },
-          });
-          // Stages and inputs by createMany, not nested in the create: a nested create makes
-          // Prisma read the run back after its inserts (one statement more per createRun).
-          await tx.stage.createMany({
-            data: stageKindsFor(req.mode).map((kind, position) => ({
-              runId: created.id,
-              kind,
-              position,
-            })),
-          });
-          if (inputs.length) {
-            await tx.runInput.createMany({
-              data: inputs.map((input) => ({ ...input, runId: created.id })),
-            });
-          }
-          await this.credits.charge(tx, { accountId: ownerId, balance, runId: created.id, cost });
-          return created;
-        }),
-      );
-      await this.lifecycle.queued(run);
-      return run;
-    } catch (error) {
-      // A concurrent request with the same idempotency key won the race: return its run.
-      if (req.idempotencyKey && (error as { code?: string }).code === 'P2002') {
-        const existing = await this.prisma.run.findUnique({
-          where: { ownerId_idempotencyKey: { ownerId, idempotencyKey: req.idempotencyKey } },
-        });
-        if (existing) return existing;
-      }
-      throw error;
+    const max = this.limits.maxQueuedRunsPerAccount;
+    const columns = {
+      mode: req.mode,
+      modelKey: model.key,
+      styleKey: req.style || null,
+      prompt,
+      negativePrompt: req.negativePrompt?.trim() || null,
+      parameters,
+      adjustments,
+      seed,
+      count,
+      cost,
+      outputFormat: format,
+      outputQuality: quality,
+      outputBackground: background,
+      priority,
+      webhookUrl: webhook?.url ?? null,
+      webhookEvents: webhook ? webhook.events : [],
+      webhookSecret: webhook ? newWebhookSecret() : null,
+      idempotencyKey: req.idempotencyKey || null,
+      skipStages,
+      retryOfId: retryOfId ?? null,
+    };
+    // One statement (the migration create_run_function): the account's row lock, the queue
+    // cap, the idempotency key, the balance, the run with its stages and inputs, and the
+    // charge. Six round trips of an interactive transaction before, and most of the
+    // database client's CPU per createRun.
+    const [row] = await this.createSlots(
+      () => this.prisma.$queryRaw<{ result: CreateRunRow }[]>`
+        SELECT "atelier_create_run"(
+          ${ownerId}::uuid, ${JSON.stringify(columns)}::jsonb,
+          ${JSON.stringify(stageKindsFor(req.mode))}::jsonb, ${JSON.stringify(inputs)}::jsonb,
+          ${max}::int
+        ) AS result`,
+    );
+    const result = row!.result;
+    if ('existing' in result) return runFromJson(result.existing);
+    if ('error' in result) {
+      if (result.error === 'ACCOUNT') throw new NotFoundError('Account', ownerId);
+      if (result.error === 'QUEUE_LIMIT') throw new QueueLimitError(max);
+      throw new InsufficientCreditsError(cost, result.balance ?? 0);
     }
+    const run = runFromJson(result.run);
+    await this.lifecycle.queued(run);
+    return run;
   }
 
   /**
