@@ -14,6 +14,7 @@
 //
 // Sizes: BENCH_GPU_RUNS (200), BENCH_REPS (2), BENCH_LATENCY_N (20), BENCH_LOAD_MS (10000),
 // BENCH_THROUGHPUT_REPS (3), BENCH_SUBSCRIBERS (1000), BENCH_SUBSCRIBERS_SMALL (100), BENCH_UPLOADS (11); BENCH_LABEL names the section (e.g. "before").
+// BENCH_SERVER_NODE_FLAGS: node flags for the Atelier servers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 import { execFileSync } from 'node:child_process';
 import { appendFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -161,6 +161,14 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * BENCH_SERVER_NODE_FLAGS: node flags for every Atelier server a scenario starts, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server under a scenario's load.
+ */
+function serverNodeFlags(): string[] {
+  return (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 export interface AtelierOptions {
   db: 'postgres' | 'pglite';
   env?: Record<string, string>;
@@ -191,7 +199,7 @@ export async function startAtelier(options: AtelierOptions): Promise<ChildServer
       ...(db ? { DATABASE_URL: db.url } : {}),
       ...options.env,
     },
-    options.execArgv,
+    [...(options.execArgv ?? []), ...serverNodeFlags()],
   );
   const stop = async () => {
     await stopChild(child);
