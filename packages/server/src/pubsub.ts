@@ -35,6 +35,11 @@ export interface RunEventPayload {
   preview: PreviewPayload | null;
   /** For OUTPUT: the Media created. */
   mediaId: string | null;
+  /**
+   * The run's sequence after the statement that wrote this event (the last event written with
+   * it): a read that starts once this event arrived sees at least that (shared-reads.ts).
+   */
+  written?: number;
   /** When it was published (ms since the epoch), for the delivery lag metric. */
   publishedAt?: number;
 }

@@ -12,6 +12,11 @@
 /** What a next() gets after a quiet spell (`idleMs`): the consumer may look elsewhere. */
 export const IDLE: unique symbol = Symbol('idle');
 
+export interface ArrivalOptions<T> {
+  /** Called with each item as the source produces it, before it waits in the buffer. */
+  arrived?: (item: T) => void;
+}
+
 export interface IdleOptions {
   /** A next() that waited this long (ms) without an item gets IDLE. */
   idleMs: number;
@@ -32,12 +37,12 @@ export function latestWins<T>(
 export function latestWins<T>(
   source: AsyncIterable<T>,
   kindOf: (item: T) => string | null,
-  idle: IdleOptions,
+  idle: IdleOptions & ArrivalOptions<T>,
 ): AsyncIterableIterator<T | typeof IDLE>;
 export function latestWins<T>(
   source: AsyncIterable<T>,
   kindOf: (item: T) => string | null,
-  idle?: IdleOptions,
+  idle?: IdleOptions & ArrivalOptions<T>,
 ): AsyncIterableIterator<T | typeof IDLE> {
   const iterator = source[Symbol.asyncIterator]();
   const buffer: T[] = [];
@@ -93,6 +98,7 @@ export function latestWins<T>(
       while (!ended) {
         const next = await iterator.next();
         if (next.done || ended) break;
+        idle?.arrived?.(next.value);
         if (idle) {
           lastActivity = Date.now();
           wait = idle.idleMs;

@@ -621,7 +621,7 @@ export class RunEngine {
       ];
       const first = run.sequence - published.length + 1;
       published.forEach((e, i) => {
-        events.publish(runId, first + i, e);
+        events.publish(runId, first + i, e, run.sequence);
       });
       // After the subscribers' reads of RUN_FINISHED have started (they come first).
       setImmediate(() => this.deps.onFinished?.());

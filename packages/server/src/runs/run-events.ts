@@ -213,13 +213,16 @@ export class RunEvents {
     if (!row) return null; // deleted meanwhile
     const last = Number(row.sequence);
     events.forEach((event, i) => {
-      this.publish(runId, last - events.length + 1 + i, event);
+      this.publish(runId, last - events.length + 1 + i, event, last);
     });
     return last;
   }
 
-  /** Publishes an event whose sequence bump the caller already wrote. */
-  publish(runId: string, sequence: number, event: ChangeEvent): void {
+  /**
+   * Publishes an event whose sequence bump the caller already wrote; `written` is the run's
+   * sequence after that write (the last event written with this one).
+   */
+  publish(runId: string, sequence: number, event: ChangeEvent, written = sequence): void {
     this.pubsub.publish('run', runId, {
       runId,
       sequence,
@@ -227,6 +230,7 @@ export class RunEvents {
       stage: event.stage ?? null,
       preview: event.preview ?? null,
       mediaId: event.mediaId ?? null,
+      written,
       publishedAt: Date.now(),
     });
   }

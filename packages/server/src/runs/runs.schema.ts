@@ -536,7 +536,7 @@ const RunEventRef = builder.objectRef<RunEventPayload>('RunEvent').implement({
       description: 'The run, read when the event is delivered.',
       // One read per event and selection, shared by every subscriber (shared-reads.ts).
       resolve: (query, e, _args, ctx) =>
-        ctx.services.eventReads.read(eventReadKey('run', e, query), () =>
+        ctx.services.eventReads.read(eventReadKey('run', e, query), e, () =>
           ctx.prisma.run.findUniqueOrThrow({ ...query, where: { id: e.runId } }),
         ),
     }),
@@ -546,7 +546,7 @@ const RunEventRef = builder.objectRef<RunEventPayload>('RunEvent').implement({
       description: 'The stage concerned, if any.',
       resolve: (query, e, _args, ctx) =>
         e.stage
-          ? ctx.services.eventReads.read(eventReadKey(`stage:${e.stage}`, e, query), () =>
+          ? ctx.services.eventReads.read(eventReadKey(`stage:${e.stage}`, e, query), e, () =>
               ctx.prisma.stage.findUnique({
                 ...query,
                 where: { runId_kind: { runId: e.runId, kind: e.stage! } },
@@ -566,7 +566,7 @@ const RunEventRef = builder.objectRef<RunEventPayload>('RunEvent').implement({
       description: 'OUTPUT: the media stored.',
       resolve: (query, e, _args, ctx) =>
         e.mediaId
-          ? ctx.services.eventReads.read(eventReadKey(`media:${e.mediaId}`, e, query), () =>
+          ? ctx.services.eventReads.read(eventReadKey(`media:${e.mediaId}`, e, query), e, () =>
               ctx.prisma.media.findUnique({ ...query, where: { id: e.mediaId! } }),
             )
           : null,
@@ -610,7 +610,15 @@ builder.subscriptionField('runEvents', (t) =>
           live,
           (e) =>
             e.type === 'STAGE_PROGRESS' || e.type === 'PREVIEW' ? `${e.type}:${e.stage}` : null,
-          { idleMs: RUN_EVENTS_RESYNC_MS },
+          {
+            idleMs: RUN_EVENTS_RESYNC_MS,
+            // Reads made from now on see this event's change (shared-reads.ts).
+            arrived: (e) =>
+              ctx.services.eventReads.arrived({
+                runId: e.runId,
+                sequence: e.written ?? e.sequence,
+              }),
+          },
         );
         for await (const event of events) {
           if (event === IDLE) {
