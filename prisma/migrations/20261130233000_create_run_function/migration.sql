@@ -11,7 +11,13 @@
 -- stage kinds in order; p_inputs RunInput rows ("mediaId", "role", "index"). Answers
 -- {"run": row} or {"existing": row} (the idempotency key's run), or {"error": "ACCOUNT" |
 -- "QUEUE_LIMIT" | "CREDITS", "balance": n}: nothing is written then.
-CREATE FUNCTION "atelier_create_run"(p_owner UUID, p_run JSONB, p_stages JSONB, p_inputs JSONB, p_max_queued INTEGER)
+--
+-- p_claim (or NULL): the creating process has a free ComfyUI slot and offers to execute the
+-- run at once: {"owner", "lease", "attemptId", "capable": ["model/MODE", ...]}. The run is
+-- then inserted already claimed (RUNNING, attempt 1, the owner's lease), as the queue's claim
+-- would have done, provided the process can execute it and no queued run it could execute
+-- instead is waiting (queue order comes first). Otherwise it is inserted QUEUED.
+CREATE FUNCTION "atelier_create_run"(p_owner UUID, p_run JSONB, p_stages JSONB, p_inputs JSONB, p_max_queued INTEGER, p_claim JSONB)
 RETURNS JSONB
 LANGUAGE plpgsql VOLATILE
 AS $$
@@ -21,6 +27,7 @@ DECLARE
   v_cost INTEGER := COALESCE((p_run->>'cost')::INTEGER, 0);
   v_now TIMESTAMP(3) := now() AT TIME ZONE 'UTC';
   v_run "Run";
+  v_claim BOOLEAN := FALSE;
 BEGIN
   SELECT "creditBalance" INTO v_balance FROM "Account" WHERE "id" = p_owner FOR UPDATE;
   IF NOT FOUND THEN
@@ -40,19 +47,34 @@ BEGIN
   IF v_balance IS NOT NULL AND v_balance < v_cost THEN
     RETURN jsonb_build_object('error', 'CREDITS', 'balance', v_balance);
   END IF;
+  IF p_claim IS NOT NULL THEN
+    v_claim := (p_run->>'modelKey') || '/' || (p_run->>'mode')
+        IN (SELECT jsonb_array_elements_text(p_claim->'capable'))
+      AND NOT EXISTS (
+        SELECT 1 FROM "Run" WHERE "status" = 'QUEUED'
+          AND ("modelKey" || '/' || "mode"::text) IN (SELECT jsonb_array_elements_text(p_claim->'capable'))
+      );
+  END IF;
 
   INSERT INTO "Run" (
     "id", "ownerId", "mode", "modelKey", "styleKey", "prompt", "negativePrompt", "parameters",
     "adjustments", "seed", "count", "cost", "outputFormat", "outputQuality", "outputBackground",
     "priority", "queueRank", "webhookUrl", "webhookEvents", "webhookSecret", "idempotencyKey",
-    "skipStages", "retryOfId", "createdAt", "updatedAt"
+    "skipStages", "retryOfId", "createdAt", "updatedAt",
+    "status", "startedAt", "attempt", "attemptId", "leaseOwner", "leaseExpiresAt"
   )
   SELECT
     gen_random_uuid(), p_owner, r."mode", r."modelKey", r."styleKey", r."prompt",
     r."negativePrompt", r."parameters", COALESCE(r."adjustments", ARRAY[]::TEXT[]), r."seed",
     r."count", v_cost, r."outputFormat", r."outputQuality", r."outputBackground", r."priority",
     v_queued, r."webhookUrl", r."webhookEvents", r."webhookSecret", r."idempotencyKey",
-    r."skipStages", r."retryOfId", v_now, v_now
+    r."skipStages", r."retryOfId", v_now, v_now,
+    CASE WHEN v_claim THEN 'RUNNING' ELSE 'QUEUED' END::"RunStatus",
+    CASE WHEN v_claim THEN v_now END,
+    CASE WHEN v_claim THEN 1 ELSE 0 END,
+    CASE WHEN v_claim THEN (p_claim->>'attemptId')::UUID END,
+    CASE WHEN v_claim THEN p_claim->>'owner' END,
+    CASE WHEN v_claim THEN (p_claim->>'lease')::TIMESTAMPTZ AT TIME ZONE 'UTC' END
   FROM jsonb_populate_record(NULL::"Run", p_run) AS r
   RETURNING * INTO v_run;
 

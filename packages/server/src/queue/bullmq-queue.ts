@@ -43,6 +43,7 @@ export function queueName(c: Capability): string {
 
 export class BullJobQueue implements JobQueue {
   readonly kind = 'bullmq' as const;
+  readonly claimsOnCreate = false;
   private readonly connection: Redis;
   private readonly queues = new Map<string, Queue<RunJobData>>();
   private readonly workers = new Map<string, Worker<RunJobData>>();

@@ -19,6 +19,7 @@ import type { Catalog } from '../models/catalog.service.ts';
 import type { PubSub } from '../pubsub.ts';
 import type { RunEngine } from '../runs/run-engine.ts';
 import type { RunEvents } from '../runs/run-events.ts';
+import type { CreateClaim } from '../runs/runs.service.ts';
 import type { Executor, WorkerStatus } from './executor.ts';
 import type { Capability, JobQueue } from './job-queue.ts';
 import { listWorkerProcesses } from './worker-registry.ts';
@@ -55,6 +56,8 @@ export class RunScheduler {
   private stopping = false;
   private pumping = false;
   private again = false;
+  /** Slots offered to runs being created in this process (reserve), not yet settled. */
+  private reserved = 0;
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly listeners: AsyncIterator<unknown>[] = [];
@@ -333,6 +336,49 @@ export class RunScheduler {
     return this.active.has(runId);
   }
 
+  /**
+   * A slot for a run this process is creating, when it would take a queued run now (the
+   * database queue only): the create statement then claims the run itself unless queued runs
+   * this process could execute are waiting (RunsService.create, "atelier_create_run"). This
+   * saves the claim statement between createRun and the prompt going out. Null when the
+   * process is not executing, the queue is BullMQ, or no slot is free.
+   */
+  reserve(): CreateClaim | null {
+    if (!this.started || this.stopping || !this.deps.queue.claimsOnCreate) return null;
+    if (!this.admits()) return null;
+    const capable = this.capabilities().healthy.map(capabilityKey);
+    if (!capable.length) return null;
+    this.reserved++;
+    let open = true;
+    const settle = () => {
+      if (!open) return false;
+      open = false;
+      this.reserved--;
+      return true;
+    };
+    return {
+      owner: this.deps.owner,
+      leaseExpiresAt: this.leaseUntil(),
+      attemptId: randomUUID(),
+      capable,
+      started: (run) => {
+        if (!settle()) return;
+        observeQueueWait(run);
+        this.deps.events.queueChanged();
+        if (this.stopping) {
+          // Stopping meanwhile: the lease runs out and another process (or the next start)
+          // takes the run over.
+          return;
+        }
+        this.launch(run, true);
+      },
+      release: () => {
+        // The slot may be taken by a queued run now.
+        if (settle()) this.notify();
+      },
+    };
+  }
+
   /** Wakes the queue (a run was created, one finished, capacity changed). */
   notify(): void {
     void this.pump().catch((error: unknown) => this.deps.log.error('queue pump failed', { error }));
@@ -386,7 +432,7 @@ export class RunScheduler {
     const capacity = executor.capacity();
     if (capacity <= 0) return false;
     const ahead = dispatchAhead ?? executor.workers().filter((w) => w.healthy).length;
-    return this.inFlight() < capacity + ahead;
+    return this.inFlight() + this.reserved < capacity + ahead;
   }
 
   /** This process's capabilities: what its healthy workers can run now, and what any could. */

@@ -1,10 +1,13 @@
 // createRun is one statement (the function "atelier_create_run"): the run it answers must be
 // the row Prisma reads, its stages and charge must be written with it, and the account's
 // lock must keep concurrent creates of one account (same idempotency key, short balance)
-// race-free.
+// race-free. A process with a free slot may have the run created already claimed, but never
+// ahead of queued runs it could execute.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRunOk, getRun, until } from '../../test/fixtures/runs.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
 import { InsufficientCreditsError } from '../credits/credits.errors.ts';
+import type { CreateRunRow } from './run-row.ts';
 import type { CreateRunRequest } from './runs.service.ts';
 
 const T2I: CreateRunRequest = {
@@ -97,5 +100,81 @@ describe('createRun in one statement', () => {
     expect(await prisma.run.count({ where: { ownerId: accountId } })).toBe(0);
     expect(await prisma.stage.count({ where: { run: { ownerId: accountId } } })).toBe(0);
     expect(await prisma.creditTransaction.count({ where: { accountId, reason: 'RUN' } })).toBe(0);
+  });
+
+  it('creates the run claimed when offered a slot, unless a queued run it could take waits', async () => {
+    const { prisma } = server.app.db;
+    const { accountId } = await server.createKey({ account: 'claims', credits: 1_000_000 });
+    const create = async (modelKey: string, capable: string[]) => {
+      const [row] = await prisma.$queryRaw<{ result: CreateRunRow }[]>`
+        SELECT "atelier_create_run"(
+          ${accountId}::uuid,
+          ${JSON.stringify({ mode: 'TEXT_TO_IMAGE', modelKey, prompt: 'p', parameters: {}, seed: '1', count: 1, outputFormat: 'PNG', outputBackground: 'AUTO', priority: 0, skipStages: [], webhookEvents: [] })}::jsonb,
+          '["GENERATE"]'::jsonb, '[]'::jsonb, 1000,
+          ${JSON.stringify({ owner: 'proc-1', lease: '2030-01-01T00:00:00.000Z', attemptId: '00000000-0000-4000-8000-000000000001', capable })}::jsonb
+        ) AS result`;
+      const result = row!.result;
+      if (!('run' in result)) throw new Error(JSON.stringify(result));
+      return result.run as Record<string, unknown>;
+    };
+    // Runs the earlier tests left queued (no process executes here) would come first.
+    await prisma.run.deleteMany({ where: { status: 'QUEUED' } });
+    // Nothing queued that this process could take: created claimed, as the queue's claim
+    // would have left it.
+    const claimed = await create('flux1-dev', ['flux1-dev/TEXT_TO_IMAGE']);
+    expect(claimed).toMatchObject({
+      status: 'RUNNING',
+      attempt: 1,
+      attemptId: '00000000-0000-4000-8000-000000000001',
+      leaseOwner: 'proc-1',
+      leaseExpiresAt: '2030-01-01T00:00:00',
+    });
+    expect(claimed.startedAt).toBeTruthy();
+    // A model this process cannot execute stays queued.
+    const other = await create('sd3.5-large', ['flux1-dev/TEXT_TO_IMAGE']);
+    expect(other).toMatchObject({ status: 'QUEUED', attempt: 0, leaseOwner: null });
+    // That queued run does not hold back a run of another capability...
+    expect((await create('flux1-dev', ['flux1-dev/TEXT_TO_IMAGE'])).status).toBe('RUNNING');
+    // ...but a process that could take it gets it first: the new run waits its turn.
+    const behind = await create('flux1-dev', [
+      'flux1-dev/TEXT_TO_IMAGE',
+      'sd3.5-large/TEXT_TO_IMAGE',
+    ]);
+    expect(behind).toMatchObject({
+      status: 'QUEUED',
+      attempt: 0,
+      leaseOwner: null,
+      startedAt: null,
+    });
+    await prisma.run.deleteMany({ where: { ownerId: accountId } });
+  });
+});
+
+describe('createRun on an executing process with a free slot', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ SANDBOX_STEP_DELAY_MS: '5' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('answers a run already claimed by this process, which then succeeds', async () => {
+    const run = await createRunOk(server, {
+      mode: 'TEXT_TO_IMAGE',
+      model: 'flux1-dev',
+      prompt: 'claimed at once',
+      parameters: { steps: 2, width: 256, height: 256 },
+    });
+    expect(run.status).toBe('RUNNING');
+    await until(
+      async () => (await getRun(server, run.id)).status === 'SUCCEEDED',
+      'the run to succeed',
+    );
+    const row = await server.app.db.prisma.run.findUniqueOrThrow({
+      where: { id: Buffer.from(run.id, 'base64').toString().replace(/^Run:/, '') },
+    });
+    expect(row.attempt).toBe(1);
+    expect(row.leaseOwner).toBeTruthy();
   });
 });

@@ -82,9 +82,27 @@ function selection(query: RunQuery): RunQuery {
   };
 }
 
+/** A slot offered to a run being created (RunScheduler.reserve): see "atelier_create_run". */
+export interface CreateClaim {
+  owner: string;
+  leaseExpiresAt: Date;
+  attemptId: string;
+  /** What this process can execute now, as `model/MODE`. */
+  capable: string[];
+  /** The run was created claimed: execute it. */
+  started(run: Run): void;
+  /** The run was not created claimed (or not at all): the slot goes back. */
+  release(): void;
+}
+
 /** Hooks the service calls after writes (the queue wakes up, events go out). */
 export interface RunLifecycle {
   queued(run: Run): Promise<void>;
+  /**
+   * A ComfyUI slot of this process for the run being created, when it would take a queued run
+   * now (the create statement then claims the run itself); null otherwise.
+   */
+  reserve?(): CreateClaim | null;
   /** Cancels a run that is executing in this process; false when it is not here. */
   cancelRunning(runId: string): boolean;
   /** Asks the process executing a run (another one, or none yet) to cancel it. */
@@ -387,24 +405,49 @@ export class RunsService {
     // cap, the idempotency key, the balance, the run with its stages and inputs, and the
     // charge. Six round trips of an interactive transaction before, and most of the
     // database client's CPU per createRun.
-    const [row] = await this.createSlots(
-      () => this.prisma.$queryRaw<{ result: CreateRunRow }[]>`
-        SELECT "atelier_create_run"(
-          ${ownerId}::uuid, ${JSON.stringify(columns)}::jsonb,
-          ${JSON.stringify(stageKindsFor(req.mode))}::jsonb, ${JSON.stringify(inputs)}::jsonb,
-          ${max}::int
-        ) AS result`,
-    );
-    const result = row!.result;
-    if ('existing' in result) return runFromJson(result.existing);
-    if ('error' in result) {
-      if (result.error === 'ACCOUNT') throw new NotFoundError('Account', ownerId);
-      if (result.error === 'QUEUE_LIMIT') throw new QueueLimitError(max);
-      throw new InsufficientCreditsError(cost, result.balance ?? 0);
+    // A free slot of this process lets the same statement claim the run (no claim statement
+    // before its prompt goes out), unless older queued runs come first.
+    const claim = this.lifecycle.reserve?.() ?? null;
+    let result: CreateRunRow;
+    try {
+      const [row] = await this.createSlots(
+        () => this.prisma.$queryRaw<{ result: CreateRunRow }[]>`
+          SELECT "atelier_create_run"(
+            ${ownerId}::uuid, ${JSON.stringify(columns)}::jsonb,
+            ${JSON.stringify(stageKindsFor(req.mode))}::jsonb, ${JSON.stringify(inputs)}::jsonb,
+            ${max}::int,
+            ${
+              claim
+                ? JSON.stringify({
+                    owner: claim.owner,
+                    lease: claim.leaseExpiresAt.toISOString(),
+                    attemptId: claim.attemptId,
+                    capable: claim.capable,
+                  })
+                : null
+            }::jsonb
+          ) AS result`,
+      );
+      result = row!.result;
+    } catch (error) {
+      claim?.release();
+      throw error;
     }
-    const run = runFromJson(result.run);
-    await this.lifecycle.queued(run);
-    return run;
+    if ('run' in result) {
+      const run = runFromJson(result.run);
+      if (run.status === 'RUNNING' && claim) {
+        claim.started(run);
+        return run;
+      }
+      claim?.release();
+      await this.lifecycle.queued(run);
+      return run;
+    }
+    claim?.release();
+    if ('existing' in result) return runFromJson(result.existing);
+    if (result.error === 'ACCOUNT') throw new NotFoundError('Account', ownerId);
+    if (result.error === 'QUEUE_LIMIT') throw new QueueLimitError(max);
+    throw new InsufficientCreditsError(cost, result.balance ?? 0);
   }
 
   /**
