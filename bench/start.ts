@@ -27,7 +27,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { stopChild } from './speed/lib.ts';
+import { serverBuild, stopChild } from './speed/lib.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -209,7 +209,7 @@ const lines = [
   '',
   `### ${new Date().toISOString().slice(0, 10)} — Start and footprint${LABEL ? ` (${LABEL})` : ''}`,
   '',
-  `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end. \`node --import tsx bench/start.ts\`: \`node packages/server/bin/atelier.mjs serve\` (what \`npm start\` runs) spawned from the repository root with the bundled sandbox, LOG_LEVEL=warn, ${RUNS} rounds round-robin beside a bare graphql-yoga server spawned the same way; time from spawn to the first \`/readyz\` 200 and the server's CPU time (all threads) at that moment, RSS after ${IDLE_MS / 1000} s idle. Targets: existing home ≤ 2 s, fresh ≤ 3 s; idle RSS ≤ 300 MB PGlite, ≤ 200 MB PostgreSQL.`,
+  `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end. \`node --import tsx bench/start.ts\`: \`node packages/server/bin/atelier.mjs serve\` (what \`npm start\` runs; here it ran ${serverBuild(ROOT)}) spawned from the repository root with the bundled sandbox, LOG_LEVEL=warn, ${RUNS} rounds round-robin beside a bare graphql-yoga server spawned the same way; time from spawn to the first \`/readyz\` 200 and the server's CPU time (all threads) at that moment, RSS after ${IDLE_MS / 1000} s idle. Targets: existing home ≤ 2 s, fresh ≤ 3 s; idle RSS ≤ 300 MB PGlite, ≤ 200 MB PostgreSQL.`,
   '',
   '| start | median | min | max | CPU time to ready, median | idle RSS median |',
   '|---|---|---|---|---|---|',

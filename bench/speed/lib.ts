@@ -454,9 +454,9 @@ export interface SummaryRow {
 /** Filled by the scenarios as they finish; written by bench/speed.ts with --json. */
 export const summary: SummaryRow[] = [];
 
-/** Whether ROOT's bin will run the server's compiled dist/ or its sources through tsx. */
-export function serverBuild(): string {
-  const pkgs = ['packages/server', 'packages/comfyui-sandbox'].map((p) => path.join(ROOT, p));
+/** Whether the bin of `root` (default ROOT) will run the server's compiled dist/ or its sources through tsx. */
+export function serverBuild(root = ROOT): string {
+  const pkgs = ['packages/server', 'packages/comfyui-sandbox'].map((p) => path.join(root, p));
   const fresh = (pkg: string) => {
     let built: number;
     try {
@@ -472,7 +472,7 @@ export function serverBuild(): string {
         statSync(path.join(e.parentPath, e.name)).mtimeMs <= built,
     );
   };
-  if (!existsSync(path.join(ROOT, 'packages/server/dist/main.js'))) {
+  if (!existsSync(path.join(root, 'packages/server/dist/main.js'))) {
     return 'TypeScript sources through tsx (no dist/ build)';
   }
   return pkgs.every(fresh)
