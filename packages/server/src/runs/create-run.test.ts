@@ -92,6 +92,17 @@ describe('createRun in one statement', () => {
     expect(account.creditBalance).toBe(1000 - created[0]!.cost);
   });
 
+  it('stores a lone surrogate of a prompt as U+FFFD, as a text column would', async () => {
+    const { accountId } = await server.createKey({ account: 'surrogates', credits: 1000 });
+    const run = await server.app.services.runs.create(accountId, {
+      ...T2I,
+      prompt: '\ud800 boat \udc00',
+      negativePrompt: 'fog \ud83d\ude00',
+    });
+    expect(run.prompt).toBe('\ufffd boat \ufffd');
+    expect(run.negativePrompt).toBe('fog \ud83d\ude00');
+  });
+
   it('refuses a short balance and writes nothing', async () => {
     const { prisma } = server.app.db;
     const { runs } = server.app.services;

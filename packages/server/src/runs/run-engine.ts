@@ -2,6 +2,7 @@
 // output as Media. Every state change is written first, then published (RunEvents).
 import { createHash, randomUUID } from 'node:crypto';
 import type { CreditsService } from '../credits/credits.service.ts';
+import { jsonbText } from '../db/jsonb.ts';
 import { AtelierError } from '../domain-errors.ts';
 import { Prisma, type PrismaClient, type Run } from '../generated/prisma/client.ts';
 import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
@@ -553,7 +554,7 @@ export class RunEngine {
       WITH m AS (
         INSERT INTO "Media" (${Prisma.raw(MEDIA_COLUMNS.map((c) => `"${c}"`).join(', '))}, "createdAt")
         SELECT ${Prisma.raw(MEDIA_COLUMNS.map((c) => `"${c}"`).join(', '))}, ${at}
-          FROM jsonb_populate_recordset(NULL::"Media", ${JSON.stringify(ending.outputs.map((o) => o.row))}::jsonb)
+          FROM jsonb_populate_recordset(NULL::"Media", ${jsonbText(ending.outputs.map((o) => o.row))}::jsonb)
       ), s AS (
         UPDATE "Stage" SET "status" = 'SUCCEEDED', "finishedAt" = ${at}, "progress" = 1,
           "message" = 'Done'${position}

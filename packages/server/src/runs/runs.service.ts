@@ -7,6 +7,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config.ts';
 import { InsufficientCreditsError } from '../credits/credits.errors.ts';
 import type { CreditsService } from '../credits/credits.service.ts';
+import { jsonbText } from '../db/jsonb.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import type { Prisma, PrismaClient, Run } from '../generated/prisma/client.ts';
 import type {
@@ -413,7 +414,7 @@ export class RunsService {
       const [row] = await this.createSlots(
         () => this.prisma.$queryRaw<{ result: CreateRunRow }[]>`
           SELECT "atelier_create_run"(
-            ${ownerId}::uuid, ${JSON.stringify(columns)}::jsonb,
+            ${ownerId}::uuid, ${jsonbText(columns)}::jsonb,
             ${JSON.stringify(stageKindsFor(req.mode))}::jsonb, ${JSON.stringify(inputs)}::jsonb,
             ${max}::int,
             ${
