@@ -47,6 +47,27 @@ afterEach(async () => {
 afterAll(stopSandboxes);
 
 describe('a run on one worker', () => {
+  test('an output is downloaded as soon as its node reports it, before the history is asked', async () => {
+    const sandbox = await startWorker();
+    const asked: string[] = [];
+    const client = await connect(sandbox.url, {
+      fetch: (input, init) => {
+        const url = new URL(String(input instanceof Request ? input.url : input));
+        if (url.pathname === '/view' || url.pathname.startsWith('/history/')) {
+          asked.push(
+            url.pathname === '/view' ? `view ${url.searchParams.get('filename')}` : 'history',
+          );
+        }
+        return fetch(input, init);
+      },
+    });
+    const job = await jobFor(minimalGraph('test/early'));
+    const { outputs } = await client.run(job, () => {}, never());
+    expect(outputs.map((o) => o.filename)).toEqual(['early_00001_.png']);
+    // Once each: the history found the file already fetched.
+    expect(asked).toEqual(['view early_00001_.png', 'history']);
+  });
+
   test('the §8.2 workflow: our UUID is the prompt id, events in order, the PNG downloaded', async () => {
     const sandbox = await startWorker();
     const client = await connect(sandbox.url);

@@ -4,7 +4,7 @@
 import type { ExecutionOutput, OutputKind } from '../queue/executor.ts';
 import { WorkerFailure } from './errors.ts';
 import { type ComfyHttp, HttpFailure } from './http.ts';
-import { fileRefs, type HistoryEntry } from './protocol.ts';
+import { fileKey, fileRefs, type HistoryEntry } from './protocol.ts';
 
 export interface Classified {
   kind: OutputKind;
@@ -122,10 +122,12 @@ export async function downloadOutputs(
   http: ComfyHttp,
   entry: HistoryEntry,
   worker: string,
+  /** Downloads started early (fileKey → bytes, or null when that download failed). */
+  prefetched?: ReadonlyMap<string, Promise<Buffer | null>>,
 ): Promise<ExecutionOutput[]> {
   const outputs: ExecutionOutput[] = [];
   for (const ref of fileRefs(entry.outputs ?? {})) {
-    let data: Buffer | undefined;
+    let data = (await prefetched?.get(fileKey(ref))) ?? undefined;
     for (let attempt = 0; data === undefined; attempt++) {
       try {
         data = (await http.view(ref)).data;

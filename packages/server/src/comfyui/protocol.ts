@@ -156,6 +156,11 @@ export interface PromptErrorBody {
 }
 
 /** Every file entry of a history `outputs` map, with the node and whether it is animated. */
+/** One output file of a worker: its type, subfolder and name. */
+export function fileKey(ref: { type: string; subfolder: string; filename: string }): string {
+  return `${ref.type}\u0000${ref.subfolder}\u0000${ref.filename}`;
+}
+
 export function fileRefs(
   outputs: Record<string, NodeUi>,
 ): Array<FileRef & { nodeId: string; animated: boolean }> {
@@ -177,7 +182,7 @@ export function fileRefs(
           type: typeof f.type === 'string' ? f.type : 'output',
           animated,
         };
-        const key2 = `${ref.type}\u0000${ref.subfolder}\u0000${ref.filename}`;
+        const key2 = fileKey(ref);
         if (seen.has(key2)) continue;
         seen.add(key2);
         out.push(ref);

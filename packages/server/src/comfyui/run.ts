@@ -25,6 +25,8 @@ import { downloadOutputs } from './outputs.ts';
 import { ProgressModel } from './progress.ts';
 import {
   type ExecutionErrorData,
+  fileKey,
+  fileRefs,
   type HistoryEntry,
   type NodeUi,
   nodeClass,
@@ -115,6 +117,8 @@ export class PromptRun implements PromptListener {
   private lastCheckAt = 0;
   private unreachableSince: number | null = null;
   private readonly wsOutputs: Record<string, NodeUi> = {};
+  /** Output files fetched as soon as their node said it wrote them (see prefetch). */
+  private readonly prefetched = new Map<string, Promise<Buffer | null>>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -161,7 +165,7 @@ export class PromptRun implements PromptListener {
       const entry = await this.outcome;
       this.client.noteHistory(this.promptId);
       if (this.signal.aborted) throw canceled(this.worker);
-      const outputs = await downloadOutputs(this.client.http, entry, this.worker);
+      const outputs = await downloadOutputs(this.client.http, entry, this.worker, this.prefetched);
       if (this.signal.aborted) throw canceled(this.worker);
       this.onEvent(this.progressEvent(null, null, null, true));
       return { outputs };
@@ -376,7 +380,10 @@ export class PromptRun implements PromptListener {
       }
       case 'executed':
         if (typeof d.node === 'string') {
-          if (d.output && typeof d.output === 'object') this.wsOutputs[d.node] = d.output as NodeUi;
+          if (d.output && typeof d.output === 'object') {
+            this.wsOutputs[d.node] = d.output as NodeUi;
+            this.prefetch({ [d.node]: d.output as NodeUi });
+          }
           this.progress.finish([d.node]);
         }
         break;
@@ -393,6 +400,27 @@ export class PromptRun implements PromptListener {
       case 'execution_interrupted':
         this.fail(canceled(this.worker, 'The run was interrupted on its worker.'));
         break;
+    }
+  }
+
+  /**
+   * Starts downloading the files a node reported in its `executed` message: ComfyUI sends it
+   * once the node has written them, before the prompt ends, so the bytes are here (or on
+   * their way) when `execution_success` and the history come. The history stays what
+   * decides the outputs: a file it names that was not fetched here is downloaded then, and
+   * a failed early download is simply made again.
+   */
+  private prefetch(outputs: Record<string, NodeUi>): void {
+    for (const ref of fileRefs(outputs)) {
+      const key = fileKey(ref);
+      if (this.prefetched.has(key)) continue;
+      this.prefetched.set(
+        key,
+        this.client.http.view(ref).then(
+          (r) => r.data,
+          () => null,
+        ),
+      );
     }
   }
 
