@@ -232,7 +232,7 @@ export async function createServices(
         events.queueChanged();
         scheduler.notify();
       },
-      reserve: () => scheduler.reserve(),
+      reserve: (capability) => scheduler.reserve(capability),
       cancelRunning: (runId) => scheduler.cancelRunning(runId),
       cancelElsewhere: (runId) => pubsub.publish('cancel', { runId }),
       canceled: async (run) => {

@@ -7,7 +7,8 @@
 -- after the lock sees the runs that a concurrent create of the same account committed while
 -- this one waited for the lock: the queue cap and the balance stay race-free.
 --
--- p_run holds the Run columns the caller decides (names as in the table); p_stages the
+-- p_run holds the Run columns the caller decides (names as in the table; "createdAt" is also
+-- the time of the charge and of a claim); p_stages the
 -- stage kinds in order; p_inputs RunInput rows ("mediaId", "role", "index"). Answers
 -- {"run": row} or {"existing": row} (the idempotency key's run), or {"error": "ACCOUNT" |
 -- "QUEUE_LIMIT" | "CREDITS", "balance": n}: nothing is written then.
@@ -25,7 +26,8 @@ DECLARE
   v_balance INTEGER;
   v_queued INTEGER;
   v_cost INTEGER := COALESCE((p_run->>'cost')::INTEGER, 0);
-  v_now TIMESTAMP(3) := now() AT TIME ZONE 'UTC';
+  -- The caller's clock, like every other timestamp Atelier writes (leases, queue timeouts).
+  v_now TIMESTAMP(3) := COALESCE((p_run->>'createdAt')::TIMESTAMPTZ, now()) AT TIME ZONE 'UTC';
   v_run "Run";
   v_claim BOOLEAN := FALSE;
 BEGIN

@@ -58,6 +58,8 @@ export class RunScheduler {
   private again = false;
   /** Slots offered to runs being created in this process (reserve), not yet settled. */
   private reserved = 0;
+  /** A claim of the pump in flight (counts as a slot taken until it answers). */
+  private claiming = 0;
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly listeners: AsyncIterator<unknown>[] = [];
@@ -343,11 +345,11 @@ export class RunScheduler {
    * saves the claim statement between createRun and the prompt going out. Null when the
    * process is not executing, the queue is BullMQ, or no slot is free.
    */
-  reserve(): CreateClaim | null {
+  reserve(capability: string): CreateClaim | null {
     if (!this.started || this.stopping || !this.deps.queue.claimsOnCreate) return null;
     if (!this.admits()) return null;
     const capable = this.capabilities().healthy.map(capabilityKey);
-    if (!capable.length) return null;
+    if (!capable.includes(capability)) return null;
     this.reserved++;
     let open = true;
     const settle = () => {
@@ -363,14 +365,11 @@ export class RunScheduler {
       capable,
       started: (run) => {
         if (!settle()) return;
+        // Stopping meanwhile: the lease runs out and another process (or the next start)
+        // takes the run over.
+        if (!this.stopping) this.launch(run, true);
         observeQueueWait(run);
         this.deps.events.queueChanged();
-        if (this.stopping) {
-          // Stopping meanwhile: the lease runs out and another process (or the next start)
-          // takes the run over.
-          return;
-        }
-        this.launch(run, true);
       },
       release: () => {
         // The slot may be taken by a queued run now.
@@ -403,7 +402,13 @@ export class RunScheduler {
       do {
         this.again = false;
         while (!this.stopping && this.admits()) {
-          const run = await this.claimNext();
+          this.claiming++;
+          let run: Run | null;
+          try {
+            run = await this.claimNext();
+          } finally {
+            this.claiming--;
+          }
           if (!run) break;
           observeQueueWait(run);
           // A first attempt has nothing to read back (no stage done, no output stored).
@@ -432,7 +437,7 @@ export class RunScheduler {
     const capacity = executor.capacity();
     if (capacity <= 0) return false;
     const ahead = dispatchAhead ?? executor.workers().filter((w) => w.healthy).length;
-    return this.inFlight() + this.reserved < capacity + ahead;
+    return this.inFlight() + this.reserved + this.claiming < capacity + ahead;
   }
 
   /** This process's capabilities: what its healthy workers can run now, and what any could. */

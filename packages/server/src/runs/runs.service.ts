@@ -96,14 +96,27 @@ export interface CreateClaim {
   release(): void;
 }
 
+/** The create statement's p_claim (null: create the run QUEUED). */
+function claimJson(claim: CreateClaim | null): string | null {
+  return claim
+    ? JSON.stringify({
+        owner: claim.owner,
+        lease: claim.leaseExpiresAt.toISOString(),
+        attemptId: claim.attemptId,
+        capable: claim.capable,
+      })
+    : null;
+}
+
 /** Hooks the service calls after writes (the queue wakes up, events go out). */
 export interface RunLifecycle {
   queued(run: Run): Promise<void>;
   /**
-   * A ComfyUI slot of this process for the run being created, when it would take a queued run
-   * now (the create statement then claims the run itself); null otherwise.
+   * A ComfyUI slot of this process for the run being created (`capability`: `model/MODE`),
+   * when it could execute it and would take a queued run now (the create statement then
+   * claims the run itself); null otherwise.
    */
-  reserve?(): CreateClaim | null;
+  reserve?(capability: string): CreateClaim | null;
   /** Cancels a run that is executing in this process; false when it is not here. */
   cancelRunning(runId: string): boolean;
   /** Asks the process executing a run (another one, or none yet) to cancel it. */
@@ -405,50 +418,48 @@ export class RunsService {
     // One statement (the migration create_run_function): the account's row lock, the queue
     // cap, the idempotency key, the balance, the run with its stages and inputs, and the
     // charge. Six round trips of an interactive transaction before, and most of the
-    // database client's CPU per createRun.
-    // A free slot of this process lets the same statement claim the run (no claim statement
-    // before its prompt goes out), unless older queued runs come first.
-    const claim = this.lifecycle.reserve?.() ?? null;
-    let result: CreateRunRow;
-    try {
-      const [row] = await this.createSlots(
-        () => this.prisma.$queryRaw<{ result: CreateRunRow }[]>`
+    // database client's CPU per createRun. A free slot of this process lets the same
+    // statement claim the run (no claim statement before its prompt goes out), unless older
+    // queued runs come first. The slot is asked for once this create's turn has come (not
+    // while it waits for one, holding a slot queued runs could use), and the lease counts
+    // from then.
+    const { result, claim } = await this.createSlots(async () => {
+      const claim = this.lifecycle.reserve?.(`${model.key}/${req.mode}`) ?? null;
+      try {
+        const [row] = await this.prisma.$queryRaw<{ result: CreateRunRow }[]>`
           SELECT "atelier_create_run"(
-            ${ownerId}::uuid, ${jsonbText(columns)}::jsonb,
+            ${ownerId}::uuid,
+            ${jsonbText({ ...columns, createdAt: new Date().toISOString() })}::jsonb,
             ${JSON.stringify(stageKindsFor(req.mode))}::jsonb, ${JSON.stringify(inputs)}::jsonb,
             ${max}::int,
-            ${
-              claim
-                ? JSON.stringify({
-                    owner: claim.owner,
-                    lease: claim.leaseExpiresAt.toISOString(),
-                    attemptId: claim.attemptId,
-                    capable: claim.capable,
-                  })
-                : null
-            }::jsonb
-          ) AS result`,
-      );
-      result = row!.result;
-    } catch (error) {
-      claim?.release();
-      throw error;
-    }
-    if ('run' in result) {
-      const run = runFromJson(result.run);
-      if (run.status === 'RUNNING' && claim) {
-        claim.started(run);
+            ${claimJson(claim)}::jsonb
+          ) AS result`;
+        return { result: row!.result, claim };
+      } catch (error) {
+        claim?.release();
+        throw error;
+      }
+    });
+    try {
+      if ('run' in result) {
+        const run = runFromJson(result.run);
+        if (run.status === 'RUNNING' && claim) {
+          claim.started(run);
+          return run;
+        }
+        claim?.release();
+        await this.lifecycle.queued(run);
         return run;
       }
+      if ('existing' in result) return runFromJson(result.existing);
+      if (result.error === 'ACCOUNT') throw new NotFoundError('Account', ownerId);
+      if (result.error === 'QUEUE_LIMIT') throw new QueueLimitError(max);
+      throw new InsufficientCreditsError(cost, result.balance ?? 0);
+    } finally {
+      // An offered slot that did not start the run goes back, whatever happened (release
+      // does nothing after started).
       claim?.release();
-      await this.lifecycle.queued(run);
-      return run;
     }
-    claim?.release();
-    if ('existing' in result) return runFromJson(result.existing);
-    if (result.error === 'ACCOUNT') throw new NotFoundError('Account', ownerId);
-    if (result.error === 'QUEUE_LIMIT') throw new QueueLimitError(max);
-    throw new InsufficientCreditsError(cost, result.balance ?? 0);
   }
 
   /**
