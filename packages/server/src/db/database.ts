@@ -67,28 +67,23 @@ function yieldingPglite(pglite: PGlite): PGlite {
     previous = turn;
     return turn;
   };
+  /** `query` and `exec` of `target`, each started on its turn; undefined for other keys. */
+  const onItsTurn = (target: object, key: string | symbol) => {
+    if (key !== 'query' && key !== 'exec') return undefined;
+    const method = Reflect.get(target, key, target) as (...args: unknown[]) => unknown;
+    return async (...args: unknown[]) => {
+      await nextTurn();
+      return method.apply(target, args);
+    };
+  };
   const wrapTx = (tx: Transaction): Transaction =>
     new Proxy(tx, {
-      get(target, key, receiver) {
-        if (key === 'query' || key === 'exec') {
-          const method = Reflect.get(target, key, receiver) as (...args: unknown[]) => unknown;
-          return async (...args: unknown[]) => {
-            await nextTurn();
-            return method.apply(target, args);
-          };
-        }
-        return Reflect.get(target, key, receiver);
-      },
+      get: (target, key, receiver) => onItsTurn(target, key) ?? Reflect.get(target, key, receiver),
     });
   return new Proxy(pglite, {
     get(target, key) {
-      if (key === 'query' || key === 'exec') {
-        const method = Reflect.get(target, key, target) as (...args: unknown[]) => unknown;
-        return async (...args: unknown[]) => {
-          await nextTurn();
-          return method.apply(target, args);
-        };
-      }
+      const deferred = onItsTurn(target, key);
+      if (deferred) return deferred;
       if (key === 'transaction') {
         return async <T>(callback: (tx: Transaction) => Promise<T>) => {
           await nextTurn();

@@ -1,12 +1,13 @@
 // The database queue picks and claims a run in one statement (raw SQL returning the row as
 // JSON): the row it returns must be the Run Prisma reads, in queue order, each run once.
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunOk } from '../../test/fixtures/runs.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
 import { type Claim, DatabaseJobQueue } from './job-queue.ts';
 
 /** The database id of a run's global (Relay) id. */
-const dbId = (run: { id: string }) => Buffer.from(run.id, 'base64').toString().replace(/^Run:/, '');
+const dbId = (run: { id: string }) => decodeGlobalID(run.id).id;
 
 const T2I = {
   mode: 'TEXT_TO_IMAGE',

@@ -3,6 +3,7 @@
 // lock must keep concurrent creates of one account (same idempotency key, short balance)
 // race-free. A process with a free slot may have the run created already claimed, but never
 // ahead of queued runs it could execute.
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunOk, getRun, until } from '../../test/fixtures/runs.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
@@ -183,7 +184,7 @@ describe('createRun on an executing process with a free slot', () => {
       'the run to succeed',
     );
     const row = await server.app.db.prisma.run.findUniqueOrThrow({
-      where: { id: Buffer.from(run.id, 'base64').toString().replace(/^Run:/, '') },
+      where: { id: decodeGlobalID(run.id).id },
     });
     expect(row.attempt).toBe(1);
     expect(row.leaseOwner).toBeTruthy();
