@@ -138,6 +138,9 @@ describe('atelier generate', () => {
 
   it('T2I writes the image files and prints their paths', async () => {
     const out = path.join(tmp, 't2i');
+    // Slow enough steps that the CLI is watching before GENERATE ends: a run on an idle
+    // server is claimed by its own createRun and starts at once.
+    server.app.sandbox!.setStepDelay(300);
     const result = await atelier([
       'generate',
       '--mode',
@@ -151,7 +154,7 @@ describe('atelier generate', () => {
       '42',
       '--out',
       out,
-    ]);
+    ]).finally(() => server.app.sandbox!.setStepDelay(5));
     expect(result.stderr).not.toMatch(/REQUEST_FAILED|Error|atelier generate:/);
     expect(result.code).toBe(0);
     const files = result.stdout.trim().split('\n');
