@@ -70,21 +70,27 @@ export class MediaService {
     const id = randomUUID();
     const storageKey = `media/${id}.${image.extension}`;
     const thumbnailKey = `thumbs/${id}.webp`;
-    // Both files are written while the hash is computed. The row is then inserted straight
-    // away, without looking the dedup key up first: a new upload (the common case) waits
-    // for one database round trip, not two. A dedup hit shows as the unique violation of
-    // the dedup key (P2002), handled below like a concurrent upload of the same bytes.
+    // The stored file is written and hashed while the thumbnail is made, which is written
+    // as soon as it is. The row is then inserted straight away, without looking the dedup
+    // key up first: a new upload (the common case) waits for one database round trip, not
+    // two. A dedup hit shows as the unique violation of the dedup key (P2002), handled below
+    // like a concurrent upload of the same bytes.
     const writes = [
       this.storage.put(storageKey, image.data),
-      this.storage.put(thumbnailKey, image.thumbnail.data),
-    ];
+      image.thumbnail.then(async (thumbnail) => {
+        await this.storage.put(thumbnailKey, thumbnail.data);
+        return thumbnail;
+      }),
+    ] as const;
     const sha256 = createHash('sha256').update(image.data).digest('hex');
     const dedupKey = `${ownerId}:${sha256}`;
     try {
       // Both writes settled before a failure is handled (and cleaned up), so no write still
       // under way can leave a file behind.
-      const written = await Promise.allSettled(writes);
-      for (const w of written) if (w.status === 'rejected') throw w.reason;
+      const [file, thumb] = await Promise.allSettled(writes);
+      if (file.status === 'rejected') throw file.reason;
+      if (thumb.status === 'rejected') throw thumb.reason;
+      const thumbnail = thumb.value;
       return await this.prisma.media.create({
         data: {
           id,
@@ -104,8 +110,8 @@ export class MediaService {
           originalHeight: image.source.height,
           storageKey,
           thumbnailKey,
-          thumbnailMime: image.thumbnail.mimeType,
-          thumbnailBytes: image.thumbnail.data.length,
+          thumbnailMime: thumbnail.mimeType,
+          thumbnailBytes: thumbnail.data.length,
         },
       });
     } catch (error) {
