@@ -27,7 +27,12 @@ import { handleMetrics, listenForMetrics, type MetricsListener } from './metrics
 import { PersistedDocuments } from './persisted-documents.ts';
 import { handlePlaygroundRequest } from './playground.ts';
 import { lockExecutorHome } from './queue/home-lock.ts';
-import { useJsonParamsGuard, useNestingLimit, useNoNulText } from './request-guards.ts';
+import {
+  useBodyLimit,
+  useJsonParamsGuard,
+  useNestingLimit,
+  useNoNulText,
+} from './request-guards.ts';
 import { schema } from './schema.ts';
 import { createServices, type Services } from './services.ts';
 import { startTracing } from './tracing.ts';
@@ -143,7 +148,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     multipart: false,
     landingPage: false,
     cors: (request) => corsOptions(request, config.limits.corsOrigins),
-    maxRequestBodySize: config.limits.maxRequestBytes,
+    // useBodyLimit below.
+    maxRequestBodySize: false,
     maskedErrors: { maskError },
     logging: yogaLogging(log),
     plugins: [
@@ -162,6 +168,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxDirectivesPlugin({ n: GRAPHQL_LIMITS.directives }),
       costLimitPlugin({ maxCost: GRAPHQL_LIMITS.cost }),
       useNoNulText(),
+      // After every plugin that sets a request parser: it wraps the one chosen.
+      useBodyLimit(config.limits.maxRequestBytes),
     ],
     context: ({ request, viewer }) => {
       if (!viewer) throw new Error('request reached execution without a viewer');
