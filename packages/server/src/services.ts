@@ -210,7 +210,7 @@ export async function createServices(
     state: () => scheduler.registryState(),
   });
   const runs = new RunsService(
-    db.prisma,
+    db,
     catalog,
     credits,
     {

@@ -7,9 +7,10 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Config } from '../config.ts';
 import { InsufficientCreditsError } from '../credits/credits.errors.ts';
 import type { CreditsService } from '../credits/credits.service.ts';
+import type { Database } from '../db/database.ts';
 import { jsonbText } from '../db/jsonb.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
-import type { Prisma, PrismaClient, Run } from '../generated/prisma/client.ts';
+import { Prisma, type PrismaClient, type Run } from '../generated/prisma/client.ts';
 import type {
   GenerationMode,
   OutputBackground,
@@ -254,8 +255,12 @@ export function resolveParameters(
 }
 
 export class RunsService {
+  private readonly prisma: PrismaClient;
+  /** Statements sent by the driver itself (see Database.query): createRun's one statement. */
+  private readonly query: Database['query'];
+
   constructor(
-    private readonly prisma: PrismaClient,
+    db: Pick<Database, 'prisma' | 'query'>,
     private readonly catalog: Catalog,
     private readonly credits: CreditsService,
     private readonly limits: Pick<Config['limits'], 'maxQueuedRunsPerAccount'> & {
@@ -273,6 +278,8 @@ export class RunsService {
     },
     private readonly lifecycle: RunLifecycle,
   ) {
+    this.prisma = db.prisma;
+    this.query = db.query;
     this.createSlots = pLimit(limits.createConcurrency ?? 6);
   }
 
@@ -436,14 +443,14 @@ export class RunsService {
     const { result, claim } = await this.createSlots(async () => {
       const claim = this.lifecycle.reserve?.(`${model.key}/${req.mode}`) ?? null;
       try {
-        const [row] = await this.prisma.$queryRaw<{ result: CreateRunRow }[]>`
+        const [row] = await this.query<{ result: CreateRunRow }>(Prisma.sql`
           SELECT "atelier_create_run"(
             ${ownerId}::uuid,
             ${jsonbText({ ...columns, createdAt: new Date().toISOString() })}::jsonb,
             ${JSON.stringify(stageKindsFor(req.mode))}::jsonb, ${JSON.stringify(inputs)}::jsonb,
             ${max}::int,
             ${claimJson(claim)}::jsonb
-          ) AS result`;
+          ) AS result`);
         return { result: row!.result, claim };
       } catch (error) {
         claim?.release();
