@@ -115,7 +115,7 @@ export async function createServices(
   log.debug('catalog loaded', { models: catalog.models.length, styles: catalog.styles.length });
   const storage = await createStorage(config.storage);
   const media = new MediaService(db.prisma, storage, config.uploads, log);
-  const events = new RunEvents(db.prisma, pubsub);
+  const events = new RunEvents(db, pubsub);
   const instance = await instanceId(config.home);
   const executor = new ComfyPool({
     urls: workers.urls,
@@ -162,6 +162,7 @@ export async function createServices(
   const engine = new RunEngine({
     onFinished: () => webhookDispatcher.notify(),
     prisma: db.prisma,
+    query: db.query,
     credits,
     catalog,
     executor,

@@ -2,6 +2,7 @@
 // output as Media. Every state change is written first, then published (RunEvents).
 import { createHash, randomUUID } from 'node:crypto';
 import type { CreditsService } from '../credits/credits.service.ts';
+import type { Database } from '../db/database.ts';
 import { jsonbText } from '../db/jsonb.ts';
 import { AtelierError } from '../domain-errors.ts';
 import { Prisma, type PrismaClient, type Run } from '../generated/prisma/client.ts';
@@ -26,6 +27,8 @@ import { type ChangeEvent, type RunEvents, type StagePatch, throttleLatest } fro
 
 export interface EngineDeps {
   prisma: PrismaClient;
+  /** The statement that ends a successful run goes through the driver (Database.query). */
+  query: Database['query'];
   credits: CreditsService;
   catalog: Catalog;
   executor: Executor;
@@ -541,16 +544,14 @@ export class RunEngine {
           "nodeId" = CASE WHEN "kind" = 'GENERATE' THEN ${generate.nodeId ?? null}::text ELSE "nodeId" END,
           "nodeType" = CASE WHEN "kind" = 'GENERATE' THEN ${generate.nodeType ?? null}::text ELSE "nodeType" END`
       : Prisma.empty;
-    const rows = await this.deps.prisma.$queryRaw<
-      {
-        sequence: number;
-        modelKey: string;
-        mode: string;
-        status: string;
-        startedAt: Date | null;
-        finishedAt: Date | null;
-      }[]
-    >`
+    const rows = await this.deps.query<{
+      sequence: number;
+      modelKey: string;
+      mode: string;
+      status: string;
+      startedAt: Date | null;
+      finishedAt: Date | null;
+    }>(Prisma.sql`
       WITH m AS (
         INSERT INTO "Media" (${Prisma.raw(MEDIA_COLUMNS.map((c) => `"${c}"`).join(', '))}, "createdAt")
         SELECT ${Prisma.raw(MEDIA_COLUMNS.map((c) => `"${c}"`).join(', '))}, ${at}
@@ -575,7 +576,10 @@ export class RunEngine {
         SELECT gen_random_uuid(), r."ownerId", r."id", NULL, r."webhookUrl", ${event}
           FROM r WHERE r."webhookUrl" IS NOT NULL AND ${event} = ANY(r."webhookEvents")
       )
-      SELECT "sequence", "modelKey", "mode", "status", "startedAt", "finishedAt" FROM r`;
+      SELECT "sequence", "modelKey", "mode", "status",
+        -- UTC, as Prisma reads them: the driver would read a bare timestamp as local time.
+        "startedAt" AT TIME ZONE 'UTC' AS "startedAt", "finishedAt" AT TIME ZONE 'UTC' AS "finishedAt"
+      FROM r`);
     const run = rows[0];
     return run ? { ...run, sequence: Number(run.sequence), errorCode: null } : null;
   }

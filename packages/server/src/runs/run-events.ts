@@ -1,6 +1,7 @@
 // Writes first, then publishes: every change bumps the run's sequence in the database and
 // goes out on `run:<id>` with that sequence. Progress and previews are throttled per run.
-import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import type { Database } from '../db/database.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
 import type { PreviewPayload, PubSub, RunEventType } from '../pubsub.ts';
 
@@ -109,7 +110,8 @@ export class RunEvents {
   private lastQueueChanged = 0;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    /** The statement of each change goes through the driver itself (see Database.query). */
+    private readonly db: Pick<Database, 'query'>,
     private readonly pubsub: PubSub,
   ) {}
 
@@ -206,9 +208,9 @@ export class RunEvents {
     const withClause = stageUpdates.length
       ? Prisma.sql`WITH ${Prisma.join(stageUpdates, ', ')} `
       : Prisma.empty;
-    const rows = await this.prisma.$queryRaw<
-      { sequence: number }[]
-    >`${withClause}UPDATE "Run" SET ${Prisma.join(runSets, ', ')} WHERE "id" = ${runId}::uuid RETURNING "sequence"`;
+    const rows = await this.db.query<{ sequence: number }>(
+      Prisma.sql`${withClause}UPDATE "Run" SET ${Prisma.join(runSets, ', ')} WHERE "id" = ${runId}::uuid RETURNING "sequence"`,
+    );
     const row = rows[0];
     if (!row) return null; // deleted meanwhile
     const last = Number(row.sequence);
