@@ -9,7 +9,6 @@
 import { type DocumentNode, Kind, visit } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { Upload } from './media/multipart.ts';
-import type { NodeServerContext } from './media/upload.plugin.ts';
 
 /** Deepest nesting of `{`, `[` and `(` a document may have (selections are limited to 12). */
 export const MAX_NESTING = 64;
@@ -136,7 +135,7 @@ function bodyTooLarge() {
   });
 }
 
-/** Bytes past the limit read and dropped before the 413 (beyond that, the connection closes). */
+/** Bytes past the limit read and dropped before the 413 (beyond that, the request is cut off). */
 const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
@@ -150,11 +149,12 @@ const DRAIN_MAX_BYTES = 64 * 1024 * 1024;
  * as it streams. Past the limit its rest is read and dropped, and the 413 sent at its end:
  * a body left half read stalled its keep-alive connection (Yoga's limit did that), and the
  * next request sent on it never got an answer. A body still going DRAIN_MAX_BYTES past the
- * limit is refused at once, and its connection closed after the answer.
+ * limit is cut off: the stream's error destroys the unfinished request, and with it its
+ * connection (the client sees the connection reset, not the 413), as with Yoga's limit.
  */
-export function useBodyLimit(limit: number): Plugin<Record<string, unknown>, NodeServerContext> {
+export function useBodyLimit(limit: number): Plugin {
   return {
-    onRequestParse({ request, requestParser, setRequestParser, fetchAPI, serverContext }) {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
       if (!requestParser || !request.body || request.headers.has('content-length')) return;
       setRequestParser((req) => {
         const body = req.body;
@@ -168,10 +168,7 @@ export function useBodyLimit(limit: number): Plugin<Record<string, unknown>, Nod
             transform(chunk, controller) {
               bytes += chunk.byteLength;
               if (bytes <= limit) controller.enqueue(chunk);
-              else if (bytes > limit + DRAIN_MAX_BYTES) {
-                serverContext.res?.setHeader('connection', 'close');
-                controller.error(bodyTooLarge());
-              }
+              else if (bytes > limit + DRAIN_MAX_BYTES) controller.error(bodyTooLarge());
             },
             flush(controller) {
               if (bytes > limit) controller.error(bodyTooLarge());

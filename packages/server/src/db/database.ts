@@ -41,6 +41,19 @@ const QUERY_EVENTS = [{ emit: 'event' as const, level: 'query' as const }];
  */
 const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 };
 
+/**
+ * PGlite's errors carry the statement and its values (`query`, `params`, `queryOptions`) as
+ * enumerable fields, which the logger's error serializer would copy into the log: prompts,
+ * stage texts, output rows. Through Prisma they did not reach the log; through
+ * Database.query they must not either.
+ */
+function withoutStatement(error: unknown): unknown {
+  if (error && typeof error === 'object') {
+    for (const key of ['query', 'params', 'queryOptions']) Reflect.deleteProperty(error, key);
+  }
+  return error;
+}
+
 function countQueries(prisma: PrismaClient<'query'>) {
   const counter = { count: 0 };
   prisma.$on('query', () => {
@@ -225,7 +238,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       prisma,
       query: async <T>(sql: Prisma.Sql) => {
         counter.count++;
-        return (await onTurns.query<T>(sql.text, sql.values)).rows;
+        try {
+          return (await onTurns.query<T>(sql.text, sql.values)).rows;
+        } catch (error) {
+          throw withoutStatement(error);
+        }
       },
       get queryCount() {
         return counter.count;

@@ -1,0 +1,48 @@
+// Database.query: one statement sent by the driver itself (pg's pool or PGlite), counted
+// with Prisma's, whose failures carry no statement values into the logs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresDatabase, TEST_DB } from '../../test/harness.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import { type Database, openDatabase } from './database.ts';
+
+describe('Database.query', () => {
+  let db: Database;
+  let drop = async () => {};
+  beforeAll(async () => {
+    if (TEST_DB === 'postgres') {
+      const created = await createPostgresDatabase();
+      drop = created.drop;
+      db = await openDatabase({ kind: 'postgres', url: created.url });
+    } else {
+      db = await openDatabase({ kind: 'pglite', dataDir: null });
+    }
+  });
+  afterAll(async () => {
+    await db?.close();
+    await drop();
+  });
+
+  it('answers rows as the driver parses them and counts the statement', async () => {
+    const before = db.queryCount;
+    const rows = await db.query<{ n: number; doc: unknown; at: Date }>(
+      Prisma.sql`SELECT ${41}::int + 1 AS n, ${JSON.stringify({ a: [1, 'x'] })}::jsonb AS doc,
+        ('2026-01-02 03:04:05.678'::timestamp AT TIME ZONE 'UTC') AS at`,
+    );
+    expect(rows).toEqual([
+      { n: 42, doc: { a: [1, 'x'] }, at: new Date('2026-01-02T03:04:05.678Z') },
+    ]);
+    await db.prisma.$queryRaw`SELECT 1`;
+    expect(db.queryCount - before).toBe(2);
+  });
+
+  it('rejects a failing statement with an error that holds none of its values', async () => {
+    const secret = 'a prompt nobody should find in a log';
+    const error = await db
+      .query(Prisma.sql`SELECT ${secret}::text, 1 / ${0}::int AS boom`)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/division by zero/);
+    // What the logger's serializer would copy: every enumerable field of the error.
+    expect(JSON.stringify({ ...(error as object) })).not.toContain(secret);
+  });
+});
