@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { type App, createApp } from '../src/app.ts';
 import { type Config, loadConfig } from '../src/config.ts';
+import { type Database, openDatabase } from '../src/db/database.ts';
 import { createLogger } from '../src/log.ts';
 
 /** Which database this test run uses: set per Vitest project (see vitest.config.ts). */
@@ -32,6 +33,25 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await client.end();
+    },
+  };
+}
+
+/**
+ * A database of one test file's own, opened without a server: a new PostgreSQL database
+ * when the suite runs on PostgreSQL, else in-memory PGlite. `close` closes it and drops the
+ * PostgreSQL one.
+ */
+export async function openTestDatabase(): Promise<{ db: Database; close(): Promise<void> }> {
+  const postgres = TEST_DB === 'postgres' ? await createPostgresDatabase() : null;
+  const db = await openDatabase(
+    postgres ? { kind: 'postgres', url: postgres.url } : { kind: 'pglite', dataDir: null },
+  );
+  return {
+    db,
+    async close() {
+      await db.close();
+      await postgres?.drop();
     },
   };
 }

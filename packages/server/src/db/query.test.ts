@@ -1,25 +1,18 @@
 // Database.query: one statement sent by the driver itself (pg's pool or PGlite), counted
 // with Prisma's, whose failures carry no statement values into the logs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, TEST_DB } from '../../test/harness.ts';
+import { openTestDatabase } from '../../test/harness.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import { type Database, openDatabase } from './database.ts';
+import type { Database } from './database.ts';
 
 describe('Database.query', () => {
   let db: Database;
-  let drop = async () => {};
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    if (TEST_DB === 'postgres') {
-      const created = await createPostgresDatabase();
-      drop = created.drop;
-      db = await openDatabase({ kind: 'postgres', url: created.url });
-    } else {
-      db = await openDatabase({ kind: 'pglite', dataDir: null });
-    }
+    ({ db, close } = await openTestDatabase());
   });
   afterAll(async () => {
-    await db?.close();
-    await drop();
+    await close?.();
   });
 
   it('answers rows as the driver parses them and counts the statement', async () => {

@@ -3,8 +3,8 @@
 // and field named.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, TEST_DB } from '../../test/harness.ts';
-import { type Database, openDatabase } from '../db/database.ts';
+import { openTestDatabase } from '../../test/harness.ts';
+import type { Database } from '../db/database.ts';
 import type { GenerationMode } from '../generated/prisma/enums.ts';
 import {
   CATALOG_DIR,
@@ -446,21 +446,14 @@ describe('a broken catalog', () => {
 
 describe('syncCatalog', () => {
   let db: Database;
-  let drop: (() => Promise<void>) | undefined;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    if (TEST_DB === 'postgres') {
-      const pg = await createPostgresDatabase();
-      drop = pg.drop;
-      db = await openDatabase({ kind: 'postgres', url: pg.url });
-    } else {
-      db = await openDatabase({ kind: 'pglite', dataDir: null });
-    }
+    ({ db, close } = await openTestDatabase());
     await db.migrate();
   });
   afterAll(async () => {
-    await db?.close();
-    await drop?.();
+    await close?.();
   });
 
   it('upserts models and styles, retires removed keys and revives returning ones', async () => {
