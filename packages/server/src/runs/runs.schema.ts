@@ -27,7 +27,7 @@ import { positionLoader } from '../queue/queue.service.ts';
 import { SHARED_EVENTS, type SharedEventsExtension } from '../shared-subscriptions.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
 import { WebhookInput } from '../webhooks/webhook-input.ts';
-import { IDLE, latestWins } from './latest-wins.ts';
+import { followRun } from './follow-run.ts';
 import { QueueLimitError, RunNotActiveError } from './runs.errors.ts';
 import { eventReadKey } from './shared-reads.ts';
 
@@ -576,6 +576,8 @@ const RunEventRef = builder.objectRef<RunEventPayload>('RunEvent').implement({
 
 /** A subscriber that heard nothing for this long checks the run in the database. */
 export const RUN_EVENTS_RESYNC_MS = 3_000;
+/** How long the catch-up waits for events the database has and pub/sub has not delivered. */
+export const RUN_EVENTS_GRACE_MS = 2_000;
 
 builder.subscriptionField('runEvents', (t) =>
   t.field({
@@ -593,10 +595,9 @@ builder.subscriptionField('runEvents', (t) =>
           select: { id: true, sequence: true, status: true },
         });
         if (!run) throw new NotFoundError('Run', runId);
-        let last = run.sequence;
         yield {
           runId: run.id,
-          sequence: last,
+          sequence: run.sequence,
           type: 'SNAPSHOT',
           stage: null,
           preview: null,
@@ -604,50 +605,22 @@ builder.subscriptionField('runEvents', (t) =>
         } satisfies RunEventPayload;
         if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
         // A subscriber that cannot keep up gets the latest progress and preview, not a
-        // backlog (latest-wins.ts); every other event reaches it, in order. IDLE comes after
-        // a quiet spell of RUN_EVENTS_RESYNC_MS (then twice as long each time).
-        const events = latestWins(
-          live,
-          (e) =>
-            e.type === 'STAGE_PROGRESS' || e.type === 'PREVIEW' ? `${e.type}:${e.stage}` : null,
-          {
-            idleMs: RUN_EVENTS_RESYNC_MS,
-            // Reads made from now on see this event's change (shared-reads.ts).
-            arrived: (e) =>
-              ctx.services.eventReads.arrived({
-                runId: e.runId,
-                sequence: e.written ?? e.sequence,
-              }),
-          },
-        );
-        for await (const event of events) {
-          if (event === IDLE) {
-            // Pub/sub across processes (Redis) delivers at most once: after a quiet spell,
-            // compare with the database and catch up on anything missed.
-            const now = await ctx.prisma.run.findUnique({
+        // backlog; every other event reaches it, in order; after a quiet spell the database
+        // says whether pub/sub lost anything (follow-run.ts).
+        yield* followRun(live, {
+          runId,
+          from: run.sequence,
+          idleMs: RUN_EVENTS_RESYNC_MS,
+          graceMs: RUN_EVENTS_GRACE_MS,
+          read: () =>
+            ctx.prisma.run.findUnique({
               where: { id: runId },
               select: { sequence: true, status: true },
-            });
-            if (!now) return;
-            const finished = now.status !== 'QUEUED' && now.status !== 'RUNNING';
-            if (now.sequence <= last && !finished) continue;
-            last = now.sequence;
-            yield {
-              runId,
-              sequence: now.sequence,
-              type: finished ? 'RUN_FINISHED' : 'SNAPSHOT',
-              stage: null,
-              preview: null,
-              mediaId: null,
-            } satisfies RunEventPayload;
-            if (finished) return;
-            continue;
-          }
-          if (event.sequence <= last) continue;
-          last = event.sequence;
-          yield event;
-          if (event.type === 'RUN_FINISHED') return;
-        }
+            }),
+          // Reads made from now on see this event's change (shared-reads.ts).
+          arrived: (e) =>
+            ctx.services.eventReads.arrived({ runId: e.runId, sequence: e.written ?? e.sequence }),
+        });
       } finally {
         await live.return?.();
       }
