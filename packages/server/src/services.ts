@@ -184,6 +184,7 @@ export async function createServices(
         url: config.redis.url,
         prefix: config.redis.prefix,
         log,
+        leaseMs: config.runLeaseMs,
       })
     : new DatabaseJobQueue(db.prisma);
   const heartbeatMs = config.workerHeartbeatMs;

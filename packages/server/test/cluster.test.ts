@@ -272,7 +272,19 @@ describe.skipIf(!enabled)('a cluster: two API replicas, two atelier worker proce
         async () => !['QUEUED', 'RUNNING'].includes((await getRun(api(1), id)).status),
         `run ${id} to finish`,
         60_000,
-      );
+      ).catch(async (error: unknown) => {
+        // Say where the run is stuck: its row, and what every process logged about it.
+        const lines = [...workers, ...spare, ...apis].flatMap((p, i) =>
+          p
+            .log()
+            .split('\n')
+            .filter((line) => line.includes(id))
+            .map((line) => `process ${i} (pid ${p.child.pid}): ${line}`),
+        );
+        throw new Error(
+          `${String(error)}\nrun: ${JSON.stringify(await getRun(api(1), id))}\n${lines.join('\n')}`,
+        );
+      });
       const done = await getRun(api(1), id);
       expect(done.status, JSON.stringify(done.error)).toBe('SUCCEEDED');
       expect(done.outputs).toHaveLength(1);

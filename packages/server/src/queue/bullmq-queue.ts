@@ -7,7 +7,8 @@
 // locked to this process (BullMQ's token and lock) while it claims the run in the database,
 // and completed right after. From then on the run's lease (scheduler.ts) says who executes
 // it, across restarts, exactly as with the database queue. A process that dies between fetch
-// and claim leaves a locked job: BullMQ's stalled-job check puts it back for another.
+// and claim leaves a locked job: BullMQ's stalled-job check puts it back for another once
+// the lock, as long as the run lease, has run out.
 import { randomUUID } from 'node:crypto';
 import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -30,10 +31,13 @@ export interface BullJobQueueOptions {
   /** Key prefix in Redis (REDIS_PREFIX), so installations and tests can share one Redis. */
   prefix: string;
   log: Logger;
-  /** BullMQ lock of a fetched job; only covers fetch → claim. Default 30 s. */
-  lockDurationMs?: number;
-  /** How often BullMQ looks for jobs whose fetching process died. Default 30 s. */
-  stalledIntervalMs?: number;
+  /**
+   * The run lease (RUN_LEASE_MS, default 30 s). A fetched job is locked to its process for
+   * this long (the lock only has to cover fetch → claim, milliseconds), and BullMQ looks this
+   * often for jobs whose fetching process died: such a job is back in the queue within two
+   * leases, as a dead process's claimed runs are taken over after one.
+   */
+  leaseMs?: number;
 }
 
 /** BullMQ queue names may not contain ':' (its key separator). */
@@ -81,8 +85,8 @@ export class BullJobQueue implements JobQueue {
         connection: this.connection as unknown as ConnectionOptions,
         prefix: this.options.prefix,
         autorun: false,
-        lockDuration: this.options.lockDurationMs ?? 30_000,
-        stalledInterval: this.options.stalledIntervalMs ?? 30_000,
+        lockDuration: this.options.leaseMs ?? 30_000,
+        stalledInterval: this.options.leaseMs ?? 30_000,
         // A job whose fetcher died is put back, however often that happens: the run is
         // the record, and it is claimed at most once.
         maxStalledCount: 1_000,

@@ -1,0 +1,82 @@
+// The BullMQ queue when a process dies between fetching a job and claiming its run: the job
+// is locked to the dead process, and must come back to the others within the run lease, not
+// after BullMQ's 30 s defaults. Needs Redis (skipped loudly otherwise).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type ConnectionOptions, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { PrismaClient, Run } from '../generated/prisma/client.ts';
+import { createLogger } from '../log.ts';
+import { BullJobQueue, queueName } from './bullmq-queue.ts';
+import type { Capability, Claim } from './job-queue.ts';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+if (!REDIS_URL) {
+  console.warn('\n*** TEST_REDIS_URL is not set: the BullMQ queue test is SKIPPED. ***\n');
+}
+
+const closing: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const close of closing.splice(0)) await close();
+});
+
+describe.skipIf(!REDIS_URL)('BullJobQueue', () => {
+  test('a job fetched by a process that died before claiming its run goes to another process within two leases', async () => {
+    const url = REDIS_URL as string;
+    const prefix = `atelier-bullq-${randomBytes(4).toString('hex')}`;
+    const leaseMs = 1_000;
+    const log = createLogger('warn');
+    // repair() is the only user of the database; this test does not call it.
+    const open = () => {
+      const queue = new BullJobQueue({} as PrismaClient, { url, prefix, log, leaseMs });
+      closing.push(() => queue.close());
+      return queue;
+    };
+    const capability: Capability = { modelKey: 'flux1-dev', mode: 'TEXT_TO_IMAGE' };
+    const runId = randomUUID();
+    await open().enqueue({
+      ...capability,
+      runId,
+      priority: 0,
+      queueRank: 0,
+      createdAt: new Date(),
+    });
+
+    // The process that dies: it fetches the job (now locked to it) and never claims the run.
+    const connection = new Redis(url, { maxRetriesPerRequest: null });
+    const dying = new Worker(queueName(capability), null, {
+      connection: connection as unknown as ConnectionOptions,
+      prefix,
+      autorun: false,
+      lockDuration: leaseMs,
+    });
+    const fetched = await dying.getNextJob(randomUUID(), { block: false });
+    expect(fetched?.data).toEqual({ runId });
+    connection.disconnect(); // kill -9: no completion, no lock renewal
+
+    const claimed: string[] = [];
+    const claim: Claim = {
+      owner: 'the other process',
+      leaseExpiresAt: () => new Date(Date.now() + leaseMs),
+      run: async (id) => {
+        claimed.push(id);
+        return { id } as Run;
+      },
+      claimed: () => {},
+    };
+    const other = open();
+    // Locked to the dead process: not handed out at once.
+    expect(await other.next([capability], claim)).toBeNull();
+    const started = Date.now();
+    let run: Run | null = null;
+    while (!run && Date.now() - started < 15_000) {
+      run = await other.next([capability], claim);
+      if (!run) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(run?.id).toBe(runId);
+    expect(claimed).toEqual([runId]);
+    // Lock (one lease) plus at most one stalled-job check (every lease), with slack for a
+    // loaded machine; BullMQ's defaults would take 30-60 s.
+    expect(Date.now() - started).toBeLessThan(6 * leaseMs);
+  }, 30_000);
+});
