@@ -168,7 +168,10 @@ async function bundleMain(build, src, out) {
     bundle: true,
     // No chunks: a module imported lazily (keys, BullMQ's queue) is in the file but runs only
     // when imported, and one file is replaced at once by a rebuild (a running server never
-    // finds a chunk of another build, or none).
+    // finds a chunk of another build, or none). Its static imports of external packages,
+    // though, are hoisted to the top of the file and load at every start: a package only
+    // some configurations use is imported at run time where it is used (src/redis.ts,
+    // s3.storage.ts; test/bundle.test.ts checks the file's top).
     platform: 'node',
     format: 'esm',
     target: 'node20.19',

@@ -4,12 +4,12 @@
 // client connected to one replica sees events of a run executed by another process, and a
 // cancel reaches the process that executes the run.
 import { setMaxListeners } from 'node:events';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { TypedEventTarget } from '@graphql-yoga/typed-event-target';
 import { createPubSub } from 'graphql-yoga';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { StageKind } from './generated/prisma/enums.ts';
 import type { Logger } from './log.ts';
+import { loadRedis } from './redis.ts';
 
 export type RunEventType =
   | 'SNAPSHOT'
@@ -90,6 +90,10 @@ export async function connectRedisEventTarget(
   client: Redis;
   close(): Promise<void>;
 }> {
+  const [Redis, { createRedisEventTarget }] = await Promise.all([
+    loadRedis(),
+    import('@graphql-yoga/redis-event-target'),
+  ]);
   const connect = (role: string) => {
     const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
     // ioredis reconnects by itself; an error event only needs to be seen, not to crash.

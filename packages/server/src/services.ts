@@ -129,7 +129,7 @@ export async function createServices(
     // Processes that share a ComfyUI server count its slots together (through Redis).
     ...(config.redis
       ? {
-          ledger: new RedisSlotLedger({
+          ledger: await RedisSlotLedger.open({
             url: config.redis.url,
             prefix: config.redis.prefix,
             owner: instance,
@@ -180,7 +180,7 @@ export async function createServices(
   });
   const queue: JobQueue = config.redis
     ? // BullMQ is loaded only with REDIS_URL.
-      new (await import('./queue/bullmq-queue.ts')).BullJobQueue(db.prisma, {
+      await (await import('./queue/bullmq-queue.ts')).BullJobQueue.open(db.prisma, {
         url: config.redis.url,
         prefix: config.redis.prefix,
         log,

@@ -35,16 +35,24 @@ describe.skipIf(!REDIS_URL)('ComfyUI slots counted across processes', () => {
 
     const prefix = `atelier-slots-${randomBytes(4).toString('hex')}`;
     const log = createLogger('warn');
-    const pools = ['one', 'two'].map(
-      (owner) =>
-        new ComfyPool({
-          urls: [sandbox.url],
-          instanceId: owner,
-          // A long TTL renews every 5 s: within this test, only a release's message tells the
-          // other process that a slot came free.
-          ledger: new RedisSlotLedger({ url: REDIS_URL!, prefix, owner, ttlMs: 30_000, log }),
-          healthIntervalMs: 200,
-        }),
+    const pools = await Promise.all(
+      ['one', 'two'].map(
+        async (owner) =>
+          new ComfyPool({
+            urls: [sandbox.url],
+            instanceId: owner,
+            // A long TTL renews every 5 s: within this test, only a release's message tells the
+            // other process that a slot came free.
+            ledger: await RedisSlotLedger.open({
+              url: REDIS_URL!,
+              prefix,
+              owner,
+              ttlMs: 30_000,
+              log,
+            }),
+            healthIntervalMs: 200,
+          }),
+      ),
     );
     try {
       await Promise.all(pools.map((p) => p.start()));

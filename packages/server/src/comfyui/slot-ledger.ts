@@ -6,8 +6,9 @@
 // A process renews its holds while it lives; a process that dies loses them after the TTL.
 // Without Redis (one process) the local count in the pool is the whole truth.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
+import { loadRedis, type RedisClass } from '../redis.ts';
 
 export interface SlotLedger {
   /** Takes a slot on `url` if fewer than `limit` are held in all; the hold's id, or null. */
@@ -52,6 +53,16 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 `;
 
+export interface RedisSlotLedgerOptions {
+  url: string;
+  prefix: string;
+  /** This process: hold ids start with it, so its own holds are told apart. */
+  owner: string;
+  /** A hold not renewed for this long is dropped (its process is gone). Default 30 s. */
+  ttlMs?: number;
+  log: Logger;
+}
+
 export class RedisSlotLedger implements SlotLedger {
   private readonly redis: Redis;
   private readonly subscriber: Redis;
@@ -62,16 +73,14 @@ export class RedisSlotLedger implements SlotLedger {
   private timer: NodeJS.Timeout | null = null;
   private readonly channel: string;
 
+  /** A ledger on the Redis at `options.url` (ioredis is loaded now: redis.ts). */
+  static async open(options: RedisSlotLedgerOptions): Promise<RedisSlotLedger> {
+    return new RedisSlotLedger(options, await loadRedis());
+  }
+
   constructor(
-    private readonly options: {
-      url: string;
-      prefix: string;
-      /** This process: hold ids start with it, so its own holds are told apart. */
-      owner: string;
-      /** A hold not renewed for this long is dropped (its process is gone). Default 30 s. */
-      ttlMs?: number;
-      log: Logger;
-    },
+    private readonly options: RedisSlotLedgerOptions,
+    Redis: RedisClass,
   ) {
     const connect = () => {
       const client = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: true });

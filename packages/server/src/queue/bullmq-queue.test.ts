@@ -27,14 +27,14 @@ describe.skipIf(!REDIS_URL)('BullJobQueue', () => {
     const leaseMs = 1_000;
     const log = createLogger('warn');
     // repair() is the only user of the database; this test does not call it.
-    const open = () => {
-      const queue = new BullJobQueue({} as PrismaClient, { url, prefix, log, leaseMs });
+    const open = async () => {
+      const queue = await BullJobQueue.open({} as PrismaClient, { url, prefix, log, leaseMs });
       closing.push(() => queue.close());
       return queue;
     };
     const capability: Capability = { modelKey: 'flux1-dev', mode: 'TEXT_TO_IMAGE' };
     const runId = randomUUID();
-    await open().enqueue({
+    await (await open()).enqueue({
       ...capability,
       runId,
       priority: 0,
@@ -64,7 +64,7 @@ describe.skipIf(!REDIS_URL)('BullJobQueue', () => {
       },
       claimed: () => {},
     };
-    const other = open();
+    const other = await open();
     // Locked to the dead process: not handed out at once.
     expect(await other.next([capability], claim)).toBeNull();
     const started = Date.now();

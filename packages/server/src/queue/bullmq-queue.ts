@@ -10,10 +10,11 @@
 // and claim leaves a locked job: BullMQ's stalled-job check puts it back for another once
 // the lock, as long as the run lease, has run out.
 import { randomUUID } from 'node:crypto';
-import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { PrismaClient, Run } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
+import { loadRedis, type RedisClass } from '../redis.ts';
 import {
   bullPriority,
   type Capability,
@@ -53,9 +54,20 @@ export class BullJobQueue implements JobQueue {
   private readonly workers = new Map<string, Worker<RunJobData>>();
   private closed = false;
 
+  /**
+   * A queue on the Redis at `options.url`. BullMQ and ioredis are loaded now, not at the top
+   * of this module (redis.ts says why).
+   */
+  static async open(prisma: PrismaClient, options: BullJobQueueOptions): Promise<BullJobQueue> {
+    const [bullmq, Redis] = await Promise.all([import('bullmq'), loadRedis()]);
+    return new BullJobQueue(prisma, options, bullmq, Redis);
+  }
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly options: BullJobQueueOptions,
+    private readonly bullmq: Pick<typeof import('bullmq'), 'Queue' | 'Worker'>,
+    Redis: RedisClass,
   ) {
     this.connection = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: true });
     this.connection.on('error', (error) =>
@@ -66,7 +78,7 @@ export class BullJobQueue implements JobQueue {
   private queue(name: string): Queue<RunJobData> {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue<RunJobData>(name, {
+      queue = new this.bullmq.Queue<RunJobData>(name, {
         connection: this.connection as unknown as ConnectionOptions,
         prefix: this.options.prefix,
       });
@@ -81,7 +93,7 @@ export class BullJobQueue implements JobQueue {
   private worker(name: string): Worker<RunJobData> {
     let worker = this.workers.get(name);
     if (!worker) {
-      worker = new Worker<RunJobData>(name, null, {
+      worker = new this.bullmq.Worker<RunJobData>(name, null, {
         connection: this.connection as unknown as ConnectionOptions,
         prefix: this.options.prefix,
         autorun: false,

@@ -9,7 +9,7 @@ export async function createStorage(config: StorageConfig): Promise<Storage> {
   // The AWS SDK is loaded only for a bucket (≈ 100 ms and 20 MB a local store never needs).
   const storage =
     config.kind === 's3'
-      ? new (await import('./s3.storage.ts')).S3Storage(config)
+      ? await (await import('./s3.storage.ts')).openS3Storage(config)
       : new LocalStorage(config.dir);
   return tracingEnabled() ? new TracedStorage(storage, config.kind) : storage;
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import * as sdk from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3RVER_CREDENTIALS, startS3rver, type TestS3 } from '../../test/fixtures/s3rver.ts';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -34,13 +35,16 @@ afterAll(async () => {
 });
 
 function s3Storage(prefix = PREFIX, endpoint = s3.endpoint): S3Storage {
-  const storage = new S3Storage({
-    bucket: BUCKET,
-    prefix,
-    endpoint,
-    region: 'us-east-1',
-    credentials: S3RVER_CREDENTIALS,
-  });
+  const storage = new S3Storage(
+    {
+      bucket: BUCKET,
+      prefix,
+      endpoint,
+      region: 'us-east-1',
+      credentials: S3RVER_CREDENTIALS,
+    },
+    sdk,
+  );
   made.push(storage);
   return storage;
 }

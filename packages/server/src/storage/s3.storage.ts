@@ -2,13 +2,7 @@
 // MinIO, Ceph, R2), so several API hosts share the same files.
 
 import { PassThrough, Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { assertValidKey, type Storage, type StoredObject } from './storage.ts';
 
 export interface S3StorageOptions {
@@ -44,15 +38,31 @@ function parseContentRangeStart(header: string | undefined): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/** The AWS SDK's S3 client module. */
+export type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+/**
+ * An S3Storage with the AWS SDK loaded now. The SDK is imported here, not at the top of this
+ * module: the server's bundle (scripts/build-dist.mjs) hoists a bundled module's static
+ * imports of external packages to its top, so a static import would load the SDK (≈ 100 ms,
+ * 20 MB) at every start, bucket or not.
+ */
+export async function openS3Storage(options: S3StorageOptions): Promise<S3Storage> {
+  return new S3Storage(options, await import('@aws-sdk/client-s3'));
+}
+
 export class S3Storage implements Storage {
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;
 
-  constructor(options: S3StorageOptions) {
+  constructor(
+    options: S3StorageOptions,
+    private readonly sdk: S3Sdk,
+  ) {
     this.bucket = options.bucket;
     this.prefix = options.prefix;
-    this.client = new S3Client({
+    this.client = new sdk.S3Client({
       region: options.region,
       ...(options.credentials ? { credentials: options.credentials } : {}),
       requestHandler: {
@@ -86,7 +96,7 @@ export class S3Storage implements Storage {
   async put(key: string, data: Buffer): Promise<void> {
     // One PUT replaces an object atomically: readers see the old bytes or the new ones.
     await this.client.send(
-      new PutObjectCommand({
+      new this.sdk.PutObjectCommand({
         Bucket: this.bucket,
         Key: this.objectKey(key),
         Body: data,
@@ -98,7 +108,7 @@ export class S3Storage implements Storage {
   async stat(key: string): Promise<StoredObject | null> {
     try {
       const head = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+        new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
       );
       return { size: head.ContentLength ?? 0 };
     } catch (error) {
@@ -118,7 +128,7 @@ export class S3Storage implements Storage {
     });
     this.client
       .send(
-        new GetObjectCommand({
+        new this.sdk.GetObjectCommand({
           Bucket: this.bucket,
           Key: objectKey,
           ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
@@ -198,7 +208,7 @@ export class S3Storage implements Storage {
   async delete(key: string): Promise<void> {
     try {
       await this.client.send(
-        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+        new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
       );
     } catch (error) {
       // S3 answers 204 for a missing key; some compatible servers answer 404.
