@@ -13,7 +13,7 @@
 //        [--json file.json] [--append]   (compare two --json files: bench/speed/compare.ts)
 //
 // Sizes: BENCH_GPU_RUNS (200), BENCH_REPS (2), BENCH_LATENCY_N (20), BENCH_LOAD_MS (10000),
-// BENCH_THROUGHPUT_REPS (3), BENCH_SUBSCRIBERS (1000), BENCH_SUBSCRIBERS_SMALL (100), BENCH_UPLOADS (11); BENCH_LABEL names the section (e.g. "before").
+// BENCH_THROUGHPUT_REPS (3), BENCH_SUBSCRIBERS (1000), BENCH_SUBSCRIBERS_SMALL (100), BENCH_UPLOADS (31); BENCH_LABEL names the section (e.g. "before").
 // BENCH_SERVER_NODE_FLAGS: node flags for the Atelier servers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 import { execFileSync } from 'node:child_process';
 import { appendFile, writeFile } from 'node:fs/promises';
@@ -117,7 +117,7 @@ for (const scenario of scenarios) {
         );
         break;
       case 'uploads':
-        out.push(await uploads({ n: env('BENCH_UPLOADS', 11) }));
+        out.push(await uploads({ n: env('BENCH_UPLOADS', 31) }));
         break;
       case 'profile':
         out.push(await profileCreateRun({ warmMs: 3000, measureMs: loadMs }));
