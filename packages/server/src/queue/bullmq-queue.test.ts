@@ -2,12 +2,10 @@
 // is locked to the dead process, and must come back to the others within the run lease, not
 // after BullMQ's 30 s defaults. Needs Redis (skipped loudly otherwise).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type ConnectionOptions, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { PrismaClient, Run } from '../generated/prisma/client.ts';
 import { createLogger } from '../log.ts';
-import { BullJobQueue, queueName } from './bullmq-queue.ts';
+import { BullJobQueue } from './bullmq-queue.ts';
 import type { Capability, Claim } from './job-queue.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
@@ -42,17 +40,25 @@ describe.skipIf(!REDIS_URL)('BullJobQueue', () => {
       createdAt: new Date(),
     });
 
-    // The process that dies: it fetches the job (now locked to it) and never claims the run.
-    const connection = new Redis(url, { maxRetriesPerRequest: null });
-    const dying = new Worker(queueName(capability), null, {
-      connection: connection as unknown as ConnectionOptions,
-      prefix,
-      autorun: false,
-      lockDuration: leaseMs,
+    // The process that dies: its queue fetches the job (now locked to it) and is killed
+    // while it claims the run: its claim never finishes, its connections are gone, and
+    // nothing completes the job or renews its lock.
+    const dying = await open();
+    let fetched: (runId: string) => void = () => {};
+    const claiming = new Promise<string>((resolve) => {
+      fetched = resolve;
     });
-    const fetched = await dying.getNextJob(randomUUID(), { block: false });
-    expect(fetched?.data).toEqual({ runId });
-    connection.disconnect(); // kill -9: no completion, no lock renewal
+    void dying.next([capability], {
+      owner: 'the dying process',
+      leaseExpiresAt: () => new Date(Date.now() + leaseMs),
+      run: (id) => {
+        fetched(id);
+        return new Promise<Run | null>(() => {}); // killed mid-claim
+      },
+      claimed: () => {},
+    });
+    expect(await claiming).toBe(runId);
+    await dying.close();
 
     const claimed: string[] = [];
     const claim: Claim = {

@@ -34,12 +34,16 @@ export interface BullJobQueueOptions {
   log: Logger;
   /**
    * The run lease (RUN_LEASE_MS, default 30 s). A fetched job is locked to its process for
-   * this long (the lock only has to cover fetch → claim, milliseconds), and BullMQ looks this
-   * often for jobs whose fetching process died: such a job is back in the queue within two
-   * leases, as a dead process's claimed runs are taken over after one.
+   * this long, at most 30 s (the lock only has to cover fetch → claim, milliseconds), and
+   * BullMQ looks this often for jobs whose fetching process died: such a job is back in the
+   * queue within two leases (one minute at most), as a dead process's claimed runs are taken
+   * over after one.
    */
   leaseMs?: number;
 }
+
+/** The longest lock of a fetched job (and stalled-job check interval), whatever the lease. */
+const MAX_STALL_MS = 30_000;
 
 /** BullMQ queue names may not contain ':' (its key separator). */
 export function queueName(c: Capability): string {
@@ -75,6 +79,11 @@ export class BullJobQueue implements JobQueue {
     );
   }
 
+  /** The lock of a fetched job, and how often dead fetchers' jobs are looked for. */
+  private get stallMs(): number {
+    return Math.min(this.options.leaseMs ?? MAX_STALL_MS, MAX_STALL_MS);
+  }
+
   private queue(name: string): Queue<RunJobData> {
     let queue = this.queues.get(name);
     if (!queue) {
@@ -97,8 +106,8 @@ export class BullJobQueue implements JobQueue {
         connection: this.connection as unknown as ConnectionOptions,
         prefix: this.options.prefix,
         autorun: false,
-        lockDuration: this.options.leaseMs ?? 30_000,
-        stalledInterval: this.options.leaseMs ?? 30_000,
+        lockDuration: this.stallMs,
+        stalledInterval: this.stallMs,
         // A job whose fetcher died is put back, however often that happens: the run is
         // the record, and it is claimed at most once.
         maxStalledCount: 1_000,

@@ -94,6 +94,28 @@ describe('followRun', () => {
     expect(marks).toEqual([]);
   });
 
+  it('a lost event is not hidden by later ones that arrive within the grace: a SNAPSHOT stands in for it, then they follow', async () => {
+    const live = channel();
+    const seen = await collect(
+      followRun(live.source, {
+        runId: 'r',
+        from: 1,
+        idleMs: 10,
+        graceMs: 50,
+        read: async () => {
+          // STAGE_STARTED (2) was lost; what came after it arrives during the grace.
+          setTimeout(() => {
+            live.publish(3, 'STAGE_PROGRESS');
+            live.publish(4, 'RUN_FINISHED');
+          }, 5);
+          return { sequence: 2, status: 'RUNNING' };
+        },
+      }),
+    );
+    expect(live.closed()).toBe(true);
+    expect(seen).toEqual(['2 SNAPSHOT', '3 STAGE_PROGRESS', '4 RUN_FINISHED']);
+  });
+
   it('events delivered before the read are passed on once; a run that ended with no further event ends the stream', async () => {
     const live = channel();
     live.publish(2, 'STAGE_STARTED');

@@ -43,9 +43,12 @@ export async function* followRun(
   options: FollowRunOptions,
 ): AsyncGenerator<RunEventPayload> {
   let last = options.from;
-  // The highest sequence that arrived (delivered or waiting in the buffer), and whoever
-  // waits for one to arrive.
+  // Every sequence up to `arrivedUpTo` arrived (delivered, or waiting in the buffer), with no
+  // gap: each sequence bump of a run is one published event, so a sequence missing below a
+  // later one is an event pub/sub lost, and later events must not hide it. Sequences that
+  // arrived above a gap wait in `ahead`. Then whoever waits for arrivals.
   let arrivedUpTo = options.from;
+  const ahead = new Set<number>();
   let onArrival: (() => void) | null = null;
   const events = latestWins(
     live,
@@ -54,7 +57,9 @@ export async function* followRun(
       idleMs: options.idleMs,
       arrived: (e) => {
         options.arrived?.(e);
-        if (e.sequence > arrivedUpTo) arrivedUpTo = e.sequence;
+        if (e.sequence <= arrivedUpTo) return;
+        ahead.add(e.sequence);
+        while (ahead.delete(arrivedUpTo + 1)) arrivedUpTo++;
         onArrival?.();
       },
     },
@@ -68,6 +73,7 @@ export async function* followRun(
         resolve();
       };
       const timer = setTimeout(done, options.graceMs);
+      timer.unref();
       onArrival = () => {
         if (arrivedUpTo >= sequence) done();
       };
@@ -90,6 +96,10 @@ export async function* followRun(
       if (arrivedUpTo < now.sequence) await arrival(now.sequence);
       if (arrivedUpTo >= now.sequence) continue;
       last = now.sequence;
+      // The snapshot covers what was lost: count from it.
+      arrivedUpTo = Math.max(arrivedUpTo, now.sequence);
+      for (const sequence of ahead) if (sequence <= arrivedUpTo) ahead.delete(sequence);
+      while (ahead.delete(arrivedUpTo + 1)) arrivedUpTo++;
     }
     yield {
       runId: options.runId,
