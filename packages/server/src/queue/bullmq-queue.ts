@@ -8,7 +8,7 @@
 // and completed right after. From then on the run's lease (scheduler.ts) says who executes
 // it, across restarts, exactly as with the database queue. A process that dies between fetch
 // and claim leaves a locked job: BullMQ's stalled-job check puts it back for another once
-// the lock, as long as the run lease, has run out.
+// the lock (the run lease, 30 s at most) has run out.
 import { randomUUID } from 'node:crypto';
 import type { ConnectionOptions, Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
