@@ -204,6 +204,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         storage: services.storage,
         auth: services.auth,
         signer: services.mediaUrls,
+        thumbnails: services.thumbnails,
+        log,
       });
     }
     if (await handlePlaygroundRequest(req, res)) return; // GET/HEAD for the studio only
@@ -295,6 +297,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (worker) await services.registry.stop();
       await services.executor.stop();
       await services.scheduler.settled();
+      await services.thumbnails.drain();
       await closeWebSocket();
       await metricsListener?.close();
       if (server.listening) {

@@ -46,6 +46,8 @@ export interface RunEventPayload {
 
 export interface QueueChangedPayload {
   at: number;
+  /** A run entered the queue since the last message (schedulers that found it empty look again). */
+  queued?: boolean;
 }
 
 /** A request to stop a running run, for whichever process executes it. */

@@ -13,6 +13,7 @@ import type { Database } from './db/database.ts';
 import { type LlmClient, OpenAiCompatibleClient } from './llm/llm.client.ts';
 import type { Logger } from './log.ts';
 import { MediaService } from './media/media.service.ts';
+import { Thumbnails } from './media/outputs.ts';
 import { type Catalog, loadCatalog, syncCatalog } from './models/catalog.service.ts';
 import { connectRedisEventTarget, createAtelierPubSub, type PubSub } from './pubsub.ts';
 import type { Executor } from './queue/executor.ts';
@@ -38,6 +39,8 @@ export interface Services {
   credits: CreditsService;
   catalog: Catalog;
   storage: Storage;
+  /** Image outputs' thumbnails in the making (the media route waits for them). */
+  thumbnails: Thumbnails;
   media: MediaService;
   pubsub: PubSub;
   events: RunEvents;
@@ -114,7 +117,8 @@ export async function createServices(
   await syncCatalog(db.prisma, catalog);
   log.debug('catalog loaded', { models: catalog.models.length, styles: catalog.styles.length });
   const storage = await createStorage(config.storage);
-  const media = new MediaService(db.prisma, storage, config.uploads, log);
+  const thumbnails = new Thumbnails(storage, config.uploads.thumbnailEdge);
+  const media = new MediaService(db.prisma, storage, config.uploads, log, thumbnails);
   const events = new RunEvents(db, pubsub);
   const instance = await instanceId(config.home);
   const executor = new ComfyPool({
@@ -160,7 +164,7 @@ export async function createServices(
     pollMs: 1000,
   });
   const engine = new RunEngine({
-    onFinished: () => webhookDispatcher.notify(),
+    onWebhooksDue: () => webhookDispatcher.notify(),
     prisma: db.prisma,
     query: db.query,
     credits,
@@ -173,6 +177,7 @@ export async function createServices(
     llmVision: Boolean(config.llm?.vision),
     blocklist: resolveBlocklist(config.blocklist, blocklistFile),
     thumbnailEdge: config.uploads.thumbnailEdge,
+    thumbnails,
     outputMetadata: config.uploads.outputMetadata,
     backgroundRemovalModel: config.backgroundRemovalModel,
     progressIntervalMs: Math.ceil(1000 / config.progressEventsPerSecond),
@@ -231,8 +236,8 @@ export async function createServices(
           // The run is committed: the queue's repair puts it back within seconds.
           log.warn('could not enqueue a run', { runId: run.id, error });
         }
-        events.queueChanged();
-        scheduler.notify();
+        events.queueChanged(true);
+        scheduler.notify(true);
       },
       reserve: (capability) => scheduler.reserve(capability),
       cancelRunning: (runId) => scheduler.cancelRunning(runId),
@@ -256,6 +261,7 @@ export async function createServices(
     credits,
     catalog,
     storage,
+    thumbnails,
     media,
     pubsub,
     events,

@@ -40,6 +40,14 @@ export function tracingEnabled(): boolean {
 }
 
 /**
+ * `fn`, bound to the trace active now: whatever it starts later (from a socket's message
+ * handler, say) belongs to this trace, not to the caller's of that moment.
+ */
+export function inThisTrace<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return context.bind(context.active(), fn);
+}
+
+/**
  * Runs `fn` in a new active span (a child of the current one, or with `root` the start of a
  * trace), ending it when `fn` settles; a thrown error is recorded on the span and rethrown.
  * With tracing off it just calls `fn`.

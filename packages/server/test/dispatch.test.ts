@@ -59,6 +59,44 @@ describe('dispatch', () => {
     });
   });
 
+  describe('an empty queue', () => {
+    let server: FullTestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ SANDBOX_STEP_DELAY_MS: '0' });
+    });
+    afterAll(() => server?.stop());
+
+    it('is not asked again when a run frees its slot and ends, unless a run was queued since', async () => {
+      const queue = server.app.services.queue;
+      const next = queue.next.bind(queue);
+      const answers: string[] = [];
+      queue.next = async (capable, claim) => {
+        const run = await next(capable, claim);
+        answers.push(run ? 'run' : 'none');
+        return run;
+      };
+      try {
+        // The scheduler's first look (or its poll) finds nothing.
+        await until(async () => answers.includes('none'), 'a claim that finds the queue empty');
+        answers.length = 0;
+        const since = Date.now();
+        const runs = [];
+        for (let i = 0; i < 3; i++) {
+          const run = await createRunOk(server, { ...T2I, prompt: `claimed on create ${i}` });
+          const events = await watchRunWs(server, run.id);
+          expect(events.at(-1)?.run.status).toBe('SUCCEEDED');
+          runs.push(run);
+        }
+        // Each run freed a slot and ended (wake-ups that asked the queue each time before: 12
+        // claims here); only the safety-net poll may have asked meanwhile, once a second.
+        const polls = Math.floor((Date.now() - since) / 1000) + 1;
+        expect(answers.length).toBeLessThanOrEqual(polls);
+      } finally {
+        queue.next = next;
+      }
+    });
+  });
+
   describe('two slots, one run prepared ahead', () => {
     let server: FullTestServer;
     beforeAll(async () => {

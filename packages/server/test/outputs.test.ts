@@ -1,5 +1,7 @@
 // A run's PNG output is ComfyUI's own file (the sandbox's, written like SaveImage with its
 // prompt and workflow text chunks) minus those chunks; another format is a conversion.
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stripPngText } from '../src/media/outputs.ts';
 import { finalRun, T2I } from './fixtures/hardening.ts';
@@ -50,4 +52,55 @@ it('converts when the run asks for another format', async () => {
   const { stored, written } = await outputOf({ ...T2I, output: { format: 'JPEG', quality: 80 } });
   expect(sniff(written)).toBe('png');
   expect(sniff(stored)).toBe('jpeg');
+});
+
+it('stores each output once: the files on disk are exactly its outputs and their thumbnails', async () => {
+  // Outputs are prepared as soon as their node reports them (before the prompt ends) and
+  // taken by the result; a preparation left over would be a file no Media row names.
+  const run = await createRunOk(server, { ...T2I, count: 3 });
+  const done = await finalRun(server, run.id);
+  expect(done.status).toBe('SUCCEEDED');
+  expect(done.outputs).toHaveLength(3);
+  const storage = server.config.storage;
+  if (storage.kind !== 'file') throw new Error('expected file storage');
+  const onDisk = async (folder: string) =>
+    (await readdir(path.join(storage.dir, folder)).catch(() => [] as string[]))
+      .map((f) => `${folder}/${f}`)
+      .sort();
+  // Thumbnails are made after the run ends; asking for one waits for it.
+  for (const output of done.outputs) {
+    const res = await fetch(new URL(output.thumbnailUrl as string, server.url));
+    expect(res.status).toBe(200);
+    expect(sniff(Buffer.from(await res.arrayBuffer()))).toBe('webp');
+  }
+  await server.app.services.thumbnails.drain();
+  const rows = await server.app.db.prisma.media.findMany({
+    where: { purpose: 'OUTPUT' },
+    select: { storageKey: true, thumbnailKey: true },
+  });
+  expect(await onDisk('outputs')).toEqual(rows.map((r) => r.storageKey).sort());
+  expect(await onDisk('thumbs')).toEqual(rows.map((r) => r.thumbnailKey).sort());
+});
+
+it("makes an output's thumbnail that is missing when it is asked for", async () => {
+  const run = await createRunOk(server, T2I);
+  const done = await finalRun(server, run.id);
+  const output = done.outputs[0];
+  if (!output?.thumbnailUrl) throw new Error('no thumbnail URL');
+  await server.app.services.thumbnails.drain();
+  const id = /\/media\/([^/]+)\/thumbnail/.exec(output.thumbnailUrl)?.[1];
+  const row = await server.app.db.prisma.media.findUniqueOrThrow({
+    where: { id },
+    select: { thumbnailKey: true },
+  });
+  const storage = server.app.services.storage;
+  const before = await storage.stat(row.thumbnailKey as string);
+  expect(before?.size).toBeGreaterThan(0);
+  await storage.delete(row.thumbnailKey as string);
+  const res = await fetch(new URL(output.thumbnailUrl, server.url));
+  expect(res.status).toBe(200);
+  const body = Buffer.from(await res.arrayBuffer());
+  expect(sniff(body)).toBe('webp');
+  expect(body.length).toBe(before?.size);
+  expect((await storage.stat(row.thumbnailKey as string))?.size).toBe(before?.size);
 });

@@ -150,6 +150,8 @@ describe('media in S3', () => {
     const run = events.at(-1)?.run;
     expect(run?.status).toBe('SUCCEEDED');
     expect(run?.outputs).toHaveLength(2);
+    // Output thumbnails are made once the run has ended.
+    await server.app.services.thumbnails.drain();
     for (const output of run?.outputs ?? []) {
       const { storageKey, thumbnailKey } = await storageKeys(uuidOf(output));
       expect(storageKey).toMatch(/^outputs\//);

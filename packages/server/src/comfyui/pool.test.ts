@@ -239,6 +239,37 @@ describe('cancel', () => {
   });
 });
 
+describe('outputs', () => {
+  test('a file its node reported is handed over before the prompt ends, as the bytes the result carries', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 0 });
+    const pool = await poolOf([sandbox]);
+    // Two savers; the second waits for a slow node, so the prompt goes on after the first.
+    const graph = {
+      '1': { class_type: 'EmptyImage', inputs: { width: 64, height: 64, batch_size: 1, color: 0 } },
+      '2': { class_type: 'SaveImage', inputs: { images: ['1', 0], filename_prefix: 'test/first' } },
+      '3': { class_type: 'ImageInvert', inputs: { image: ['1', 0] } },
+      '4': {
+        class_type: 'SaveImage',
+        inputs: { images: ['3', 0], filename_prefix: 'test/second' },
+      },
+    };
+    sandbox.slowNode({ classType: 'ImageInvert', delayMs: 1_000, times: 1 });
+    const log = new EventLog();
+    let ended = false;
+    const running = pool.execute(await jobFor(graph), log.push, never()).finally(() => {
+      ended = true;
+    });
+    await log.waitFor((e) => e.type === 'output');
+    expect(ended).toBe(false);
+    const result = await running;
+    const [early] = log.of('output');
+    expect(early?.output).toMatchObject({ nodeId: '2', kind: 'IMAGE', mimeType: 'image/png' });
+    expect(result.outputs).toHaveLength(2);
+    // The same Buffer: how the engine recognizes the file it prepared early.
+    expect(result.outputs.find((o) => o.nodeId === '2')?.data).toBe(early?.output.data);
+  });
+});
+
 describe('scheduling', () => {
   test('two workers, 20 jobs: both used, ≤ 1 running + 1 queued each; a model only B has goes to B', async () => {
     const a = await startWorker({ stepDelayMs: 5, models: {} });

@@ -21,7 +21,7 @@ import {
   WorkerFailure,
 } from './errors.ts';
 import { ComfyHttp, HttpFailure } from './http.ts';
-import { downloadOutputs } from './outputs.ts';
+import { classifyOutput, downloadOutputs } from './outputs.ts';
 import { ProgressModel } from './progress.ts';
 import {
   type ExecutionErrorData,
@@ -414,13 +414,30 @@ export class PromptRun implements PromptListener {
     for (const ref of fileRefs(outputs)) {
       const key = fileKey(ref);
       if (this.prefetched.has(key)) continue;
-      this.prefetched.set(
-        key,
-        this.client.http.view(ref).then(
-          (r) => r.data,
-          () => null,
-        ),
+      const download = this.client.http.view(ref).then(
+        (r) => r.data,
+        () => null,
       );
+      this.prefetched.set(key, download);
+      // Offered to the engine while the prompt has not ended (downloadOutputs hands the same
+      // Buffer over with the result, which is how the engine recognizes it).
+      void download.then((data) => {
+        if (!data || this.settled) return;
+        const kind = classifyOutput(ref.filename, data, ref.animated);
+        if (!kind) return;
+        this.onEvent({
+          type: 'output',
+          output: {
+            nodeId: ref.nodeId,
+            filename: ref.filename,
+            subfolder: ref.subfolder,
+            type: ref.type,
+            kind: kind.kind,
+            mimeType: kind.mimeType,
+            data,
+          },
+        });
+      });
     }
   }
 

@@ -20,13 +20,18 @@ import { LOCAL_ACCOUNT_ID, readableBy } from '../auth/viewer.ts';
 import { AtelierError } from '../domain-errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { isUuid } from '../ids.ts';
+import type { Logger } from '../log.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { Thumbnails } from './outputs.ts';
 
 export interface MediaHttpDeps {
   prisma: PrismaClient;
   storage: Storage;
   auth: AuthService;
   signer: MediaUrlSigner;
+  /** Image outputs' thumbnails: one still in the making is waited for, a missing one made. */
+  thumbnails?: Thumbnails;
+  log?: Logger;
 }
 
 export type { MediaVariant } from '../auth/media-urls.ts';
@@ -36,6 +41,8 @@ export interface ServedFile {
   storageKey: string;
   mimeType: string;
   etag: string;
+  /** A thumbnail's: the stored file it is made from. */
+  source?: string;
 }
 
 // `private`: files belong to one account; shared caches must not keep them.
@@ -60,6 +67,8 @@ export async function findServedFile(
       sha256: true,
       thumbnailKey: true,
       thumbnailMime: true,
+      kind: true,
+      purpose: true,
     },
   });
   if (!media) return null;
@@ -72,6 +81,8 @@ export async function findServedFile(
     storageKey: media.thumbnailKey,
     mimeType: media.thumbnailMime ?? 'image/webp',
     etag: `"${media.sha256}-thumbnail"`,
+    // An output image's thumbnail is made after its run ended (Thumbnails).
+    ...(media.kind === 'IMAGE' && media.purpose === 'OUTPUT' ? { source: media.storageKey } : {}),
   };
 }
 
@@ -122,7 +133,17 @@ export async function handleMediaRequest(
 
   const allowed = await access(req, deps, id, variant);
   const file = allowed ? await findServedFile(deps.prisma, id, variant, allowed.ownerId) : null;
-  const stored = file ? await deps.storage.stat(file.storageKey) : null;
+  let stored = file ? await deps.storage.stat(file.storageKey) : null;
+  if (file?.source && !stored && deps.thumbnails) {
+    // An output's thumbnail is made after its run ended: wait for it, or make it.
+    try {
+      if (await deps.thumbnails.ensure(file.storageKey, file.source)) {
+        stored = await deps.storage.stat(file.storageKey);
+      }
+    } catch (error) {
+      deps.log?.warn('could not make a thumbnail', { key: file.storageKey, error });
+    }
+  }
   if (!file || !stored) return sendError(res, 404, 'Media not found.');
   const size = stored.size;
 

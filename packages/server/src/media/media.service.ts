@@ -15,6 +15,7 @@ import type { Logger } from '../log.ts';
 import type { Storage } from '../storage/storage.ts';
 import { processImage } from './image.ts';
 import { MediaInUseError, MediaTooLargeError } from './media.errors.ts';
+import type { Thumbnails } from './outputs.ts';
 
 /** A readable byte stream; busboy's file streams also say whether they were truncated. */
 export type UploadStream = NodeJS.ReadableStream & { truncated?: boolean };
@@ -47,6 +48,8 @@ export class MediaService {
     readonly storage: Storage,
     readonly limits: Config['uploads'],
     readonly log?: Logger,
+    /** Output thumbnails in the making: a deleted output's is removed once it is written. */
+    readonly thumbnails?: Thumbnails,
   ) {}
 
   /**
@@ -181,6 +184,7 @@ export class MediaService {
       throw error;
     }
     // Row first, files second: a failure here leaves an orphan file, never a dangling row.
+    if (media.thumbnailKey) await this.thumbnails?.settled(media.thumbnailKey);
     await this.removeFiles([media.storageKey, media.thumbnailKey]);
   }
 

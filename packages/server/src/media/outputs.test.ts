@@ -3,7 +3,14 @@
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { type OutputOptions, prepareImage, stripPngText } from './outputs.ts';
+import {
+  EarlyOutputs,
+  type OutputFile,
+  type OutputOptions,
+  type PreparedOutput,
+  prepareImage,
+  stripPngText,
+} from './outputs.ts';
 
 const options = (over: Partial<OutputOptions> = {}): OutputOptions => ({
   format: 'PNG',
@@ -107,5 +114,66 @@ describe('stripPngText', () => {
     const { withText } = await comfyPng();
     expect(stripPngText(Buffer.from('not a png'))).toBeNull();
     expect(stripPngText(withText.subarray(0, withText.length - 6))).toBeNull();
+  });
+});
+
+describe('EarlyOutputs', () => {
+  const file = (name: string): OutputFile => ({
+    kind: 'IMAGE',
+    mimeType: 'image/png',
+    filename: name,
+    data: Buffer.from(name),
+  });
+  /** A prepare that records its calls; `fail` names files whose preparation fails once. */
+  function preparer(fail: string[] = []) {
+    const calls: string[] = [];
+    const prepare = async (f: OutputFile): Promise<PreparedOutput> => {
+      calls.push(f.filename);
+      const at = fail.indexOf(f.filename);
+      if (at >= 0) {
+        fail.splice(at, 1);
+        throw new Error(`cannot prepare ${f.filename}`);
+      }
+      return {
+        row: { id: f.filename, outputIndex: 0 } as PreparedOutput['row'],
+        discard: async () => {},
+      };
+    };
+    return { calls, prepare };
+  }
+
+  it('hands an early preparation to the output with the same bytes, with its index', async () => {
+    const { calls, prepare } = preparer();
+    const early = new EarlyOutputs(prepare);
+    const a = file('a.png');
+    early.offer(a);
+    early.offer(a); // reported twice: prepared once
+    const taken = await early.take(a, 3);
+    expect(taken.row).toMatchObject({ id: 'a.png', outputIndex: 3 });
+    expect(calls).toEqual(['a.png']);
+    expect(await early.close()).toEqual([]);
+  });
+
+  it('prepares an output nobody offered, and again one whose early preparation failed', async () => {
+    const { calls, prepare } = preparer(['b.png']);
+    const early = new EarlyOutputs(prepare);
+    const b = file('b.png');
+    early.offer(b);
+    expect((await early.take(b, 0)).row.id).toBe('b.png');
+    // The same name with other bytes is another file: not the early one.
+    expect((await early.take(file('c.png'), 1)).row).toMatchObject({ id: 'c.png', outputIndex: 1 });
+    expect(calls).toEqual(['b.png', 'b.png', 'c.png']);
+  });
+
+  it('gives back at close what no output took, and ignores offers after it', async () => {
+    const { calls, prepare } = preparer(['y.png']);
+    const early = new EarlyOutputs(prepare);
+    early.offer(file('x.png'));
+    early.offer(file('y.png')); // fails: nothing stored, nothing to give back
+    const rest = await early.close();
+    expect(rest.map((r) => r.row.id)).toEqual(['x.png']);
+    early.offer(file('z.png'));
+    expect(calls).toEqual(['x.png', 'y.png']);
+    expect(await early.close()).toEqual([]);
   });
 });

@@ -133,8 +133,7 @@ async function encodeImage(data: Buffer, options: OutputOptions) {
 
 /**
  * A WebP thumbnail. libwebp's effort 2 (of 0-6, default 4): on this machine about a third
- * less CPU than the default for a 256-1024 px output, for files a few percent larger; the
- * thumbnail is made before a run's success is recorded, so its time is the run's.
+ * less CPU than the default for a 256-1024 px output, for files a few percent larger.
  */
 function thumbnail(data: Buffer, edge: number) {
   return sharp(data)
@@ -174,15 +173,84 @@ export interface PreparedOutput {
 }
 
 /**
- * Converts (images) or probes (video, audio) one output and writes it and its thumbnail to
- * storage. The caller records the row: storeOutput does it alone; the run engine records the
- * last outputs of a run in the statement that ends it.
+ * Image outputs' thumbnails, made after the output is stored: beside the statement that
+ * records the run's end and the deliveries of its events, not before them (a WebP of a
+ * 1024 px output is several milliseconds of CPU). A request for a thumbnail still in the
+ * making waits for it here (ensure); one that is missing (its process stopped first, or
+ * its making failed) is made then from the stored file: thumbnails are derived from the
+ * stored bytes only.
+ */
+export class Thumbnails {
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly storage: Storage,
+    /** Longest edge (px). */
+    readonly edge: number,
+  ) {}
+
+  /** Makes the thumbnail of `data` and stores it under `key`; settles when it is stored. */
+  make(key: string, data: Buffer): Promise<void> {
+    const made = thumbnail(data, this.edge).then((thumb) => this.storage.put(key, thumb));
+    const entry: Promise<void> = made.finally(() => {
+      if (this.pending.get(key) === entry) this.pending.delete(key);
+    });
+    entry.catch(() => {});
+    this.pending.set(key, entry);
+    return made;
+  }
+
+  /**
+   * Whether the thumbnail `key` of the stored image `source` is stored: after waiting for it
+   * when it is in the making here, or after making it when it is missing (false when the
+   * source is gone). Requests for the same missing thumbnail share one making. Rejects when
+   * it cannot be made.
+   */
+  async ensure(key: string, source: string): Promise<boolean> {
+    await this.settled(key);
+    if (await this.storage.stat(key)) return true;
+    let making = this.missing.get(key);
+    if (!making) {
+      making = this.fromStored(key, source).finally(() => this.missing.delete(key));
+      this.missing.set(key, making);
+    }
+    return making;
+  }
+
+  /** Settles once the thumbnail `key`, if it is in the making here, is stored or failed. */
+  async settled(key: string): Promise<void> {
+    await this.pending.get(key)?.catch(() => {});
+  }
+
+  private readonly missing = new Map<string, Promise<boolean>>();
+
+  private async fromStored(key: string, source: string): Promise<boolean> {
+    if (!(await this.storage.stat(source))) return false;
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.storage.read(source)) chunks.push(chunk as Buffer);
+    await this.make(key, Buffer.concat(chunks));
+    return true;
+  }
+
+  /** Settles once every thumbnail in the making is stored or failed (a graceful stop). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending.values()]);
+  }
+}
+
+/**
+ * Converts (images) or probes (video, audio) one output and writes it to storage, with a
+ * video's poster thumbnail; an image's thumbnail is made by `thumbnails` once the image is
+ * stored, not awaited here. The caller records the row: recordOutput, or the statement that
+ * ends the run for its last outputs.
  */
 export async function prepareOutput(
   storage: Storage,
   owner: { ownerId: string; runId: string; index: number },
   file: OutputFile,
   options: OutputOptions,
+  /** Makes an image's thumbnail once the image is stored, without this waiting for it. */
+  thumbnails: Thumbnails,
 ): Promise<PreparedOutput> {
   const id = randomUUID();
   let data = file.data;
@@ -192,11 +260,12 @@ export async function prepareOutput(
   let height: number | null = null;
   let durationMs: number | null = null;
   let hasAlpha = false;
+  // A poster's thumbnail, made here; an image's is made once the image is stored (`later`).
   let thumb: Buffer | null = null;
+  let later: Promise<void> | null = null;
 
   const storageKey = () => `outputs/${id}.${extension}`;
-  // The file is written while its thumbnail is made (the thumbnail needs only the bytes).
-  let stored: Promise<void> | null = null;
+  const thumbnailKey = `thumbs/${id}.webp`;
   if (file.kind === 'IMAGE') {
     const image = await prepareImage(file.data, options);
     data = image.data;
@@ -205,13 +274,6 @@ export async function prepareOutput(
     width = image.width;
     height = image.height;
     hasAlpha = image.hasAlpha;
-    stored = storage.put(storageKey(), data);
-    // Awaited below; marked handled now so a failed write never surfaces as unhandled.
-    stored.catch(() => {});
-    thumb = await thumbnail(data, options.thumbnailEdge).catch(async (error: unknown) => {
-      await stored?.then(() => storage.delete(storageKey())).catch(() => {});
-      throw error;
-    });
   } else {
     const info = await probeAv(file.data, extension, file.kind === 'VIDEO');
     width = info.width;
@@ -220,22 +282,30 @@ export async function prepareOutput(
     if (info.poster) thumb = await thumbnail(info.poster, options.thumbnailEdge);
   }
 
-  const thumbnailKey = thumb ? `thumbs/${id}.webp` : null;
+  const hasThumbnail = file.kind === 'IMAGE' || thumb !== null;
   const discard = async () => {
+    // A thumbnail still in the making is deleted once it is written.
+    await later?.catch(() => {});
     await Promise.all([
       storage.delete(storageKey()),
-      thumbnailKey ? storage.delete(thumbnailKey) : null,
+      hasThumbnail ? storage.delete(thumbnailKey) : null,
     ]);
   };
-  // Both written at once; both settled before a failure is handled (and cleaned up).
+  // The file and a poster's thumbnail written at once; both settled before a failure is
+  // handled (and cleaned up).
   const written = await Promise.allSettled([
-    stored ?? storage.put(storageKey(), data),
-    thumb && thumbnailKey ? storage.put(thumbnailKey, thumb) : null,
+    storage.put(storageKey(), data),
+    thumb ? storage.put(thumbnailKey, thumb) : null,
   ]);
   const failed = written.find((w) => w.status === 'rejected');
   if (failed) {
     await discard().catch(() => {});
     throw failed.reason;
+  }
+  if (file.kind === 'IMAGE') {
+    later = thumbnails.make(thumbnailKey, data);
+    // Not awaited: a thumbnail that could not be made is made when it is asked for.
+    later.catch(() => {});
   }
   return {
     row: {
@@ -255,27 +325,73 @@ export async function prepareOutput(
       originalName: file.filename,
       originalBytes: file.data.length,
       storageKey: storageKey(),
-      thumbnailKey,
-      thumbnailMime: thumb ? 'image/webp' : null,
+      thumbnailKey: hasThumbnail ? thumbnailKey : null,
+      thumbnailMime: hasThumbnail ? 'image/webp' : null,
+      // Unknown for an image: its thumbnail is made after the row is recorded.
       thumbnailBytes: thumb?.length ?? null,
     },
     discard,
   };
 }
 
-/** Converts (images), probes (video, audio), stores and records one output. */
-export async function storeOutput(
-  prisma: PrismaClient,
-  storage: Storage,
-  owner: { ownerId: string; runId: string; index: number },
-  file: OutputFile,
-  options: OutputOptions,
-): Promise<Media> {
-  const prepared = await prepareOutput(storage, owner, file, options);
+/** Records the Media row of a prepared output; its files are deleted when that fails. */
+export async function recordOutput(prisma: PrismaClient, prepared: PreparedOutput): Promise<Media> {
   try {
     return await prisma.media.create({ data: prepared.row });
   } catch (error) {
     await prepared.discard();
     throw error;
+  }
+}
+
+/**
+ * One execution's outputs, prepared (converted and stored, see prepareOutput) as soon as the
+ * worker reports each file, while the prompt is still finishing and its history is read. The
+ * result's outputs then take these: the one made from the same bytes (the same Buffer) is
+ * used, anything else is prepared when taken. What no output took is deleted at close.
+ */
+export class EarlyOutputs {
+  private readonly started = new Map<Buffer, Promise<PreparedOutput>>();
+  private readonly offered = new Map<Buffer, OutputFile>();
+  private closed = false;
+
+  /** `prepare` makes a file's PreparedOutput (its row's outputIndex is set when taken). */
+  constructor(private readonly prepare: (file: OutputFile) => Promise<PreparedOutput>) {}
+
+  /** Starts preparing a file the worker reported (ignored once closed, or when known). */
+  offer(file: OutputFile): void {
+    if (this.closed || this.started.has(file.data)) return;
+    const prepared = this.prepare(file);
+    // Awaited by take, or by close.
+    prepared.catch(() => {});
+    this.started.set(file.data, prepared);
+    this.offered.set(file.data, file);
+  }
+
+  /**
+   * `file` prepared as output `index`: its early preparation when there is one of the same
+   * file (bytes, name, kind and type) and it succeeded (a failed one is made again here, so
+   * the error is this attempt's), else a new one.
+   */
+  async take(file: OutputFile, index: number): Promise<PreparedOutput> {
+    const offered = this.offered.get(file.data);
+    const same =
+      offered?.filename === file.filename &&
+      offered.kind === file.kind &&
+      offered.mimeType === file.mimeType;
+    const early = same ? this.started.get(file.data) : undefined;
+    if (early) this.started.delete(file.data);
+    const prepared = (early && (await early.catch(() => null))) ?? (await this.prepare(file));
+    return { ...prepared, row: { ...prepared.row, outputIndex: index } };
+  }
+
+  /** Takes no more offers; resolves with the preparations no output took (to discard). */
+  async close(): Promise<PreparedOutput[]> {
+    this.closed = true;
+    const rest = [...this.started.values()];
+    this.started.clear();
+    this.offered.clear();
+    const settled = await Promise.allSettled(rest);
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   }
 }

@@ -67,7 +67,14 @@ export type ExecutionEvent =
       overall: number;
     }
   /** A preview image (latest only matters; the engine throttles). */
-  | { type: 'preview'; mimeType: string; data: Buffer; nodeId: string | null };
+  | { type: 'preview'; mimeType: string; data: Buffer; nodeId: string | null }
+  /**
+   * An output file a node reported while the prompt still ran, downloaded: most likely one
+   * of the result's outputs (which the worker's history decides), so the engine may convert
+   * and store it before the prompt ends. The result's output with the same `data` Buffer is
+   * this file.
+   */
+  | { type: 'output'; output: ExecutionOutput };
 
 export type OutputKind = 'IMAGE' | 'VIDEO' | 'AUDIO';
 

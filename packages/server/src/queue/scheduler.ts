@@ -60,6 +60,15 @@ export class RunScheduler {
   private reserved = 0;
   /** A claim of the pump in flight (counts as a slot taken until it answers). */
   private claiming = 0;
+  /**
+   * The last claim found no run this process can execute, and none was queued since: a slot
+   * freed or a run ended then wakes the pump without asking the queue again (at the end of
+   * every run that would be a statement on its way to RUN_FINISHED's subscribers). A run
+   * queued anywhere (notify(true), the `queue` topic) and the safety-net poll clear it.
+   */
+  private empty = false;
+  /** Counts the wake-ups for queued runs, so a claim that raced one does not set `empty`. */
+  private queuedWakes = 0;
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly listeners: AsyncIterator<unknown>[] = [];
@@ -114,10 +123,13 @@ export class RunScheduler {
     }
     this.started = true;
     this.listen('cancel', (payload) => this.cancelRunning((payload as { runId: string }).runId));
-    this.listen('queue', () => this.notify());
+    // A message without the flag (another version) counts as a run queued.
+    this.listen('queue', (payload) =>
+      this.notify((payload as { queued?: boolean }).queued !== false),
+    );
     await this.adoptOrphans(true);
     this.timer = setInterval(() => {
-      void this.upkeep().then(() => this.notify());
+      void this.upkeep().then(() => this.notify(true));
     }, this.deps.pollMs);
     this.timer.unref();
     this.heartbeat = setInterval(
@@ -130,7 +142,7 @@ export class RunScheduler {
       Math.max(100, Math.floor(this.leaseMs / 3)),
     );
     this.heartbeat.unref();
-    this.notify();
+    this.notify(true);
   }
 
   private ticks = 0;
@@ -226,7 +238,7 @@ export class RunScheduler {
             .catch((error: unknown) =>
               log.warn('could not enqueue a requeued run', { runId: c.id, error }),
             );
-          this.deps.events.queueChanged();
+          this.deps.events.queueChanged(true);
         }
         continue;
       }
@@ -378,8 +390,15 @@ export class RunScheduler {
     };
   }
 
-  /** Wakes the queue (a run was created, one finished, capacity changed). */
-  notify(): void {
+  /**
+   * Wakes the queue (a run was created, one finished, capacity changed). `queued`: a run may
+   * have entered the queue, so it is asked even when its last answer was "nothing".
+   */
+  notify(queued = false): void {
+    if (queued) {
+      this.empty = false;
+      this.queuedWakes++;
+    }
     void this.pump().catch((error: unknown) => this.deps.log.error('queue pump failed', { error }));
   }
 
@@ -401,15 +420,19 @@ export class RunScheduler {
     try {
       do {
         this.again = false;
-        while (!this.stopping && this.admits()) {
+        while (!this.stopping && !this.empty && this.admits()) {
           this.claiming++;
+          const wakes = this.queuedWakes;
           let run: Run | null;
           try {
             run = await this.claimNext();
           } finally {
             this.claiming--;
           }
-          if (!run) break;
+          if (!run) {
+            if (wakes === this.queuedWakes) this.empty = true;
+            break;
+          }
           observeQueueWait(run);
           // A first attempt has nothing to read back (no stage done, no output stored).
           this.launch(run, run.attempt === 1);

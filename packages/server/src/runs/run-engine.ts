@@ -5,22 +5,25 @@ import type { CreditsService } from '../credits/credits.service.ts';
 import type { Database } from '../db/database.ts';
 import { jsonbText } from '../db/jsonb.ts';
 import { AtelierError } from '../domain-errors.ts';
-import { Prisma, type PrismaClient, type Run } from '../generated/prisma/client.ts';
+import { type Media, Prisma, type PrismaClient, type Run } from '../generated/prisma/client.ts';
 import type { StageKind, StageStatus } from '../generated/prisma/enums.ts';
 import { observeRunFinished } from '../instruments.ts';
 import type { LlmClient } from '../llm/llm.client.ts';
 import type { Logger } from '../log.ts';
 import {
+  EarlyOutputs,
+  type OutputFile,
   type OutputMetadata,
   type PreparedOutput,
   prepareOutput,
-  storeOutput,
+  recordOutput,
+  type Thumbnails,
 } from '../media/outputs.ts';
 import type { Catalog } from '../models/catalog.service.ts';
 import { ExecutionError, type ExecutionEvent, type Executor } from '../queue/executor.ts';
 import { runPromptStages } from '../stages/prompt-stages.ts';
 import type { Storage } from '../storage/storage.ts';
-import { withSpan } from '../tracing.ts';
+import { inThisTrace, withSpan } from '../tracing.ts';
 import { enqueueRunWebhooks } from '../webhooks/webhooks.service.ts';
 import { bindWorkflow, supportsBatch } from './bind.ts';
 import { type ChangeEvent, type RunEvents, type StagePatch, throttleLatest } from './run-events.ts';
@@ -40,14 +43,16 @@ export interface EngineDeps {
   llmVision?: boolean;
   blocklist: string[];
   thumbnailEdge: number;
+  /** Makes image outputs' thumbnails once they are stored (not awaited by the run's end). */
+  thumbnails: Thumbnails;
   outputMetadata: OutputMetadata;
   backgroundRemovalModel: string;
   /** Minimum time between progress events per run (ms). */
   progressIntervalMs: number;
   /** Minimum time between preview events per run (ms). */
   previewIntervalMs: number;
-  /** Told after a run ended (webhooks may be due). */
-  onFinished?: () => void;
+  /** Told after a run's end enqueued webhook deliveries (they are due now). */
+  onWebhooksDue?: () => void;
 }
 
 /** What the engine tells whoever launched a run while it executes. */
@@ -66,12 +71,11 @@ export interface ExecuteHooks {
 
 /**
  * What a successful run's last statement records besides its end (finishSucceeded): the last
- * execution's outputs (stored, not yet recorded), the events not yet written (its last
- * progress and preview), and GENERATE's last position.
+ * execution's outputs (stored, not yet recorded) and GENERATE's last position (its last
+ * progress, when that was not written yet).
  */
 interface RunEnding {
   outputs: PreparedOutput[];
-  events: ChangeEvent[];
   generate: StagePatch | null;
 }
 
@@ -364,7 +368,22 @@ export class RunEngine {
       if (e.type !== 'preview') return;
       await events.change(runId, {}, [previewEvent(e)]);
     });
-    const ending: RunEnding = { outputs: [], events: [], generate: null };
+    const ending: RunEnding = { outputs: [], generate: null };
+    const options = {
+      format: run.outputFormat,
+      quality: run.outputQuality,
+      keepAlpha: run.outputBackground === 'TRANSPARENT',
+      thumbnailEdge: this.deps.thumbnailEdge,
+      metadata: this.deps.outputMetadata,
+    };
+    // The current execution's outputs reported before its prompt ended, converted and stored
+    // meanwhile; its result takes them, and the ones it does not take are deleted after it.
+    let early: EarlyOutputs | null = null;
+    const closeEarly = async () => {
+      const rest = early ? await early.close() : [];
+      early = null;
+      await discardAll(rest, this.deps.log);
+    };
 
     try {
       for (current = firstExecution; current < executions; current++) {
@@ -387,6 +406,19 @@ export class RunEngine {
               : null,
         });
         const attemptId = run.attemptId ?? randomUUID();
+        // Bound to the run's trace: an offer comes from the worker socket's message handler.
+        const outputs = new EarlyOutputs(
+          inThisTrace((file: OutputFile) =>
+            prepareOutput(
+              storage,
+              { ownerId: run.ownerId, runId, index: 0 },
+              file,
+              options,
+              this.deps.thumbnails,
+            ),
+          ),
+        );
+        early = outputs;
         const result = await executor.execute(
           {
             runId,
@@ -449,66 +481,54 @@ export class RunEngine {
               lastProgress = event;
               progress.push(event);
             } else if (event.type === 'preview') preview.push(event);
+            else if (event.type === 'output' && event.output.kind === model.outputKind) {
+              outputs.offer(event.output);
+            }
           },
           signal,
         );
         const wanted = result.outputs.filter((o) => o.kind === model.outputKind);
         const files = wanted.length ? wanted : result.outputs;
-        const owner = (index: number) => ({ ownerId: run.ownerId, runId, index });
-        const options = {
-          format: run.outputFormat,
-          quality: run.outputQuality,
-          keepAlpha: run.outputBackground === 'TRANSPARENT',
-          thumbnailEdge: this.deps.thumbnailEdge,
-          metadata: this.deps.outputMetadata,
-        };
+        // Every output prepared at once (taken from its early preparation when there is one);
+        // when one fails, the files of the others are deleted.
+        const first = outputIndex;
+        outputIndex += files.length;
+        const taken = await Promise.allSettled(
+          files.map((file, i) => outputs.take(file, first + i)),
+        );
+        await closeEarly();
+        const prepared = taken.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []));
+        const failed = taken.find((t) => t.status === 'rejected');
+        if (failed) {
+          await discardAll(prepared, this.deps.log);
+          throw failed.reason;
+        }
         if (current === executions - 1) {
-          // The last execution: its progress and preview not written yet, and its outputs,
-          // are recorded by the statement that ends the run (finishSucceeded), and their
-          // events go out with RUN_FINISHED's, in order. Deliveries already started finish
-          // first (take waits for them).
-          const [pendingProgress, pendingPreview] = await Promise.all([
-            progress.take(),
-            preview.take(),
-          ]);
+          // The last execution: its outputs are recorded by the statement that ends the run
+          // (finishSucceeded), their OUTPUTs go out with RUN_FINISHED. A progress and a
+          // preview still waiting are superseded by that end, not sent on their own: the
+          // statement records GENERATE at that last position (what OUTPUT's and
+          // RUN_FINISHED's reads of the run and stage show), and the outputs replace the
+          // preview. Deliveries already started finish first (take waits for them).
+          const [pendingProgress] = await Promise.all([progress.take(), preview.take()]);
           if (pendingProgress?.type === 'progress') {
             ending.generate = progressPatch(pendingProgress).stage;
-            ending.events.push({ type: 'STAGE_PROGRESS', stage: 'GENERATE' });
           }
-          if (pendingPreview?.type === 'preview') ending.events.push(previewEvent(pendingPreview));
-          try {
-            for (const file of files) {
-              const prepared = await prepareOutput(
-                storage,
-                owner(outputIndex++),
-                {
-                  kind: file.kind,
-                  mimeType: file.mimeType,
-                  filename: file.filename,
-                  data: file.data,
-                },
-                options,
-              );
-              ending.outputs.push(prepared);
-            }
-          } catch (error) {
-            await discardAll(ending.outputs, this.deps.log);
-            throw error;
-          }
+          ending.outputs.push(...prepared);
           continue;
         }
         // An execution before the last: its last progress and preview are written while its
-        // outputs are stored; every event goes through the run's writer, so they still go out
-        // before the OUTPUTs.
+        // outputs are recorded; every event goes through the run's writer, so they still go
+        // out before the OUTPUTs.
         const flushing = Promise.all([progress.flush(), preview.flush()]);
-        for (const file of files) {
-          const media = await storeOutput(
-            prisma,
-            storage,
-            owner(outputIndex++),
-            { kind: file.kind, mimeType: file.mimeType, filename: file.filename, data: file.data },
-            options,
-          );
+        for (const [i, output] of prepared.entries()) {
+          let media: Media;
+          try {
+            media = await recordOutput(prisma, output);
+          } catch (error) {
+            await discardAll(prepared.slice(i + 1), this.deps.log);
+            throw error;
+          }
           events
             .change(runId, {}, [{ type: 'OUTPUT', stage: 'GENERATE', mediaId: media.id }])
             .catch(reportedByFlushed);
@@ -518,6 +538,7 @@ export class RunEngine {
     } finally {
       progress.cancel();
       preview.cancel();
+      await closeEarly();
     }
     if (outputIndex === 0) {
       throw new ExecutionError('NODE_ERROR', 'The workflow finished without writing any output.');
@@ -528,14 +549,13 @@ export class RunEngine {
   /**
    * A run's success in ONE statement (atomic like a transaction): the last outputs' Media
    * rows, its open stages closed (GENERATE at its last step), its final state with the
-   * sequences of the events that go out with it (the last progress and preview, one OUTPUT
-   * per output, RUN_FINISHED), and the webhook deliveries it causes (the account's endpoints
+   * sequences of the events that go out with it (one OUTPUT per output, RUN_FINISHED), and the webhook deliveries it causes (the account's endpoints
    * that want `run.succeeded`, and its own webhook). Null if it is gone.
    */
   private async finishSucceeded(runId: string, now: Date, ending: RunEnding) {
     const at = Prisma.sql`(${now.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
     const event = 'run.succeeded';
-    const bump = ending.events.length + ending.outputs.length + 1;
+    const bump = ending.outputs.length + 1;
     // GENERATE keeps the position of its last progress (the one not written yet).
     const generate = ending.generate;
     const position = generate
@@ -551,6 +571,7 @@ export class RunEngine {
       status: string;
       startedAt: Date | null;
       finishedAt: Date | null;
+      webhooks: number;
     }>(Prisma.sql`
       WITH m AS (
         INSERT INTO "Media" (${Prisma.raw(MEDIA_COLUMNS.map((c) => `"${c}"`).join(', '))}, "createdAt")
@@ -575,13 +596,18 @@ export class RunEngine {
         UNION ALL
         SELECT gen_random_uuid(), r."ownerId", r."id", NULL, r."webhookUrl", ${event}
           FROM r WHERE r."webhookUrl" IS NOT NULL AND ${event} = ANY(r."webhookEvents")
+        RETURNING "id"
       )
       SELECT "sequence", "modelKey", "mode", "status",
         -- UTC, as Prisma reads them: the driver would read a bare timestamp as local time.
-        "startedAt" AT TIME ZONE 'UTC' AS "startedAt", "finishedAt" AT TIME ZONE 'UTC' AS "finishedAt"
+        "startedAt" AT TIME ZONE 'UTC' AS "startedAt", "finishedAt" AT TIME ZONE 'UTC' AS "finishedAt",
+        -- The deliveries it enqueued (the dispatcher is told only then).
+        (SELECT count(*)::integer FROM d) AS "webhooks"
       FROM r`);
     const run = rows[0];
-    return run ? { ...run, sequence: Number(run.sequence), errorCode: null } : null;
+    return run
+      ? { ...run, sequence: Number(run.sequence), webhooks: Number(run.webhooks), errorCode: null }
+      : null;
   }
 
   /** Writes the final state of the run and its stages, then RUN_FINISHED. */
@@ -596,7 +622,7 @@ export class RunEngine {
       detail?: string | null;
       exceptionType?: string | null;
     } | null,
-    ending: RunEnding = { outputs: [], events: [], generate: null },
+    ending: RunEnding = { outputs: [], generate: null },
   ) {
     const { prisma, events } = this.deps;
     // Stage changes still being written land first (a stage that failed is RUNNING there).
@@ -618,7 +644,6 @@ export class RunEngine {
       observeRunFinished(run);
       // The events recorded with the end, in order, with the sequences it reserved.
       const published: ChangeEvent[] = [
-        ...ending.events,
         ...ending.outputs.map(
           (o): ChangeEvent => ({ type: 'OUTPUT', stage: 'GENERATE', mediaId: o.row.id }),
         ),
@@ -629,7 +654,7 @@ export class RunEngine {
         events.publish(runId, first + i, e, run.sequence);
       });
       // After the subscribers' reads of RUN_FINISHED have started (they come first).
-      setImmediate(() => this.deps.onFinished?.());
+      if (run.webhooks > 0) setImmediate(() => this.deps.onWebhooksDue?.());
       return;
     }
     const open = { runId, status: { notIn: ['SUCCEEDED', 'SKIPPED'] as StageStatus[] } };
@@ -679,8 +704,8 @@ export class RunEngine {
         });
         await this.deps.credits.refund(tx, runId);
         // The webhooks of its end, in the same transaction: none is lost to a crash.
-        await enqueueRunWebhooks(tx, run);
-        return run;
+        const webhooks = await enqueueRunWebhooks(tx, run);
+        return { ...run, webhooks };
       })
       .catch((e: { code?: string }) => {
         if (e.code === 'P2025') return null; // deleted meanwhile
@@ -689,7 +714,7 @@ export class RunEngine {
     if (updated) {
       observeRunFinished(updated);
       events.publish(runId, updated.sequence, { type: 'RUN_FINISHED' });
-      this.deps.onFinished?.();
+      if (updated.webhooks > 0) this.deps.onWebhooksDue?.();
     }
   }
 }

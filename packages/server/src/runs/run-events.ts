@@ -108,6 +108,7 @@ export const QUEUE_CHANGED_INTERVAL_MS = 50;
 export class RunEvents {
   private queueTimer: NodeJS.Timeout | null = null;
   private lastQueueChanged = 0;
+  private queuedSinceLast = false;
 
   constructor(
     /** The statement of each change goes through the driver itself (see Database.query). */
@@ -242,13 +243,17 @@ export class RunEvents {
    * two messages: every listener re-reads the state anyway, and a flood of messages would
    * only fill the subscribers' buffers.
    */
-  queueChanged() {
+  queueChanged(queued = false) {
+    // `queued`: a run entered the queue (schedulers that found it empty look again).
+    this.queuedSinceLast ||= queued;
     if (this.queueTimer) return;
     const wait = this.lastQueueChanged + QUEUE_CHANGED_INTERVAL_MS - Date.now();
     const publish = () => {
       this.queueTimer = null;
       this.lastQueueChanged = Date.now();
-      this.pubsub.publish('queue', { at: this.lastQueueChanged });
+      const payload = { at: this.lastQueueChanged, queued: this.queuedSinceLast };
+      this.queuedSinceLast = false;
+      this.pubsub.publish('queue', payload);
     };
     if (wait <= 0) publish();
     else {
