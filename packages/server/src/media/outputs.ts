@@ -182,6 +182,8 @@ export interface PreparedOutput {
  */
 export class Thumbnails {
   private readonly pending = new Map<string, Promise<void>>();
+  /** Missing thumbnails being made from their stored file (one making per key). */
+  private readonly missing = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly storage: Storage,
@@ -221,8 +223,6 @@ export class Thumbnails {
   async settled(key: string): Promise<void> {
     await this.pending.get(key)?.catch(() => {});
   }
-
-  private readonly missing = new Map<string, Promise<boolean>>();
 
   private async fromStored(key: string, source: string): Promise<boolean> {
     if (!(await this.storage.stat(source))) return false;
