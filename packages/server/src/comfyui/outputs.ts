@@ -139,17 +139,26 @@ export async function downloadOutputs(
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
       }
     }
-    const kind = classifyOutput(ref.filename, data, ref.animated);
-    if (!kind) continue;
-    outputs.push({
-      nodeId: ref.nodeId,
-      filename: ref.filename,
-      subfolder: ref.subfolder,
-      type: ref.type,
-      kind: kind.kind,
-      mimeType: kind.mimeType,
-      data,
-    });
+    const output = outputOf(ref, data);
+    if (output) outputs.push(output);
   }
   return outputs;
+}
+
+/** The output a downloaded file is (classified), or null when it is not media. */
+export function outputOf(
+  ref: ReturnType<typeof fileRefs>[number],
+  data: Buffer,
+): ExecutionOutput | null {
+  const kind = classifyOutput(ref.filename, data, ref.animated);
+  if (!kind) return null;
+  return {
+    nodeId: ref.nodeId,
+    filename: ref.filename,
+    subfolder: ref.subfolder,
+    type: ref.type,
+    kind: kind.kind,
+    mimeType: kind.mimeType,
+    data,
+  };
 }

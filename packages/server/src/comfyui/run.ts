@@ -21,7 +21,7 @@ import {
   WorkerFailure,
 } from './errors.ts';
 import { ComfyHttp, HttpFailure } from './http.ts';
-import { classifyOutput, downloadOutputs } from './outputs.ts';
+import { downloadOutputs, outputOf } from './outputs.ts';
 import { ProgressModel } from './progress.ts';
 import {
   type ExecutionErrorData,
@@ -422,21 +422,8 @@ export class PromptRun implements PromptListener {
       // Offered to the engine while the prompt has not ended (downloadOutputs hands the same
       // Buffer over with the result, which is how the engine recognizes it).
       void download.then((data) => {
-        if (!data || this.settled) return;
-        const kind = classifyOutput(ref.filename, data, ref.animated);
-        if (!kind) return;
-        this.onEvent({
-          type: 'output',
-          output: {
-            nodeId: ref.nodeId,
-            filename: ref.filename,
-            subfolder: ref.subfolder,
-            type: ref.type,
-            kind: kind.kind,
-            mimeType: kind.mimeType,
-            data,
-          },
-        });
+        const output = data && !this.settled ? outputOf(ref, data) : null;
+        if (output) this.onEvent({ type: 'output', output });
       });
     }
   }
