@@ -86,7 +86,9 @@ const client = createAtelierClient({ url: params.get('url'), apiKey: params.get(
 (async () => {
   const created = await createRun(client, {
     mode: 'TEXT_TO_IMAGE', model: 'flux1-dev', prompt: 'a fox from the browser',
-    parameters: { steps: 2, width: 256, height: 256 },
+    // 40 steps of 5 ms: still running when the socket subscribes (a run already finished
+    // ends its subscription with a SNAPSHOT, not RUN_FINISHED).
+    parameters: { steps: 40, width: 256, height: 256 },
   });
   if (created.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(created));
   const types = [];
