@@ -92,7 +92,7 @@ function Probe() {
           mode: 'TEXT_TO_IMAGE',
           model: 'flux1-dev',
           prompt,
-          parameters: { steps: 8, width: 256, height: 256 },
+          parameters: { steps: 40, width: 256, height: 256 },
         });
         if (created.__typename !== 'CreateRunSuccess') throw new Error(created.message);
         setRunId(created.run.id);
