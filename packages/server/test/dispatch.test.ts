@@ -95,6 +95,53 @@ describe('dispatch', () => {
         queue.next = next;
       }
     });
+
+    it('is asked again after a claim that gave up because other processes took its runs first', async () => {
+      const { queue, scheduler } = server.app.services;
+      const next = queue.next.bind(queue);
+      let asked = 0;
+      let contend = false;
+      let answering: Promise<unknown> = Promise.resolve();
+      queue.next = (capable, claim) => {
+        asked++;
+        if (contend) {
+          // What BullMQ's queue does after every job it tried went to another process.
+          contend = false;
+          claim.contended?.();
+          answering = Promise.resolve(null);
+        } else {
+          answering = next(capable, claim);
+        }
+        return answering as ReturnType<typeof next>;
+      };
+      // The claim answered and the scheduler's pump has ended.
+      const settled = async () => {
+        await answering;
+        await new Promise((resolve) => setImmediate(resolve));
+      };
+      try {
+        // Right after the safety-net poll asked (the next one is a second away).
+        await until(async () => asked > 0, "the poll's claim");
+        await settled();
+        // Empty: a wake-up for a freed slot does not ask the queue.
+        asked = 0;
+        scheduler.notify();
+        await settled();
+        expect(asked).toBe(0);
+        // A claim that gave up with runs still waiting...
+        contend = true;
+        scheduler.notify(true);
+        await settled();
+        expect(asked).toBe(1);
+        // ...leaves the queue not empty: the next wake-up asks again.
+        asked = 0;
+        scheduler.notify();
+        await settled();
+        expect(asked).toBe(1);
+      } finally {
+        queue.next = next;
+      }
+    });
   });
 
   describe('two slots, one run prepared ahead', () => {

@@ -85,4 +85,50 @@ describe.skipIf(!REDIS_URL)('BullJobQueue', () => {
     // loaded machine; BullMQ's defaults would take 30-60 s.
     expect(Date.now() - started).toBeLessThan(6 * leaseMs);
   }, 30_000);
+
+  test('a claim that gives up with jobs still waiting says so (contended); an empty queue does not', async () => {
+    const url = REDIS_URL as string;
+    const prefix = `atelier-bullq-${randomBytes(4).toString('hex')}`;
+    const log = createLogger('warn');
+    const queue = await BullJobQueue.open({} as PrismaClient, { url, prefix, log, leaseMs: 5_000 });
+    closing.push(() => queue.close());
+    const capability: Capability = { modelKey: 'flux1-dev', mode: 'TEXT_TO_IMAGE' };
+    const waiting = 12;
+    for (let i = 0; i < waiting; i++) {
+      await queue.enqueue({
+        ...capability,
+        runId: randomUUID(),
+        priority: 0,
+        queueRank: i,
+        createdAt: new Date(Date.now() + i),
+      });
+    }
+    let tried = 0;
+    let contended = 0;
+    // Every run it fetches is gone by the time it claims it (as when other processes take
+    // them first): it gives up after a bounded number of tries, runs still waiting.
+    const claim: Claim = {
+      owner: 'this process',
+      leaseExpiresAt: () => new Date(Date.now() + 5_000),
+      run: async () => {
+        tried++;
+        return null;
+      },
+      claimed: () => {},
+      contended: () => {
+        contended++;
+      },
+    };
+    expect(await queue.next([capability], claim)).toBeNull();
+    expect(tried).toBeGreaterThan(0);
+    expect(tried).toBeLessThan(waiting);
+    expect(contended).toBe(1);
+    // Asked until the queue is empty: the last answer finds nothing waiting, not contention.
+    let answers = 0;
+    while (tried < waiting && answers++ < waiting) await queue.next([capability], claim);
+    contended = 0;
+    expect(await queue.next([capability], claim)).toBeNull();
+    expect(tried).toBe(waiting);
+    expect(contended).toBe(0);
+  }, 30_000);
 });

@@ -186,6 +186,8 @@ export class BullJobQueue implements JobQueue {
       }
       if (run) return run;
     }
+    // Every job tried was taken by another process first: others may still wait.
+    claim.contended?.();
     return null;
   }
 

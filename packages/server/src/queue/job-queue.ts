@@ -44,6 +44,12 @@ export interface Claim {
   run(runId: string): Promise<Run | null>;
   /** Told of a run the queue claimed in its own statement (instead of through `run`). */
   claimed(run: Run): void;
+  /**
+   * Told when `next` answers null with runs still waiting: other processes kept taking the
+   * ones it tried, and it gave up. The queue is not empty, so the caller asks again at its
+   * next wake-up.
+   */
+  contended?(): void;
 }
 
 export interface JobQueue {

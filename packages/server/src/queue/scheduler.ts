@@ -67,7 +67,10 @@ export class RunScheduler {
    * queued anywhere (notify(true), the `queue` topic) and the safety-net poll clear it.
    */
   private empty = false;
-  /** Counts the wake-ups for queued runs, so a claim that raced one does not set `empty`. */
+  /**
+   * Counts the wake-ups for queued runs (and claims that gave up under contention), so a
+   * claim that raced one does not set `empty`.
+   */
   private queuedWakes = 0;
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -492,6 +495,10 @@ export class RunScheduler {
       leaseExpiresAt: () => this.leaseUntil(),
       run: (id) => this.claim(id),
       claimed: () => this.deps.events.queueChanged(),
+      // Runs are still waiting: the queue is not marked empty after this answer.
+      contended: () => {
+        this.queuedWakes++;
+      },
     });
   }
 
