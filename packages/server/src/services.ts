@@ -176,7 +176,6 @@ export async function createServices(
     llm,
     llmVision: Boolean(config.llm?.vision),
     blocklist: resolveBlocklist(config.blocklist, blocklistFile),
-    thumbnailEdge: config.uploads.thumbnailEdge,
     thumbnails,
     outputMetadata: config.uploads.outputMetadata,
     backgroundRemovalModel: config.backgroundRemovalModel,

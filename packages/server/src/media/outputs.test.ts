@@ -16,7 +16,6 @@ const options = (over: Partial<OutputOptions> = {}): OutputOptions => ({
   format: 'PNG',
   quality: null,
   keepAlpha: false,
-  thumbnailEdge: 64,
   ...over,
 });
 

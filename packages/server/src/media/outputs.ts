@@ -24,7 +24,6 @@ export interface OutputOptions {
   quality: number | null;
   /** Keep the alpha channel (TRANSPARENT background). */
   keepAlpha: boolean;
-  thumbnailEdge: number;
   /** What happens to the metadata ComfyUI wrote into the file (default strip). */
   metadata?: OutputMetadata;
 }
@@ -279,7 +278,7 @@ export async function prepareOutput(
     width = info.width;
     height = info.height;
     durationMs = info.durationMs;
-    if (info.poster) thumb = await thumbnail(info.poster, options.thumbnailEdge);
+    if (info.poster) thumb = await thumbnail(info.poster, thumbnails.edge);
   }
 
   const hasThumbnail = file.kind === 'IMAGE' || thumb !== null;

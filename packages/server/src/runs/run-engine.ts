@@ -42,8 +42,10 @@ export interface EngineDeps {
   /** The LLM takes images (LLM_VISION): DESCRIBE may send it the source. */
   llmVision?: boolean;
   blocklist: string[];
-  thumbnailEdge: number;
-  /** Makes image outputs' thumbnails once they are stored (not awaited by the run's end). */
+  /**
+   * Makes image outputs' thumbnails once they are stored (not awaited by the run's end); its
+   * edge is also a video poster's thumbnail's.
+   */
   thumbnails: Thumbnails;
   outputMetadata: OutputMetadata;
   backgroundRemovalModel: string;
@@ -373,7 +375,6 @@ export class RunEngine {
       format: run.outputFormat,
       quality: run.outputQuality,
       keepAlpha: run.outputBackground === 'TRANSPARENT',
-      thumbnailEdge: this.deps.thumbnailEdge,
       metadata: this.deps.outputMetadata,
     };
     // The current execution's outputs reported before its prompt ended, converted and stored
