@@ -476,7 +476,12 @@ describe('runs', () => {
               const state = value.data!.queueUpdated;
               seen.push(state);
               if (seen.length === 1) {
-                void createRunOk(server, T2I).then((run) => {
+                // Long enough to be seen running: the queue is published at most every 50 ms
+                // (the latest state wins), and a 1-step run can start and end in between.
+                void createRunOk(server, {
+                  ...T2I,
+                  parameters: { ...T2I.parameters, steps: 50 },
+                }).then((run) => {
                   created = run.id;
                 });
                 return;
