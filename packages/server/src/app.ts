@@ -254,6 +254,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (worker) {
         await services.executor.start();
         await services.registry.start();
+        services.sweeper.start();
       }
       await services.scheduler.start({ execute: worker });
       if (!api) {
@@ -298,6 +299,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await services.executor.stop();
       await services.scheduler.settled();
       await services.thumbnails.drain();
+      await services.sweeper.stop();
       await closeWebSocket();
       await metricsListener?.close();
       if (server.listening) {

@@ -7,6 +7,7 @@ describe('loadConfig', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.port).toBe(4000);
     expect(config.database.kind).toBe('pglite');
+    expect(config.storageSweepMs).toBe(60 * 60_000);
     expect(config.uploads).toEqual({
       maxFileBytes: 25 * 1024 * 1024,
       maxFiles: 4,

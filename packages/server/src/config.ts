@@ -53,6 +53,7 @@ export const envSchema = z.object({
   UPLOAD_MAX_PIXELS: int(1).default(64_000_000),
   IMAGE_MAX_EDGE: int(64, 16384).default(2048),
   THUMBNAIL_EDGE: int(16, 1024).default(256),
+  STORAGE_SWEEP_MINUTES: int(0, 7 * 24 * 60).default(60),
   OUTPUT_METADATA: z
     .enum(['strip', 'keep'], { error: 'must be "strip" or "keep"' })
     .default('strip'),
@@ -196,6 +197,11 @@ export interface Config {
   home: string;
   database: DatabaseTarget;
   storage: StorageConfig;
+  /**
+   * How often an executing process deletes the media files no Media row names, and how old
+   * they must be (ms); 0 never.
+   */
+  storageSweepMs: number;
   catalogDir: string;
   uploads: {
     maxFileBytes: number;
@@ -336,6 +342,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'pglite', dataDir: path.join(home, 'db') },
     storage,
+    storageSweepMs: e.STORAGE_SWEEP_MINUTES * 60_000,
     catalogDir: path.resolve(e.CATALOG_DIR),
     uploads: {
       maxFileBytes: e.UPLOAD_MAX_FILE_BYTES,

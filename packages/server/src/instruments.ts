@@ -52,6 +52,17 @@ const idleGap = new Histogram({
   registers,
 });
 
+const orphansDeleted = new Counter({
+  name: 'atelier_storage_orphans_deleted_total',
+  help: 'Files in storage that no media named (left by a process killed mid-run, or written after their media was deleted), deleted by the storage sweep.',
+  registers,
+});
+
+/** The storage sweep deleted `count` files no media named. */
+export function observeOrphansDeleted(count: number): void {
+  orphansDeleted.inc(count);
+}
+
 /** A run was claimed: its wait in the queue. */
 export function observeQueueWait(run: { createdAt: Date; startedAt: Date | null }): void {
   if (!run.startedAt) return;

@@ -14,6 +14,7 @@ import { type LlmClient, OpenAiCompatibleClient } from './llm/llm.client.ts';
 import type { Logger } from './log.ts';
 import { MediaService } from './media/media.service.ts';
 import { Thumbnails } from './media/outputs.ts';
+import { StorageSweeper } from './media/sweep.ts';
 import { type Catalog, loadCatalog, syncCatalog } from './models/catalog.service.ts';
 import { connectRedisEventTarget, createAtelierPubSub, type PubSub } from './pubsub.ts';
 import type { Executor } from './queue/executor.ts';
@@ -42,6 +43,8 @@ export interface Services {
   /** Image outputs' thumbnails in the making (the media route waits for them). */
   thumbnails: Thumbnails;
   media: MediaService;
+  /** Deletes media files no Media row names; started by processes that execute runs. */
+  sweeper: StorageSweeper;
   pubsub: PubSub;
   events: RunEvents;
   /** Reads of run events shared by every subscriber (one read per event). */
@@ -262,6 +265,7 @@ export async function createServices(
     storage,
     thumbnails,
     media,
+    sweeper: new StorageSweeper({ prisma: db.prisma, storage, log }, config.storageSweepMs),
     pubsub,
     events,
     eventReads: new SharedReads(),

@@ -1,11 +1,15 @@
 // A run's PNG output is ComfyUI's own file (the sandbox's, written like SaveImage with its
 // prompt and workflow text chunks) minus those chunks; another format is a conversion.
-import { readdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { readdir, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stripPngText } from '../src/media/outputs.ts';
+import { MEDIA_FOLDERS } from '../src/media/sweep.ts';
 import { finalRun, T2I } from './fixtures/hardening.ts';
+import { noisyPng } from './fixtures/images.ts';
 import { createRunOk, sniff } from './fixtures/runs.ts';
+import { uploadOk } from './fixtures/upload.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
 let server: TestServer;
@@ -103,4 +107,57 @@ it("makes an output's thumbnail that is missing when it is asked for", async () 
   expect(sniff(body)).toBe('webp');
   expect(body.length).toBe(before?.size);
   expect((await storage.stat(row.thumbnailKey as string))?.size).toBe(before?.size);
+});
+
+it('sweeps the files no media names once they are older than the sweep interval, and only those', async () => {
+  const run = await createRunOk(server, T2I);
+  const done = await finalRun(server, run.id);
+  expect(done.status).toBe('SUCCEEDED');
+  const upload = await uploadOk(server.url, await noisyPng(120, 80));
+  await server.app.services.thumbnails.drain();
+  const config = server.config.storage;
+  if (config.kind !== 'file') throw new Error('expected file storage');
+  const storage = server.app.services.storage;
+  // Left behind: an output stored by a process killed before its run ended, a thumbnail
+  // written after its media was deleted, a local write cut short. And a file written just
+  // now, whose row may be on its way.
+  const orphans = [
+    `outputs/${randomUUID()}.png`,
+    `thumbs/${randomUUID()}.webp`,
+    `media/${randomUUID()}.jpg.4242.1764547200000.tmp`,
+  ];
+  const young = `outputs/${randomUUID()}.png`;
+  for (const key of [...orphans, young]) await storage.put(key, Buffer.from('no media names me'));
+  const files = async () => {
+    const keys: string[] = [];
+    for (const folder of MEDIA_FOLDERS) {
+      for await (const object of storage.list(folder)) keys.push(object.key);
+    }
+    return keys.sort();
+  };
+  // Everything but the young file was last written two hours ago (the sweep takes files
+  // older than its interval, an hour by default).
+  const old = new Date(Date.now() - 2 * 3600_000);
+  for (const key of await files()) {
+    if (key !== young) await utimes(path.join(config.dir, key), old, old);
+  }
+  const rows = await server.app.db.prisma.media.findMany({
+    select: { storageKey: true, thumbnailKey: true },
+  });
+  const named = rows.flatMap((r) =>
+    r.thumbnailKey ? [r.storageKey, r.thumbnailKey] : [r.storageKey],
+  );
+  expect(named.length).toBeGreaterThanOrEqual(4);
+
+  const deleted = await server.app.services.sweeper.sweep();
+  expect(deleted.sort()).toEqual([...orphans].sort());
+  expect(await files()).toEqual([...named, young].sort());
+  // What media name is still served.
+  for (const url of [done.outputs[0]!.url, done.outputs[0]!.thumbnailUrl!, upload.url]) {
+    const res = await fetch(new URL(url, server.url));
+    expect(res.status, url).toBe(200);
+    await res.arrayBuffer();
+  }
+  // A second sweep finds nothing more.
+  expect(await server.app.services.sweeper.sweep()).toEqual([]);
 });

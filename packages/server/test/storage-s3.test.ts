@@ -2,10 +2,11 @@
 // prefix), configured the way a user would: STORAGE_URL, S3_ENDPOINT and the usual AWS_*
 // variables. Uploads, run outputs and deletes go to the bucket; /media/{id} serves them
 // through the server with the same ETags, ranges and 304s as from disk.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepStorage } from '../src/media/sweep.ts';
 import { noisyPng, solid } from './fixtures/images.ts';
 import { createRunOk, watchRunWs } from './fixtures/runs.ts';
 import { startS3rver, type TestS3 } from './fixtures/s3rver.ts';
@@ -203,5 +204,30 @@ describe('media in S3', () => {
     await res.arrayBuffer();
     // The other media are untouched.
     expect(await objectBytes((await storageKeys(uuidOf(media))).storageKey)).not.toBeNull();
+  });
+
+  it('the storage sweep deletes the objects no media names, and only those', async () => {
+    await server.app.services.thumbnails.drain();
+    const orphans = [`outputs/${randomUUID()}.png`, `thumbs/${randomUUID()}.webp`];
+    for (const key of orphans) await server.app.services.storage.put(key, Buffer.from('orphan'));
+    const listed = async () => (await s3.list(BUCKET, PREFIX)).sort();
+    const before = await listed();
+    const rows = await server.app.db.prisma.media.findMany({
+      select: { storageKey: true, thumbnailKey: true },
+    });
+    const named = rows.flatMap((r) =>
+      r.thumbnailKey ? [r.storageKey, r.thumbnailKey] : [r.storageKey],
+    );
+    expect(named.length).toBeGreaterThanOrEqual(4);
+    // Every object counts as old enough here (an S3 server sets LastModified itself).
+    const deleted = await sweepStorage(
+      server.app.db.prisma,
+      server.app.services.storage,
+      new Date(Date.now() + 60_000),
+    );
+    expect(deleted.sort()).toEqual(orphans.sort());
+    const after = await listed();
+    expect(after).toEqual(before.filter((k) => !orphans.some((o) => k === `${PREFIX}/${o}`)));
+    expect(after).toEqual(named.map((k) => `${PREFIX}/${k}`).sort());
   });
 });

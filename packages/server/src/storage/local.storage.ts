@@ -1,9 +1,9 @@
 // Media storage on the local filesystem under one root folder.
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, type Dirent } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { assertValidKey, type Storage, type StoredObject } from './storage.ts';
+import { assertValidKey, type ListedObject, type Storage, type StoredObject } from './storage.ts';
 
 export class LocalStorage implements Storage {
   constructor(readonly root: string) {}
@@ -39,5 +39,28 @@ export class LocalStorage implements Storage {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  async *list(folder: string): AsyncIterable<ListedObject> {
+    const walk = async function* (dir: string, prefix: string): AsyncIterable<ListedObject> {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const file = path.join(dir, entry.name);
+        const key = `${prefix}/${entry.name}`;
+        if (entry.isDirectory()) yield* walk(file, key);
+        else if (entry.isFile()) {
+          // Gone meanwhile (deleted, or a temporary file renamed): not listed.
+          const s = await stat(file).catch(() => null);
+          if (s) yield { key, modifiedAt: s.mtime };
+        }
+      }
+    };
+    yield* walk(this.pathOf(folder), folder);
   }
 }

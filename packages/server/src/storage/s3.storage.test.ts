@@ -132,6 +132,28 @@ describe.each(implementations)('%s', (_name, make) => {
     expect((await readAll(storage.read(key('early.bin'), { start: 0, end: 9 }))).length).toBe(10);
   });
 
+  it('lists every object under a folder, nested ones too, with when it was written', async () => {
+    const folder = `list-${_name.toLowerCase()}`;
+    const before = Date.now() - 60_000;
+    const keys = [`${folder}/a.png`, `${folder}/b.webp`, `${folder}/deeper/c.jpg`];
+    for (const k of keys) await storage.put(k, data);
+    await storage.put(`${folder}-sibling/d.png`, data);
+    const listed = [];
+    for await (const object of storage.list(folder)) listed.push(object);
+    expect(listed.map((o) => o.key).sort()).toEqual(keys);
+    for (const object of listed) {
+      expect(object.modifiedAt.getTime()).toBeGreaterThan(before);
+      expect(object.modifiedAt.getTime()).toBeLessThan(Date.now() + 60_000);
+    }
+    await storage.delete(keys[0]!);
+    const after = [];
+    for await (const object of storage.list(folder)) after.push(object.key);
+    expect(after.sort()).toEqual(keys.slice(1));
+    const none = [];
+    for await (const object of storage.list('never-written')) none.push(object);
+    expect(none).toEqual([]);
+  });
+
   it('fails the stream, not the process, when reading a missing object', async () => {
     const stream = storage.read(key('nothing-here.png'));
     const result = await outcome(stream);

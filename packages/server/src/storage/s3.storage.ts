@@ -3,7 +3,7 @@
 
 import { PassThrough, Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { assertValidKey, type Storage, type StoredObject } from './storage.ts';
+import { assertValidKey, type ListedObject, type Storage, type StoredObject } from './storage.ts';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -217,6 +217,26 @@ export class S3Storage implements Storage {
   }
 
   /** Closes the client's idle connections. */
+  async *list(folder: string): AsyncIterable<ListedObject> {
+    const prefix = `${this.objectKey(folder)}/`;
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new this.sdk.ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (!object.Key) continue;
+        yield { key: object.Key.slice(strip), modifiedAt: object.LastModified ?? new Date(0) };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
   destroy(): void {
     this.client.destroy();
   }

@@ -5,6 +5,12 @@ export interface StoredObject {
   size: number;
 }
 
+export interface ListedObject {
+  key: string;
+  /** When it was last written. */
+  modifiedAt: Date;
+}
+
 export interface Storage {
   /** Writes an object, replacing any previous one with the same key. */
   put(key: string, data: Buffer): Promise<void>;
@@ -14,6 +20,8 @@ export interface Storage {
   read(key: string, range?: { start: number; end: number }): Readable;
   /** Removes an object; removing a missing one is not an error. */
   delete(key: string): Promise<void>;
+  /** Every object under a folder (`outputs`, …: a key prefix without a slash), in no order. */
+  list(folder: string): AsyncIterable<ListedObject>;
 }
 
 const KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;

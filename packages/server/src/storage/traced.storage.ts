@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { SpanKind } from '@opentelemetry/api';
 import { traceStream, withSpan } from '../tracing.ts';
-import type { Storage, StoredObject } from './storage.ts';
+import type { ListedObject, Storage, StoredObject } from './storage.ts';
 
 export class TracedStorage implements Storage {
   constructor(
@@ -45,5 +45,10 @@ export class TracedStorage implements Storage {
     return withSpan('storage delete', this.attributes(key), () => this.inner.delete(key), {
       kind: SpanKind.CLIENT,
     });
+  }
+
+  /** Not a span: a listing is read page by page, for as long as its reader takes. */
+  list(folder: string): AsyncIterable<ListedObject> {
+    return this.inner.list(folder);
   }
 }
