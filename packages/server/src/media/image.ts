@@ -43,10 +43,12 @@ export interface ProcessedImage {
     height: number;
   };
   /**
-   * The WebP thumbnail. It may still be in the making when the stored image is ready: the
-   * caller writes the stored file meanwhile. Rejects like processImage itself.
+   * The WebP thumbnail of a PNG, made from the decoded pixels beside its encode (it may still
+   * be in the making when the PNG is ready; rejects like processImage itself). Null for JPEG
+   * and WebP: their thumbnail is made from the stored bytes (`data`), by the caller, after
+   * the upload is answered (Thumbnails).
    */
-  thumbnail: Promise<Thumbnail>;
+  thumbnail: Promise<Thumbnail> | null;
 }
 
 export interface Thumbnail {
@@ -145,7 +147,7 @@ export async function processImage(
         }));
 
     let stored: { data: Buffer; info: OutputInfo };
-    let thumbnail: Promise<Thumbnail>;
+    let thumbnail: Promise<Thumbnail> | null = null;
     if (target === 'png') {
       // PNG: the source is decoded once into raw pixels, and the PNG and the thumbnail are
       // made from them at the same time. The PNG encode is the slow part, and a thumbnail
@@ -172,8 +174,8 @@ export async function processImage(
       // runs beside the decoder and which never holds the whole scaled image in memory.
       // Taking the raw pixels out of it for the thumbnail (as for PNG) puts the encode after
       // the decode: 12 MP JPEG to 2048 px, 10–15 ms slower than decoding the encoded file
-      // again (at a fraction of its size: shrink-on-load) for the thumbnail. The thumbnail
-      // is made while the caller writes the stored file.
+      // again (at a fraction of its size: shrink-on-load) for the thumbnail, which the
+      // caller does once the upload is recorded (about 10 ms the answer does not wait for).
       stored = await (target === 'webp'
         ? decode.webp({ quality: 92, smartSubsample: true })
         : decode.jpeg({
@@ -181,11 +183,10 @@ export async function processImage(
             chromaSubsampling: meta.chromaSubsampling === '4:4:4' ? '4:4:4' : '4:2:0',
           })
       ).toBuffer({ resolveWithObject: true });
-      thumbnail = decodeErrors(options.maxPixels, () => thumbnailOf(sharp(stored.data)));
     }
     const { data, info } = stored;
     // The caller's own failure may come before it awaits the thumbnail.
-    thumbnail.catch(() => {});
+    thumbnail?.catch(() => {});
 
     const oriented = meta.autoOrient ?? { width, height };
     return {

@@ -29,7 +29,7 @@ export interface MediaHttpDeps {
   storage: Storage;
   auth: AuthService;
   signer: MediaUrlSigner;
-  /** Image outputs' thumbnails: one still in the making is waited for, a missing one made. */
+  /** Images' thumbnails: one still in the making is waited for, a missing one made. */
   thumbnails?: Thumbnails;
   log?: Logger;
 }
@@ -68,7 +68,6 @@ export async function findServedFile(
       thumbnailKey: true,
       thumbnailMime: true,
       kind: true,
-      purpose: true,
     },
   });
   if (!media) return null;
@@ -81,8 +80,8 @@ export async function findServedFile(
     storageKey: media.thumbnailKey,
     mimeType: media.thumbnailMime ?? 'image/webp',
     etag: `"${media.sha256}-thumbnail"`,
-    // An output image's thumbnail is made after its run ended (Thumbnails).
-    ...(media.kind === 'IMAGE' && media.purpose === 'OUTPUT' ? { source: media.storageKey } : {}),
+    // An image's thumbnail is made after its upload was answered or its run ended (Thumbnails).
+    ...(media.kind === 'IMAGE' ? { source: media.storageKey } : {}),
   };
 }
 
@@ -135,7 +134,8 @@ export async function handleMediaRequest(
   const file = allowed ? await findServedFile(deps.prisma, id, variant, allowed.ownerId) : null;
   let stored = file ? await deps.storage.stat(file.storageKey) : null;
   if (file?.source && !stored && deps.thumbnails) {
-    // An output's thumbnail is made after its run ended: wait for it, or make it.
+    // An image's thumbnail may be made after its upload was answered or its run ended: wait
+    // for it, or make it.
     try {
       if (await deps.thumbnails.ensure(file.storageKey, file.source)) {
         stored = await deps.storage.stat(file.storageKey);

@@ -1,6 +1,8 @@
 // MediaService on a real database and storage: capped reading, atomicity, dedup races.
 import { Readable } from 'node:stream';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { globalId } from '../../test/fixtures/hardening.ts';
 import { solid } from '../../test/fixtures/images.ts';
 import { listFiles, mediaDir } from '../../test/fixtures/upload.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
@@ -124,6 +126,58 @@ describe('MediaService.upload', () => {
     expect(second.id).toBe(first.id);
     expect(create).toHaveBeenCalledTimes(1);
     expect(await state()).toEqual(before); // the loser's files were removed
+  });
+
+  it('answers a JPEG before its thumbnail is made; a making that failed is done again when it is asked for', async () => {
+    const { media, storage, thumbnails } = server.app.services;
+    await thumbnails.drain();
+    const put = storage.put.bind(storage);
+    let failed = 0;
+    vi.spyOn(storage, 'put').mockImplementation(async (key, data) => {
+      if (key.startsWith('thumbs/') && failed++ === 0) throw new Error('disk full');
+      return put(key, data);
+    });
+    const before = await state();
+    const uploaded = await media.upload(LOCAL_ACCOUNT_ID, {
+      stream: Readable.from([await solid(64, 48, 'jpeg', '#c04020')]),
+      purpose: 'SOURCE',
+    });
+    expect(uploaded.mimeType).toBe('image/jpeg');
+    expect(uploaded.thumbnailBytes).toBeNull();
+    await thumbnails.drain();
+    // Its making failed: the upload stands, with its file only.
+    expect(failed).toBe(1);
+    const after = await state();
+    expect(after.rows).toBe(before.rows + 1);
+    expect(after.files.length).toBe(before.files.length + 1);
+    const { data } = await server.gql<{ media: { thumbnailUrl: string } }>(
+      'query($id: ID!) { media(id: $id) { thumbnailUrl } }',
+      { id: globalId('Media', uploaded.id) },
+    );
+    const res = await fetch(new URL(data!.media.thumbnailUrl, server.url));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/webp');
+    const thumbnail = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect([thumbnail.format, thumbnail.width, thumbnail.height]).toEqual(['webp', 64, 48]);
+    expect((await state()).files.length).toBe(before.files.length + 2);
+  });
+
+  it('makes no thumbnail for a JPEG whose bytes the owner already stored', async () => {
+    const { media, thumbnails } = server.app.services;
+    const input = await solid(48, 48, 'jpeg', '#2040c0');
+    const first = await media.upload(LOCAL_ACCOUNT_ID, {
+      stream: Readable.from([input]),
+      purpose: 'SOURCE',
+    });
+    await thumbnails.drain();
+    const before = await state();
+    const second = await media.upload(LOCAL_ACCOUNT_ID, {
+      stream: Readable.from([input]),
+      purpose: 'SOURCE',
+    });
+    await thumbnails.drain();
+    expect(second.id).toBe(first.id);
+    expect(await state()).toEqual(before);
   });
 
   it('keeps uploads of different owners apart', async () => {

@@ -13,9 +13,9 @@ import type {
 import { isUuid } from '../ids.ts';
 import type { Logger } from '../log.ts';
 import type { Storage } from '../storage/storage.ts';
-import { processImage } from './image.ts';
+import { processImage, THUMBNAIL_MIME } from './image.ts';
 import { MediaInUseError, MediaTooLargeError } from './media.errors.ts';
-import type { Thumbnails } from './outputs.ts';
+import { Thumbnails } from './outputs.ts';
 
 /** A readable byte stream; busboy's file streams also say whether they were truncated. */
 export type UploadStream = NodeJS.ReadableStream & { truncated?: boolean };
@@ -43,14 +43,19 @@ export interface GalleryPage extends MediaQuery {
 }
 
 export class MediaService {
+  /** Thumbnails in the making: a deleted media's is removed once it is written. */
+  readonly thumbnails: Thumbnails;
+
   constructor(
     readonly prisma: PrismaClient,
     readonly storage: Storage,
     readonly limits: Config['uploads'],
     readonly log?: Logger,
-    /** Output thumbnails in the making: a deleted output's is removed once it is written. */
-    readonly thumbnails?: Thumbnails,
-  ) {}
+    /** The process's (the media route waits for the ones in the making there). */
+    thumbnails?: Thumbnails,
+  ) {
+    this.thumbnails = thumbnails ?? new Thumbnails(storage, limits.thumbnailEdge);
+  }
 
   /**
    * Reads an upload (never more than maxFileBytes + 1 bytes in memory), validates and
@@ -73,20 +78,22 @@ export class MediaService {
     const id = randomUUID();
     const storageKey = `media/${id}.${image.extension}`;
     const thumbnailKey = `thumbs/${id}.webp`;
-    // The stored file is written and hashed while the thumbnail is made, which is written
-    // as soon as it is. The row is then inserted straight away, without looking the dedup
+    // The stored file is written and hashed (and a PNG's thumbnail, made beside its encode,
+    // written) at once. The row is then inserted straight away, without looking the dedup
     // key up first: a new upload (the common case) waits for one database round trip, not
     // two. A dedup hit shows as the unique violation of the dedup key (P2002), handled below
     // like a concurrent upload of the same bytes.
+    const made = image.thumbnail;
     const writes = [
       this.storage.put(storageKey, image.data),
-      image.thumbnail.then(async (thumbnail) => {
+      made?.then(async (thumbnail) => {
         await this.storage.put(thumbnailKey, thumbnail.data);
         return thumbnail;
-      }),
+      }) ?? null,
     ] as const;
     const sha256 = createHash('sha256').update(image.data).digest('hex');
     const dedupKey = `${ownerId}:${sha256}`;
+    let media: Media;
     try {
       // Both writes settled before a failure is handled (and cleaned up), so no write still
       // under way can leave a file behind.
@@ -94,7 +101,7 @@ export class MediaService {
       if (file.status === 'rejected') throw file.reason;
       if (thumb.status === 'rejected') throw thumb.reason;
       const thumbnail = thumb.value;
-      return await this.prisma.media.create({
+      media = await this.prisma.media.create({
         data: {
           id,
           ownerId,
@@ -113,12 +120,13 @@ export class MediaService {
           originalHeight: image.source.height,
           storageKey,
           thumbnailKey,
-          thumbnailMime: thumbnail.mimeType,
-          thumbnailBytes: thumbnail.data.length,
+          thumbnailMime: THUMBNAIL_MIME,
+          // A thumbnail made after the answer is not counted here.
+          thumbnailBytes: thumbnail?.data.length ?? null,
         },
       });
     } catch (error) {
-      await this.removeFiles([storageKey, thumbnailKey]);
+      await this.removeFiles([storageKey, made ? thumbnailKey : null]);
       // The same bytes of the same owner are already stored (or a concurrent upload of them
       // won the race for the dedup key): use that row.
       if (prismaErrorCode(error) === 'P2002') {
@@ -127,6 +135,17 @@ export class MediaService {
       }
       throw error;
     }
+    // A JPEG's or WebP's thumbnail is made from the stored bytes once the upload is recorded,
+    // not before its answer; /media/{id}/thumbnail waits for it, or makes it when its making
+    // failed or its process stopped first.
+    if (!made) {
+      this.thumbnails
+        .make(thumbnailKey, image.data)
+        .catch((error: unknown) =>
+          this.log?.warn('could not make an upload thumbnail', { key: thumbnailKey, error }),
+        );
+    }
+    return media;
   }
 
   /**
@@ -184,7 +203,7 @@ export class MediaService {
       throw error;
     }
     // Row first, files second: a failure here leaves an orphan file, never a dangling row.
-    if (media.thumbnailKey) await this.thumbnails?.settled(media.thumbnailKey);
+    if (media.thumbnailKey) await this.thumbnails.settled(media.thumbnailKey);
     await this.removeFiles([media.storageKey, media.thumbnailKey]);
   }
 
