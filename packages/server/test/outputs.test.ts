@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stripPngText } from '../src/media/outputs.ts';
 import { MEDIA_FOLDERS } from '../src/media/sweep.ts';
-import { finalRun, T2I } from './fixtures/hardening.ts';
+import { finalRun, T2I, uuidOf } from './fixtures/hardening.ts';
 import { noisyPng } from './fixtures/images.ts';
 import { createRunOk, sniff } from './fixtures/runs.ts';
 import { uploadOk } from './fixtures/upload.ts';
@@ -148,6 +148,31 @@ it('sweeps the files no media names once they are older than the sweep interval,
     r.thumbnailKey ? [r.storageKey, r.thumbnailKey] : [r.storageKey],
   );
   expect(named.length).toBeGreaterThanOrEqual(4);
+
+  // A run still running since before them may yet record an output it stored early: nothing
+  // written since its start goes.
+  const prisma = server.app.db.prisma;
+  const runId = uuidOf(done.id);
+  const ended = await prisma.run.findUniqueOrThrow({ where: { id: runId } });
+  await prisma.run.update({
+    where: { id: runId },
+    data: {
+      status: 'RUNNING',
+      startedAt: new Date(old.getTime() - 3600_000),
+      leaseExpiresAt: new Date(Date.now() + 3600_000),
+    },
+  });
+  expect(await server.app.services.sweeper.sweep()).toEqual([]);
+  await prisma.run.update({ where: { id: runId }, data: { startedAt: old } });
+  expect(await server.app.services.sweeper.sweep()).toEqual([]);
+  await prisma.run.update({
+    where: { id: runId },
+    data: {
+      status: ended.status,
+      startedAt: ended.startedAt,
+      leaseExpiresAt: ended.leaseExpiresAt,
+    },
+  });
 
   const deleted = await server.app.services.sweeper.sweep();
   expect(deleted.sort()).toEqual([...orphans].sort());

@@ -2,8 +2,11 @@
 // under way: an output stored by a process killed before its run's end recorded it, a
 // thumbnail that another process wrote after its media was deleted, the temporary file of a
 // local write cut short. A Media row names its file and its thumbnail (storageKey,
-// thumbnailKey); every file in the media folders is written before its row is inserted,
-// seconds at most, so a file older than the sweep's age with no row is one nobody will name.
+// thumbnailKey). An upload's file is written seconds before its row is inserted (its
+// thumbnail after); a run's output may be stored as soon as the worker reports it, its row
+// inserted when the execution ends, however long that takes. So a file without a row is one
+// nobody will name once it is older than the sweep's age and than the start of every run
+// still running.
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { observeOrphansDeleted } from '../instruments.ts';
 import type { Logger } from '../log.ts';
@@ -22,14 +25,20 @@ const BATCH = 500;
 const FIRST_SWEEP_MS = 60_000;
 
 /**
- * Deletes the files of the media folders last written before `before` that no Media row
- * names. Returns their keys.
+ * Deletes the files of the media folders last written before `before` (and before the start
+ * of every run still running) that no Media row names. Returns their keys.
  */
 export async function sweepStorage(
   prisma: PrismaClient,
   storage: Storage,
   before: Date,
 ): Promise<string[]> {
+  const running = await prisma.run.aggregate({
+    where: { status: 'RUNNING' },
+    _min: { startedAt: true },
+  });
+  const oldest = running._min.startedAt;
+  if (oldest && oldest < before) before = oldest;
   const deleted: string[] = [];
   const select = { storageKey: true, thumbnailKey: true } as const;
   const settle = async (keys: string[]) => {

@@ -216,7 +216,6 @@ export class S3Storage implements Storage {
     }
   }
 
-  /** Closes the client's idle connections. */
   async *list(folder: string): AsyncIterable<ListedObject> {
     const prefix = `${this.objectKey(folder)}/`;
     const strip = this.prefix ? this.prefix.length + 1 : 0;
@@ -237,6 +236,7 @@ export class S3Storage implements Storage {
     } while (token);
   }
 
+  /** Closes the client's idle connections. */
   destroy(): void {
     this.client.destroy();
   }
