@@ -144,6 +144,45 @@ describe('dispatch', () => {
     });
   });
 
+  describe('stopping', () => {
+    let server: FullTestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ SANDBOX_STEP_DELAY_MS: '0' });
+    });
+    afterAll(() => server?.stop());
+
+    it('waits for an upkeep under way, which ends before the database closes', async () => {
+      const { queue, scheduler } = server.app.services;
+      const repair = queue.repair.bind(queue);
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let repairing = 0;
+      queue.repair = async () => {
+        repairing++;
+        await gate;
+        return repair();
+      };
+      const order: string[] = [];
+      try {
+        // The first upkeep (a second after start) looks for jobs the queue lost.
+        await until(async () => repairing > 0, 'an upkeep under way');
+        const stopped = scheduler.stop().then(() => order.push('stopped'));
+        // Time for a stop that does not wait to end.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        order.push('released');
+        release();
+        await stopped;
+        expect(order).toEqual(['released', 'stopped']);
+        expect(repairing).toBe(1);
+      } finally {
+        release();
+        queue.repair = repair;
+      }
+    });
+  });
+
   describe('two slots, one run prepared ahead', () => {
     let server: FullTestServer;
     beforeAll(async () => {

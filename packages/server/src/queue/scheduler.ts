@@ -149,10 +149,19 @@ export class RunScheduler {
   }
 
   private ticks = 0;
+  /** The upkeep under way (stop waits for it: the database closes after). */
+  private upkeeping: Promise<void> | null = null;
 
   /** Expired leases, queue timeouts, unservable runs; now and then, jobs the queue lost. */
-  private async upkeep(): Promise<void> {
-    if (this.stopping) return;
+  private upkeep(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    this.upkeeping ??= this.keepUp().finally(() => {
+      this.upkeeping = null;
+    });
+    return this.upkeeping;
+  }
+
+  private async keepUp(): Promise<void> {
     const repair = this.ticks++ % 10 === 0;
     try {
       await Promise.all([
@@ -166,12 +175,15 @@ export class RunScheduler {
     }
   }
 
-  /** Stops taking runs and detaches from the ones executing (they stay RUNNING for the next start). */
+  /**
+   * Stops taking runs and detaches from the ones executing (they stay RUNNING for the next
+   * start). An upkeep under way ends first.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    await Promise.all(this.listeners.map((l) => l.return?.()));
+    await Promise.all([...this.listeners.map((l) => l.return?.()), this.upkeeping]);
   }
 
   /** Runs `handle` for every message on a pub/sub topic until stop(). */
