@@ -11,6 +11,7 @@ import type { Media, PrismaClient } from '../generated/prisma/client.ts';
 import type { MediaKind, OutputFormat } from '../generated/prisma/enums.ts';
 import type { Storage } from '../storage/storage.ts';
 import { probeAv } from './av.ts';
+import { toThumbnail } from './image.ts';
 
 export interface OutputFile {
   kind: MediaKind;
@@ -130,15 +131,9 @@ async function encodeImage(data: Buffer, options: OutputOptions) {
   return image.toBuffer({ resolveWithObject: true });
 }
 
-/**
- * A WebP thumbnail. libwebp's effort 2 (of 0-6, default 4): on this machine about a third
- * less CPU than the default for a 256-1024 px output, for files a few percent larger.
- */
+/** A WebP thumbnail of an encoded image. */
 function thumbnail(data: Buffer, edge: number) {
-  return sharp(data)
-    .resize({ width: edge, height: edge, fit: 'inside', withoutEnlargement: true })
-    .webp({ quality: 80, effort: 2 })
-    .toBuffer();
+  return toThumbnail(sharp(data), edge).toBuffer();
 }
 
 /** The Media row of an output whose files are stored (see prepareOutput). */
