@@ -74,4 +74,43 @@ describe('server restart', () => {
       await second.stop();
     }
   });
+
+  it('a run whose worker was not recorded yet (stopped between its prompt and that write) is found there after the restart, once', async () => {
+    const env = { COMFYUI_URLS: sandbox.url };
+    const first = await startTestServer(env, state);
+    let run: Awaited<ReturnType<typeof createRunOk>>;
+    let uuid: string;
+    try {
+      run = await createRunOk(first, {
+        mode: 'TEXT_TO_IMAGE',
+        model: 'flux1-dev',
+        prompt: 'a lighthouse',
+        parameters: { steps: 12, width: 256, height: 256 },
+      });
+      uuid = Buffer.from(run.id, 'base64').toString().split(':')[1]!;
+      await until(
+        async () => (await getRun(first, run.id)).stages[3]?.message?.includes('step') ?? false,
+        'the run to be sampling on the worker',
+      );
+      // The worker's URL is written beside the prompt: a process that ends in between
+      // leaves the run RUNNING with its prompt on a worker nobody recorded.
+      await first.app.db.prisma.run.update({ where: { id: uuid }, data: { workerUrl: null } });
+    } finally {
+      await first.stop();
+    }
+
+    const second = await startTestServer(env, state);
+    try {
+      const last = (await watchRunWs(second, run.id)).at(-1)!;
+      expect(last.run.status).toBe('SUCCEEDED');
+      expect(last.run.outputs).toHaveLength(1);
+      expect(last.run.attempt).toBe(1);
+      const row = await second.app.db.prisma.run.findUniqueOrThrow({ where: { id: uuid } });
+      expect(row.workerUrl).toBe(sandbox.url);
+      const executions = sandbox.stats().log.filter((entry) => entry.promptId === row.attemptId);
+      expect(executions).toHaveLength(1);
+    } finally {
+      await second.stop();
+    }
+  });
 });

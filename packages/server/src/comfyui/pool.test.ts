@@ -408,6 +408,58 @@ describe('resume after a server restart (job.resumeOn)', () => {
     expect(ran.get(fresh.attemptId)).toEqual(['success']);
   });
 
+  test('taken over before its worker was recorded: found on that worker by prompt id, not run twice', async () => {
+    const [a, b] = [await startWorker({ stepDelayMs: 25 }), await startWorker({ stepDelayMs: 25 })];
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 16 });
+    // A process sent the prompt to B and went away before it wrote where it went.
+    const posted = await fetch(`${b.url}/prompt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: job.graph, client_id: 'gone', prompt_id: job.attemptId }),
+    });
+    expect(posted.status).toBe(200);
+    // The process that takes the run over uses both (A first: a fresh submit would go there).
+    const pool = await poolOf([a, b]);
+    const taken = await pool.execute({ ...job, takenOver: true }, () => {}, never());
+    expect(taken.outputs).toHaveLength(1);
+    expect(executions(b).get(job.attemptId)).toEqual(['success']);
+    expect(executions(a).has(job.attemptId)).toBe(false);
+
+    // Found nowhere: submitted as usual.
+    const fresh = await jobFor(minimalGraph('test/nowhere'));
+    const submitted = await pool.execute({ ...fresh, takenOver: true }, () => {}, never());
+    expect(submitted.outputs).toHaveLength(1);
+    const ranFresh = [...executions(a), ...executions(b)].filter(([id]) => id === fresh.attemptId);
+    expect(ranFresh.map(([, outcomes]) => outcomes)).toEqual([['success']]);
+  });
+
+  test('the record of where a prompt went fails: the prompt is stopped there, the job fails with that error', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 25 });
+    const pool = await poolOf([sandbox], { slotsPerWorker: 1 });
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 40 });
+    const log = new EventLog();
+    let fail!: (error: Error) => void;
+    const run = pool.execute(
+      {
+        ...job,
+        beforeSubmit: () =>
+          new Promise<void>((_, reject) => {
+            fail = reject;
+          }),
+      },
+      log.push,
+      never(),
+    );
+    // The prompt left beside the record, and runs while the record is still on its way.
+    await log.waitFor((e) => e.type === 'progress' && e.step === 2);
+    fail(new Error('the database went away'));
+    await expect(run).rejects.toThrow('the database went away');
+    expect(executions(sandbox).get(job.attemptId)).toEqual(['interrupted']);
+    // Its slot is free again.
+    const next = await jobFor(minimalGraph('test/after'));
+    expect((await pool.execute(next, () => {}, never())).outputs).toHaveLength(1);
+  });
+
   test('a silent socket (events routed to another client id) still completes through the poll', async () => {
     const sandbox = await startWorker({ stepDelayMs: 25 });
     const first = await poolOf([sandbox], { instanceId: 'process-a' });

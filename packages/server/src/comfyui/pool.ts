@@ -486,10 +486,11 @@ export class ComfyPool implements Executor {
     if (!this.running)
       throw new ExecutionError('WORKER_UNAVAILABLE', 'The worker pool is stopped.');
     // A canceled run whose prompt may be on a worker is canceled there (resume) first.
-    if (signal.aborted && !job.resumeOn) throw canceled(undefined);
-    if (job.resumeOn) {
+    if (signal.aborted && !job.resumeOn && !job.takenOver) throw canceled(undefined);
+    if (job.resumeOn || job.takenOver) {
       const resumed = await this.resume(job, onEvent, signal);
       if (resumed) return resumed;
+      if (signal.aborted) throw canceled(undefined); // on no worker: nothing to stop
     }
     const avoid = new Set<string>();
     let lastFailure = '';
@@ -497,17 +498,17 @@ export class ComfyPool implements Executor {
     let waits = 0;
     for (let attempt = 0; ; attempt++) {
       const { w, hold } = await this.acquireSlot(job, avoid, signal);
+      // Where the prompt goes is recorded while it goes (not before: that write was the
+      // longest wait between createRun and the POST). A failed record cancels the prompt.
+      const recording = record(job, w.url, signal);
       try {
-        await job.beforeSubmit?.(w.url);
-      } catch (error) {
-        this.release(w, hold);
-        throw error;
-      }
-      try {
-        return await withSpan('comfyui prompt', promptAttributes(w, job, 'submit'), () =>
-          this.runOn(w, job, onEvent, signal, 'submit', hold),
+        const result = await withSpan('comfyui prompt', promptAttributes(w, job, 'submit'), () =>
+          this.runOn(w, job, onEvent, recording.signal, 'submit', hold),
         );
+        await recording.done();
+        return result;
       } catch (e) {
+        await recording.done();
         if (!(e instanceof WorkerFailure)) throw e;
         lastFailure = e.message;
         this.log?.warn('comfyui infrastructure failure', {
@@ -637,7 +638,50 @@ export class ComfyPool implements Executor {
     onEvent: (event: ExecutionEvent) => void,
     signal: AbortSignal,
   ): Promise<ExecutionResult | null> {
-    const url = normalizeUrl(job.resumeOn ?? '');
+    const url = job.resumeOn ? normalizeUrl(job.resumeOn) : null;
+    const found = url ? await this.resumeAt(url, job, onEvent, signal) : null;
+    if (found || !job.takenOver) return found;
+    // Its worker may not be recorded (the process went away between the prompt and that
+    // write): every other worker of this pool is asked for it by its prompt id.
+    for (const w of this.workersByUrl.values()) {
+      if (w.url === url) continue;
+      if (!w.client.connected) {
+        // Canceled there if it turns out to be there once the worker answers again.
+        w.client.abandon(job.attemptId);
+        continue;
+      }
+      const state = await w.client.locate(job.attemptId).then(
+        (loc) => loc.state,
+        () => null,
+      );
+      if (state === null) w.client.abandon(job.attemptId);
+      else if (state !== 'unknown') {
+        this.log?.info('found a taken-over run on a ComfyUI server not recorded for it', {
+          run: job.runId,
+          worker: w.url,
+        });
+        // Recorded now, so the next process to take it over asks there first.
+        const recording = record(job, w.url, signal);
+        try {
+          const resumed = await this.resumeOn(w, job, onEvent, recording.signal);
+          await recording.done();
+          if (resumed) return resumed;
+        } catch (error) {
+          await recording.done();
+          throw error;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Follows a job's prompt on `url` (this pool's worker or another server); null: not there. */
+  private async resumeAt(
+    url: string,
+    job: ExecutionJob,
+    onEvent: (event: ExecutionEvent) => void,
+    signal: AbortSignal,
+  ): Promise<ExecutionResult | null> {
     const own = this.workersByUrl.get(url);
     if (own) return this.resumeOn(own, job, onEvent, signal);
     // The run was taken over from a process that is gone, and its prompt went to a ComfyUI
@@ -705,6 +749,28 @@ export class ComfyPool implements Executor {
       throw e;
     }
   }
+}
+
+/**
+ * Starts `job.beforeSubmit` for worker `url` without waiting for it. `signal` aborts with the
+ * run's, or when that record fails; `done` waits for the record and throws its failure, which
+ * then wins over the error the aborted prompt ended with.
+ */
+function record(job: ExecutionJob, url: string, runSignal: AbortSignal) {
+  if (!job.beforeSubmit) return { signal: runSignal, done: async () => {} };
+  const failed = new AbortController();
+  let failure: { cause: unknown } | null = null;
+  const written = job.beforeSubmit(url).catch((cause: unknown) => {
+    failure = { cause };
+    failed.abort();
+  });
+  return {
+    signal: AbortSignal.any([runSignal, failed.signal]),
+    done: async () => {
+      await written;
+      if (failure) throw failure.cause;
+    },
+  };
 }
 
 /** Attributes of a prompt's span: where it runs, for which run, submitted or followed. */

@@ -32,11 +32,18 @@ export interface ExecutionJob {
    */
   resumeOn?: string;
   /**
-   * Called with the chosen worker before anything is sent to it, and awaited: the caller
+   * Called with the chosen worker as the prompt is sent to it, not awaited before: the caller
    * records where the prompt is going, so whoever takes the run over after a crash
-   * reconciles there (by prompt id) instead of submitting it a second time elsewhere.
+   * reconciles there (by prompt id) instead of submitting it a second time elsewhere. A
+   * rejection cancels the prompt and fails the execution with that error.
    */
   beforeSubmit?: (worker: string) => Promise<void>;
+  /**
+   * The run was taken over (its process went away, or this one restarted) and its prompt
+   * may be on a worker whose URL was not recorded yet (the process ended between the prompt
+   * and that write): every worker is asked for it by prompt id before it is submitted anew.
+   */
+  takenOver?: boolean;
 }
 
 export type ExecutionEvent =

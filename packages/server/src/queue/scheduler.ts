@@ -265,7 +265,7 @@ export class RunScheduler {
       const run = await prisma.run.findUnique({ where: { id: c.id } });
       if (run?.status !== 'RUNNING') continue;
       log.info('resuming run left running', { runId: run.id, worker: run.workerUrl });
-      this.launch(run);
+      this.launch(run, false, true);
     }
   }
 
@@ -539,7 +539,7 @@ export class RunScheduler {
     return run;
   }
 
-  private launch(run: Run, fresh = false): void {
+  private launch(run: Run, fresh = false, adopted = false): void {
     const controller = new AbortController();
     if (run.errorCode === 'CANCEL_REQUESTED') controller.abort();
     const entry: Active = {
@@ -551,6 +551,7 @@ export class RunScheduler {
     const done = this.deps.engine
       .execute(run, controller.signal, () => this.stopping, {
         fresh,
+        adopted,
         onSlot: (held) => {
           if (entry.inFlight === held) return;
           entry.inFlight = held;

@@ -65,6 +65,11 @@ export interface ExecuteHooks {
    */
   fresh?: boolean;
   /**
+   * The run was left RUNNING by a process that is gone (or by this one before a restart):
+   * its prompt may be on a worker even if no worker is recorded for it.
+   */
+  adopted?: boolean;
+  /**
    * The run's prompt went to a ComfyUI server (true) or that server is done with it and its
    * slot is free (false): the outputs are downloaded and stored after that.
    */
@@ -439,12 +444,15 @@ export class RunEngine {
             }),
             requirements: bound.requirements,
             ...(run.workerUrl && current === firstExecution ? { resumeOn: run.workerUrl } : {}),
-            // Written before the prompt leaves: a process that takes this run over after a
-            // crash asks that server first, even if the prompt got there a moment before.
+            ...(hooks.adopted && current === firstExecution ? { takenOver: true } : {}),
+            // Written as the prompt leaves: a process that takes this run over after a crash
+            // asks that server first, then every other (the prompt may be out before this
+            // write is), by prompt id, before it submits the prompt anew.
             beforeSubmit: async (worker) => {
-              await events.change(runId, { run: { workerUrl: worker } }, []);
-              // Every earlier change of the run is written too; one that failed fails it here.
-              await events.flushed(runId);
+              const written = events.change(runId, { run: { workerUrl: worker } }, []);
+              // Every earlier change of the run is written too (in the same statement, which
+              // starts now); one that failed fails it here.
+              await Promise.all([written, events.flushed(runId)]);
             },
           },
           (event) => {

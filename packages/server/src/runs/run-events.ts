@@ -37,6 +37,8 @@ interface Writer {
     waiters: { resolve(sequence: number | null): void; reject(error: unknown): void }[];
   } | null;
   running: Promise<void> | null;
+  /** Starts the write waiting for the end of this turn now (see flushed). */
+  kick: (() => void) | null;
   error: { cause: unknown } | null;
 }
 
@@ -131,7 +133,7 @@ export class RunEvents {
   ): Promise<number | null> {
     let writer = this.writers.get(runId);
     if (!writer) {
-      writer = { next: null, running: null, error: null };
+      writer = { next: null, running: null, kick: null, error: null };
       this.writers.set(runId, writer);
     }
     writer.next ??= { run: {}, stages: {}, events: [], waiters: [] };
@@ -145,20 +147,35 @@ export class RunEvents {
       batch.waiters.push({ resolve, reject });
     });
     // The first write waits for the end of this turn of the event loop, so changes made in
-    // one burst (prompt stages without an LLM, then GENERATE's start) share one statement.
-    writer.running ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.drain(runId, writer),
-    );
+    // one burst (prompt stages without an LLM, then GENERATE's start) share one statement,
+    // unless someone waits for it first (flushed).
+    if (!writer.running) {
+      const started = new Promise<void>((resolve) => {
+        const turn = setImmediate(resolve);
+        writer.kick = () => {
+          clearImmediate(turn);
+          resolve();
+        };
+      });
+      writer.running = started.then(() => {
+        writer.kick = null;
+        return this.drain(runId, writer);
+      });
+    }
     return result;
   }
 
   /**
    * Waits until every change of the run made so far is written; rejects with the first
-   * write that failed since the last call (changes nobody awaited report here).
+   * write that failed since the last call (changes nobody awaited report here). A write still
+   * waiting for the end of this turn starts now: the burst it gathers is over once someone
+   * waits for it (the worker's URL, written as a prompt leaves: the sooner it is written, the
+   * shorter the time in which a crash leaves the prompt's worker unrecorded).
    */
   async flushed(runId: string): Promise<void> {
     const writer = this.writers.get(runId);
     if (!writer) return;
+    writer.kick?.();
     await writer.running;
     const error = writer.error;
     writer.error = null;
