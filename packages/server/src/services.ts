@@ -121,7 +121,7 @@ export async function createServices(
   log.debug('catalog loaded', { models: catalog.models.length, styles: catalog.styles.length });
   const storage = await createStorage(config.storage);
   const thumbnails = new Thumbnails(storage, config.uploads.thumbnailEdge);
-  const media = new MediaService(db.prisma, storage, config.uploads, log, thumbnails);
+  const media = new MediaService(db, storage, config.uploads, log, thumbnails);
   const events = new RunEvents(db, pubsub);
   const instance = await instanceId(config.home);
   const executor = new ComfyPool({

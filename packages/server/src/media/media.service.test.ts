@@ -97,7 +97,10 @@ describe('MediaService.upload', () => {
   it('stores nothing when the row cannot be written', async () => {
     const { media } = server.app.services;
     const before = await state();
-    vi.spyOn(server.app.db.prisma.media, 'create').mockRejectedValueOnce(new Error('db down'));
+    const query = server.app.db.query;
+    vi.spyOn(server.app.db, 'query').mockImplementation((sql) =>
+      sql.text.includes('INSERT INTO "Media"') ? Promise.reject(new Error('db down')) : query(sql),
+    );
     await expect(
       media.upload(LOCAL_ACCOUNT_ID, {
         stream: Readable.from([await solid(31, 30)]),
@@ -116,15 +119,18 @@ describe('MediaService.upload', () => {
     });
     const before = await state();
     // No lookup comes before the insert: the second upload writes its files, its insert
-    // violates the dedup key (as when a concurrent upload commits first), and it answers
-    // with the stored row.
-    const create = vi.spyOn(server.app.db.prisma.media, 'create');
+    // meets the dedup key (as when a concurrent upload commits first) and inserts nothing,
+    // and it answers with the stored row.
+    const query = vi.spyOn(server.app.db, 'query');
+    const lookup = vi.spyOn(server.app.db.prisma.media, 'findUnique');
     const second = await media.upload(LOCAL_ACCOUNT_ID, {
       stream: Readable.from([input]),
       purpose: 'SOURCE',
     });
-    expect(second.id).toBe(first.id);
-    expect(create).toHaveBeenCalledTimes(1);
+    expect(second).toEqual(first);
+    const inserts = query.mock.calls.filter(([sql]) => sql.text.includes('INSERT INTO "Media"'));
+    expect(inserts).toHaveLength(1);
+    expect(lookup).toHaveBeenCalledTimes(1);
     expect(await state()).toEqual(before); // the loser's files were removed
   });
 
@@ -206,7 +212,7 @@ describe('MediaService.upload', () => {
   it('refuses an image over the pixel limit with sharp never decoding it', async () => {
     const { media } = server.app.services;
     const limits = { ...media.limits, maxPixels: 1000 };
-    const small = new MediaService(server.app.db.prisma, server.app.services.storage, limits);
+    const small = new MediaService(server.app.db, server.app.services.storage, limits);
     const error = await small
       .upload(LOCAL_ACCOUNT_ID, { stream: Readable.from([await solid(40, 30)]), purpose: 'SOURCE' })
       .catch((e: unknown) => e);
