@@ -3,10 +3,12 @@
 // lock must keep concurrent creates of one account (same idempotency key, short balance)
 // race-free. A process with a free slot may have the run created already claimed, but never
 // ahead of queued runs it could execute.
+import http, { type ClientRequest } from 'node:http';
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRunOk, getRun, until } from '../../test/fixtures/runs.ts';
 import { startTestServer, type TestServer } from '../../test/harness.ts';
+import { LOCAL_ACCOUNT_ID } from '../auth/viewer.ts';
 import { InsufficientCreditsError } from '../credits/credits.errors.ts';
 import type { CreateRunRow } from './run-row.ts';
 import type { CreateRunRequest } from './runs.service.ts';
@@ -188,5 +190,33 @@ describe('createRun on an executing process with a free slot', () => {
     });
     expect(row.attempt).toBe(1);
     expect(row.leaseOwner).toBeTruthy();
+  });
+
+  it('has written its POST /prompt to the worker by the time it answers', async () => {
+    // Node writes a request's bytes in a next-tick callback, after the microtasks that made
+    // it; createRun lets that callback run before it answers (else its answer's
+    // serialization would come first, and the GPU would wait for it).
+    const prompts: ClientRequest[] = [];
+    const request = http.request;
+    const spy = vi.spyOn(http, 'request').mockImplementation(((...args: unknown[]) => {
+      const req = (request as (...a: unknown[]) => ClientRequest)(...args);
+      if (req.path.endsWith('/prompt') && req.method === 'POST') prompts.push(req);
+      return req;
+    }) as typeof http.request);
+    try {
+      const run = await server.app.services.runs.create(LOCAL_ACCOUNT_ID, T2I);
+      expect(run.status).toBe('RUNNING');
+      expect(prompts).toHaveLength(1);
+      expect(prompts[0]!.socket).not.toBeNull();
+      expect(prompts[0]!.writableLength).toBe(0); // nothing left to write
+      await until(
+        async () =>
+          (await server.app.db.prisma.run.findUniqueOrThrow({ where: { id: run.id } })).status ===
+          'SUCCEEDED',
+        'the run to succeed',
+      );
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

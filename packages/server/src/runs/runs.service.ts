@@ -462,6 +462,11 @@ export class RunsService {
         const run = runFromJson(result.run);
         if (run.status === 'RUNNING' && claim) {
           claim.started(run);
+          // One hop through the next-tick queue: a run without slow prompt stages reaches its
+          // POST /prompt in the microtasks that follow, and Node writes a request's bytes in
+          // a next-tick callback, which now runs before this answer is serialized (queued
+          // behind it, the prompt waited for the answer's 1-3 ms).
+          await new Promise<void>((resolve) => process.nextTick(resolve));
           return run;
         }
         claim?.release();
