@@ -23,7 +23,12 @@ import { useRunEventMetrics } from './instruments.ts';
 import { createLogger, type Logger, yogaLogging } from './log.ts';
 import { handleMediaRequest } from './media/media.http.ts';
 import { createUploadPlugin, type NodeServerContext } from './media/upload.plugin.ts';
-import { handleMetrics, listenForMetrics, type MetricsListener } from './metrics.ts';
+import {
+  handleMetrics,
+  listenForMetrics,
+  type MetricsListener,
+  startProcessMetrics,
+} from './metrics.ts';
 import { PersistedDocuments } from './persisted-documents.ts';
 import { handlePlaygroundRequest } from './playground.ts';
 import { lockExecutorHome } from './queue/home-lock.ts';
@@ -103,6 +108,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     ]);
   }
+  startProcessMetrics();
   // Read first: a missing manifest is a configuration error, before anything starts.
   const persisted = PersistedDocuments.load(config.persistedDocuments);
   const unlockHome = worker ? await lockExecutorHome(config.home) : async () => {};

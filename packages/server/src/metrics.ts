@@ -18,17 +18,25 @@ const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELED'] as
 
 let defaultMetrics = false;
 
+/**
+ * Starts the standard process metrics once per process. Called when an app is created, not at
+ * the first scrape: prom-client counts CPU seconds from here, so a first scrape taken right
+ * after registering read 0.
+ */
+export function startProcessMetrics(): void {
+  if (defaultMetrics) return;
+  // process_cpu_seconds_total, process_resident_memory_bytes, nodejs_eventloop_lag_*, ...
+  collectDefaultMetrics({ register: processRegistry });
+  defaultMetrics = true;
+}
+
 /** The registry of one app (its database and executor), merged with the process's. */
 const registries = new WeakMap<Executor, Registry>();
 
 function registryFor(prisma: PrismaClient, executor: Executor): Registry {
   let merged = registries.get(executor);
   if (merged) return merged;
-  if (!defaultMetrics) {
-    // process_cpu_seconds_total, process_resident_memory_bytes, nodejs_eventloop_lag_*, ...
-    collectDefaultMetrics({ register: processRegistry });
-    defaultMetrics = true;
-  }
+  startProcessMetrics();
   const own = new Registry();
   const registers = [own];
   new Gauge({
