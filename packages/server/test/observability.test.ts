@@ -243,7 +243,11 @@ describe('traces over OTLP/HTTP', () => {
     expect(submit.parentSpanId).toBe(prompt.spanId);
     expect(submit.kind).toBe(3); // SPAN_KIND_CLIENT
     expect(attribute(submit, 'http.response.status_code')).toBe(200);
-    expect(named('comfyui GET /history/{id}').length).toBeGreaterThanOrEqual(1);
+    // The output downloaded as its node reported it, in the prompt's trace; the socket saw the
+    // whole prompt, so its `execution_success` was the outcome and no history was asked.
+    const view = one('comfyui GET /view');
+    expect(view.traceId).toBe(runSpan.traceId);
+    expect(named('comfyui GET /history/{id}')).toEqual([]);
 
     // Storing the output: a put (the image and its thumbnail) in the run's trace.
     const puts = named('storage put').filter((s) => s.traceId === runSpan.traceId);

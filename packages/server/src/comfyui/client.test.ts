@@ -1,6 +1,6 @@
 // Protocol tests of ComfyClient against the sandbox: routing by prompt id, previews from
-// event 4 and event 1 frames, completion through history (also while it still answers `{}`),
-// cached re-runs, uploads, output classification and error mapping.
+// event 4 and event 1 frames, completion from the socket when it saw the whole prompt and
+// through history when it did not (also while the history still answers `{}`), cached re-runs, uploads, output classification and error mapping.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
@@ -47,7 +47,7 @@ afterEach(async () => {
 afterAll(stopSandboxes);
 
 describe('a run on one worker', () => {
-  test('an output is downloaded as soon as its node reports it, before the history is asked', async () => {
+  test('an output is downloaded as soon as its node reports it; a socket that saw the whole prompt is its outcome, no history asked', async () => {
     const sandbox = await startWorker();
     const asked: string[] = [];
     const client = await connect(sandbox.url, {
@@ -64,8 +64,9 @@ describe('a run on one worker', () => {
     const job = await jobFor(minimalGraph('test/early'));
     const { outputs } = await client.run(job, () => {}, never());
     expect(outputs.map((o) => o.filename)).toEqual(['early_00001_.png']);
-    // Once each: the history found the file already fetched.
-    expect(asked).toEqual(['view early_00001_.png', 'history']);
+    // The file once; `execution_success` on a socket that had every message of the prompt
+    // says what its history would (the outputs its `executed` messages named).
+    expect(asked).toEqual(['view early_00001_.png']);
   });
 
   test('the §8.2 workflow: our UUID is the prompt id, events in order, the PNG downloaded', async () => {
@@ -189,14 +190,18 @@ describe('a run on one worker', () => {
     expect(log.of('progress').at(-1)?.overall).toBe(1);
   });
 
-  test('`{}` from /history right after completion is retried until the entry appears', async () => {
-    const sandbox = await startWorker();
+  test('after a reconnect during the prompt, its history decides, asked again while it answers `{}`', async () => {
+    const sandbox = await startWorker({ stepDelayMs: 25 });
     let historyCalls = 0;
     let emptied = 0;
+    let attemptId = '';
+    // The prompt has ended on the worker (its log entry has an outcome).
+    const ended = () => sandbox.stats().log.some((e) => e.promptId === attemptId);
     const client = await connect(sandbox.url, {
+      reconnectMinMs: 20,
       fetch: async (input, init) => {
         const url = new URL(String(input instanceof Request ? input.url : input));
-        if (url.pathname.startsWith('/history/')) {
+        if (url.pathname.startsWith('/history/') && ended()) {
           historyCalls++;
           // What ComfyUI answers until the history entry is written.
           if (emptied < 3) {
@@ -207,14 +212,14 @@ describe('a run on one worker', () => {
         return fetch(input, init);
       },
     });
-    const { outputs } = await client.run(
-      await jobFor(minimalGraph('test/empty')),
-      () => {},
-      never(),
-    );
+    // The socket drops after two steps: messages sent meanwhile are lost to this client.
+    sandbox.dropSocketsNextPrompt({ afterSteps: 2 });
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 6 });
+    attemptId = job.attemptId;
+    const { outputs } = await client.run(job, () => {}, never());
     expect(emptied).toBe(3);
     expect(historyCalls).toBeGreaterThanOrEqual(4);
-    expect(outputs.map((o) => o.filename)).toEqual(['empty_00001_.png']);
+    expect(outputs).toHaveLength(1);
   });
 });
 

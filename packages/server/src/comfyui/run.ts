@@ -11,6 +11,7 @@ import {
   type ExecutionJob,
   type ExecutionOutput,
 } from '../queue/executor.ts';
+import { inThisTrace } from '../tracing.ts';
 import type { ComfyClient, PromptListener } from './client.ts';
 import {
   canceled,
@@ -117,9 +118,19 @@ export class PromptRun implements PromptListener {
   private lastCheckAt = 0;
   private unreachableSince: number | null = null;
   private readonly wsOutputs: Record<string, NodeUi> = {};
+  /**
+   * This socket delivered the prompt's messages from its `execution_start` on, with no
+   * reconnect since: its `executed` messages are every output the history will list.
+   */
+  private wsWhole = false;
   /** Output files fetched as soon as their node said it wrote them (see prefetch). */
   private readonly prefetched = new Map<string, Promise<Buffer | null>>();
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * GET /view in the prompt's trace (this run is made inside its span): an early download
+   * starts from the socket's message handler, which is in no trace.
+   */
+  private readonly view: ComfyHttp['view'];
 
   constructor(
     private readonly client: ComfyClient,
@@ -133,6 +144,7 @@ export class PromptRun implements PromptListener {
     this.timings = { ...client.timings, ...hooks.timings };
     this.graph = job.graph;
     this.progress = new ProgressModel(job.graph);
+    this.view = inThisTrace((ref) => client.http.view(ref));
     this.outcome = new Promise<HistoryEntry>((resolve, reject) => {
       this.resolveOutcome = resolve;
       this.rejectOutcome = reject;
@@ -341,6 +353,7 @@ export class PromptRun implements PromptListener {
     const d = msg.data;
     switch (msg.type) {
       case 'execution_start':
+        this.wsWhole = true;
         this.markStarted();
         break;
       case 'execution_cached':
@@ -388,7 +401,7 @@ export class PromptRun implements PromptListener {
         }
         break;
       case 'execution_success':
-        void this.complete();
+        void this.complete(true);
         break;
       case 'execution_error': {
         const data = d as unknown as ExecutionErrorData;
@@ -406,15 +419,15 @@ export class PromptRun implements PromptListener {
   /**
    * Starts downloading the files a node reported in its `executed` message: ComfyUI sends it
    * once the node has written them, before the prompt ends, so the bytes are here (or on
-   * their way) when `execution_success` and the history come. The history stays what
-   * decides the outputs: a file it names that was not fetched here is downloaded then, and
-   * a failed early download is simply made again.
+   * their way) when `execution_success` comes. The outcome (see complete) decides the
+   * outputs: a file it names that was not fetched here is downloaded then, and a failed
+   * early download is simply made again.
    */
   private prefetch(outputs: Record<string, NodeUi>): void {
     for (const ref of fileRefs(outputs)) {
       const key = fileKey(ref);
       if (this.prefetched.has(key)) continue;
-      const download = this.client.http.view(ref).then(
+      const download = this.view(ref).then(
         (r) => r.data,
         () => null,
       );
@@ -440,6 +453,8 @@ export class PromptRun implements PromptListener {
   }
 
   reconnected(): void {
+    // Messages sent while the socket was away are lost: the history decides the outputs.
+    this.wsWhole = false;
     if (this.settled || !this.submitted) return;
     void this.check('reconnect');
   }
@@ -519,11 +534,21 @@ export class PromptRun implements PromptListener {
     if (this.settle()) this.resolveOutcome(entry);
   }
 
-  /** The prompt finished: read its history, retrying while ComfyUI still answers `{}`. */
-  private async complete(): Promise<void> {
+  /**
+   * The prompt ended (`success`: the socket said `execution_success`): its outcome from the
+   * socket when that is whole, else read from its history, retrying while ComfyUI still
+   * answers `{}`.
+   */
+  private async complete(success = false): Promise<void> {
     if (this.completing || this.settled) return;
     this.completing = true;
     this.doneOnWorker();
+    // `execution_success` on a socket that saw the whole prompt: ComfyUI sent an `executed`
+    // for each output node before it (cached ones too), and the history it writes next lists
+    // those same outputs. A cancel still waits for the history as its confirmation.
+    if (success && this.wsWhole && !this.cancelling) {
+      return this.finishWith({ outputs: this.wsOutputs, status: { status_str: 'success' } });
+    }
     const deadline = Date.now() + this.timings.historyWaitMs;
     for (let delay = 25; !this.settled; delay = Math.min(delay * 2, 1_000)) {
       try {
