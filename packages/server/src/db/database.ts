@@ -32,6 +32,43 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Distinct statement texts given a name at most (the rest run unnamed, parsed each time). */
+const NAMED_STATEMENTS = 1_000;
+
+/**
+ * Names for the statements sent to PostgreSQL. node-postgres prepares a named statement on
+ * a connection the first time it runs there; afterwards that connection only binds and
+ * executes it, and PostgreSQL may keep its plan. Parsing and planning were most of the
+ * server-side time of the hot path's statements here (0.3–1.4 ms each, against 0.05–0.6 ms
+ * of execution). One name per distinct text, for the process; past `limit` texts a
+ * statement goes unnamed, so an unforeseen variety of texts cannot grow every connection's
+ * statements without bound.
+ */
+export function statementNames(limit = NAMED_STATEMENTS): (sql: string) => string | undefined {
+  const names = new Map<string, string>();
+  return (sql) => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < limit) {
+      name = `atelier_${names.size}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
+}
+
+/**
+ * Whether statements may be prepared on the connections of `url`: not behind PgBouncer in
+ * transaction mode, which hands each transaction any server connection (the URL says so
+ * with `pgbouncer=true`, as Prisma's own URLs do).
+ */
+export function preparesStatements(url: string): boolean {
+  try {
+    return new URL(url).searchParams.get('pgbouncer') !== 'true';
+  } catch {
+    return true;
+  }
+}
+
 const QUERY_EVENTS = [{ emit: 'event' as const, level: 'query' as const }];
 
 /**
@@ -269,13 +306,17 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     import('@prisma/adapter-pg'),
   ]);
   const pool = new pg.Pool({ connectionString: target.url, max: 10 });
+  const named = preparesStatements(target.url) ? statementNames() : () => undefined;
   // An idle client whose connection the server ended (restart, admin termination) emits
   // 'error' on the pool; the pool discards it and connects anew when needed. Without a
   // listener that event would crash the process. Errors of running queries still reach
   // their callers.
   pool.on('error', () => {});
   const prisma = new PrismaClient({
-    adapter: new PrismaPg(pool),
+    adapter: new PrismaPg(pool, {
+      // Typed as always naming; the adapter hands `name` to pg, where undefined is unnamed.
+      statementNameGenerator: (query) => named(query.sql) as string,
+    }),
     log: QUERY_EVENTS,
     transactionOptions: TRANSACTION_OPTIONS,
   });
@@ -285,7 +326,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     prisma,
     query: async <T>(sql: Prisma.Sql) => {
       counter.count++;
-      return (await pool.query(sql.text, sql.values)).rows as T[];
+      return (await pool.query({ name: named(sql.text), text: sql.text, values: sql.values }))
+        .rows as T[];
     },
     get queryCount() {
       return counter.count;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../../test/harness.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import type { Database } from './database.ts';
+import { type Database, preparesStatements, statementNames } from './database.ts';
 
 describe('Database.query', () => {
   let db: Database;
@@ -37,5 +37,44 @@ describe('Database.query', () => {
     expect((error as Error).message).toMatch(/division by zero/);
     // What the logger's serializer would copy: every enumerable field of the error.
     expect(JSON.stringify({ ...(error as object) })).not.toContain(secret);
+  });
+
+  it("prepares each statement on its PostgreSQL connection, Prisma's and its own", async (ctx) => {
+    if (db.kind !== 'postgres') ctx.skip();
+    // One after the other, the statements go through the pool's last released connection.
+    await db.query(Prisma.sql`SELECT ${1}::int AS one`);
+    await db.prisma.$queryRaw`SELECT ${2}::int AS two`;
+    const rows = await db.query<{ name: string; statement: string }>(
+      Prisma.sql`SELECT name, statement FROM pg_prepared_statements`,
+    );
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { name: expect.stringMatching(/^atelier_\d+$/), statement: 'SELECT $1::int AS one' },
+        {
+          name: expect.stringMatching(/^atelier_\d+$/),
+          statement: 'SELECT $1::int AS two',
+        },
+      ]),
+    );
+  });
+});
+
+describe('statementNames', () => {
+  it('gives each distinct text one name, the same every time, and none past its limit', () => {
+    const named = statementNames(2);
+    const a = named('SELECT 1');
+    const b = named('SELECT 2');
+    expect(a).toMatch(/^atelier_\d+$/);
+    expect(b).toMatch(/^atelier_\d+$/);
+    expect(b).not.toBe(a);
+    expect(named('SELECT 1')).toBe(a);
+    expect(named('SELECT 3')).toBeUndefined();
+    expect(named('SELECT 2')).toBe(b);
+  });
+
+  it('names nothing behind PgBouncer (pgbouncer=true in the URL)', () => {
+    expect(preparesStatements('postgresql://u@db:6432/app?pgbouncer=true')).toBe(false);
+    expect(preparesStatements('postgresql://u@db:5432/app')).toBe(true);
+    expect(preparesStatements('postgresql://u@db:5432/app?sslmode=require')).toBe(true);
   });
 });
