@@ -1,6 +1,7 @@
 // Protocol tests of ComfyClient against the sandbox: routing by prompt id, previews from
 // event 4 and event 1 frames, completion from the socket when it saw the whole prompt and
-// through history when it did not (also while the history still answers `{}`), cached re-runs, uploads, output classification and error mapping.
+// through history when it did not (also while the history still answers `{}`), cached
+// re-runs, uploads, output classification and error mapping.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';

@@ -545,8 +545,10 @@ export class PromptRun implements PromptListener {
     this.doneOnWorker();
     // `execution_success` on a socket that saw the whole prompt: ComfyUI sent an `executed`
     // for each output node before it (cached ones too), and the history it writes next lists
-    // those same outputs. A cancel still waits for the history as its confirmation.
-    if (success && this.wsWhole && !this.cancelling) {
+    // those same outputs. A cancel still waits for the history as its confirmation, and so
+    // does a prompt whose socket named no output (a ComfyUI that does not resend a cached
+    // node's UI): the history may still list some.
+    if (success && this.wsWhole && !this.cancelling && Object.keys(this.wsOutputs).length > 0) {
       return this.finishWith({ outputs: this.wsOutputs, status: { status_str: 'success' } });
     }
     const deadline = Date.now() + this.timings.historyWaitMs;
