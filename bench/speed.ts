@@ -2,6 +2,7 @@
 //   gpu-busy    4 sandboxes, 200 runs at once: Atelier vs a naive round-robin dispatcher
 //   latency     createRun → /prompt and execution_success → RUN_FINISHED vs direct calls
 //   throughput  createRun from 16 clients vs a bare graphql-yoga mutation; cheap query p99
+//               at saturation and at the target rates (paced)
 //   fanout      1,000 graphql-ws subscribers of one run vs a bare yoga + graphql-ws server
 //   uploads     a 12 MP JPEG through uploadMedia vs sharp (and Pillow when present)
 //   profile     `node --cpu-prof` of the server under the createRun load (PostgreSQL)

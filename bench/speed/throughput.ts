@@ -1,10 +1,13 @@
 // Scenario "throughput": createRun from 16 concurrent clients for a bounded time, runs/s on
 // PostgreSQL and PGlite against a bare graphql-yoga server's trivial mutation, plus the p99
-// of a cheap query (`{ models { key } }`) on the idle server and under that load. The runs
-// are not generated: COMFYUI_URLS points at one sandbox whose sampler waits 60 s per step,
+// of a cheap query (`{ models { key } }`) on the idle server and under that load (the server
+// saturated), and again with createRun sent at the issue's target rates (200/s PostgreSQL,
+// 100/s PGlite; open loop) with the cheap query beside it. The server's main thread's share
+// of the window on a CPU and waiting for one is read from /proc. The runs are not generated: COMFYUI_URLS points at one sandbox whose sampler waits 60 s per step,
 // so its two slots stay busy and every other run stays QUEUED (the queue grows as it would
 // under a burst); the server is stopped afterwards. With `profile`, the PostgreSQL server
 // runs under `node --cpu-prof` and the profile's samples inside the load window are grouped.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +40,24 @@ interface Load {
   loadP99: number;
   errors: number;
   window: [bigint, bigint];
+  /** createRun sent at this rate (open loop) instead of by the 16 clients (closed loop). */
+  pace?: number;
+  /** The server's main thread over the counted window: share of the wall time on a CPU and
+   *  waiting for one (runnable, not running), from /proc/<pid>/task/<pid>/schedstat. */
+  thread?: { onCpu: number; waiting: number };
+}
+
+/** [ns on a CPU, ns runnable waiting for a CPU] of a process's main thread (Linux), or null. */
+function schedstat(pid: number): [number, number] | null {
+  try {
+    const [on, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')
+      .trim()
+      .split(' ')
+      .map(Number);
+    return on !== undefined && wait !== undefined ? [on, wait] : null;
+  } catch {
+    return null;
+  }
 }
 
 async function post(url: string, body: string): Promise<boolean> {
@@ -59,9 +80,10 @@ async function probe(url: string): Promise<number> {
 async function load(
   label: string,
   server: ChildServer,
-  options: { warmMs: number; measureMs: number },
+  options: { warmMs: number; measureMs: number; pace?: number },
 ): Promise<Load> {
   const { url } = server;
+  const { pace } = options;
   for (let i = 0; i < 20; i++) await probe(url);
   const idle: number[] = [];
   for (let i = 0; i < PROBES_IDLE; i++) idle.push(await probe(url));
@@ -72,21 +94,36 @@ async function load(
   const latencies: number[] = [];
   const underLoad: number[] = [];
   let counter = 0;
-  const client = async () => {
-    while (phase !== 'stop') {
-      const body = JSON.stringify({
-        query: CREATE_RUN,
-        variables: { input: runInput(`throughput ${counter++}`, 4) },
-      });
-      const t = now();
-      const ok = await post(url, body).catch(() => false);
-      const inWindow = phase === 'measure';
-      if (!ok) errors++;
-      else if (inWindow) {
-        completed++;
-        latencies.push(now() - t);
-      }
+  const createOne = async () => {
+    const body = JSON.stringify({
+      query: CREATE_RUN,
+      variables: { input: runInput(`throughput ${counter++}`, 4) },
+    });
+    const t = now();
+    const ok = await post(url, body).catch(() => false);
+    const inWindow = phase === 'measure';
+    if (!ok) errors++;
+    else if (inWindow) {
+      completed++;
+      latencies.push(now() - t);
     }
+  };
+  const client = async () => {
+    while (phase !== 'stop') await createOne();
+  };
+  // Open loop: one createRun every 1000/pace ms, whatever the answers; at most 256 in flight
+  // (a server that falls behind shows as a rate under the pace, not as an unbounded backlog).
+  const pacer = async (rate: number) => {
+    const start = now();
+    const inFlight = new Set<Promise<void>>();
+    for (let k = 0; phase !== 'stop'; k++) {
+      const wait = start + (k * 1000) / rate - now();
+      if (wait > 0) await sleep(wait);
+      if (inFlight.size >= 256) await Promise.race(inFlight);
+      const sent: Promise<void> = createOne().finally(() => inFlight.delete(sent));
+      inFlight.add(sent);
+    }
+    await Promise.all(inFlight);
   };
   // Paced (one query per 25 ms at most) so that it samples latency without adding much load.
   const prober = async () => {
@@ -96,12 +133,14 @@ async function load(
       await sleep(Math.max(0, 25 - t));
     }
   };
-  const workers = [...Array.from({ length: CLIENTS }, client), prober()];
+  const workers = [...(pace ? [pacer(pace)] : Array.from({ length: CLIENTS }, client)), prober()];
   await sleep(options.warmMs);
   phase = 'measure';
   const m0 = now();
   const w0 = process.hrtime.bigint();
+  const s0 = schedstat(server.pid);
   await sleep(options.measureMs);
+  const s1 = schedstat(server.pid);
   const w1 = process.hrtime.bigint();
   const elapsed = now() - m0;
   const done = completed;
@@ -118,12 +157,21 @@ async function load(
     loadP99: percentile(underLoad, 99),
     errors,
     window: [w0, w1],
+    ...(pace ? { pace } : {}),
+    ...(s0 && s1
+      ? {
+          thread: {
+            onCpu: (s1[0] - s0[0]) / 1e6 / elapsed,
+            waiting: (s1[1] - s0[1]) / 1e6 / elapsed,
+          },
+        }
+      : {}),
   };
 }
 
 async function atelierLoad(
   db: 'postgres' | 'pglite',
-  options: { warmMs: number; measureMs: number; cpuProfDir?: string },
+  options: { warmMs: number; measureMs: number; pace?: number; cpuProfDir?: string },
 ): Promise<Load> {
   const tap = await startTappedSandbox({ stepDelayMs: 60_000 });
   const server = await startAtelier({
@@ -135,7 +183,7 @@ async function atelierLoad(
   });
   try {
     await waitWorkers(server.url, 1);
-    const label = `Atelier, ${db === 'postgres' ? 'PostgreSQL' : 'PGlite'}${options.cpuProfDir ? ' (under --cpu-prof)' : ''}`;
+    const label = `Atelier, ${db === 'postgres' ? 'PostgreSQL' : 'PGlite'}${options.pace ? `, paced ${options.pace}/s` : ''}${options.cpuProfDir ? ' (under --cpu-prof)' : ''}`;
     return await load(label, server, options);
   } finally {
     // Let the two runs on the sandbox finish so the server stops promptly (and, under
@@ -147,8 +195,12 @@ async function atelierLoad(
   }
 }
 
+const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 const row = (l: Load, base: Load | null) =>
-  `| ${l.label} | ${l.runsPerSec.toFixed(0)}/s${base ? ` (${(l.runsPerSec / base.runsPerSec).toFixed(2)} × bare)` : ''} | ${fmtMs(l.createP50, 1)} / ${fmtMs(l.createP99, 1)} | ${fmtMs(l.idleP50, 1)} / ${fmtMs(l.idleP99, 1)} | ${fmtMs(l.loadP50, 1)} / ${fmtMs(l.loadP99, 1)} (${(l.loadP99 / l.idleP99).toFixed(1)}× idle) | ${l.errors} |`;
+  `| ${l.label} | ${l.runsPerSec.toFixed(0)}/s${base ? ` (${(l.runsPerSec / base.runsPerSec).toFixed(2)} × bare)` : ''} | ${fmtMs(l.createP50, 1)} / ${fmtMs(l.createP99, 1)} | ${fmtMs(l.idleP50, 1)} / ${fmtMs(l.idleP99, 1)} | ${fmtMs(l.loadP50, 1)} / ${fmtMs(l.loadP99, 1)} (${(l.loadP99 / l.idleP99).toFixed(1)}× idle) | ${l.thread ? `${pct(l.thread.onCpu)} / ${pct(l.thread.waiting)}` : '—'} | ${l.errors} |`;
+
+/** The issue's createRun targets, at which the cheap query is also measured (open loop). */
+const PACE = { bare: 200, postgres: 200, pglite: 100 } as const;
 
 export async function throughput(options: {
   warmMs: number;
@@ -156,40 +208,57 @@ export async function throughput(options: {
   reps: number;
 }): Promise<string> {
   const rows: Load[] = [];
-  for (let rep = 0; rep < options.reps; rep++) {
+  const paced: Load[] = [];
+  const bareLoad = async (pace?: number) => {
     const bare = await startBare();
-    let b: Load;
     try {
-      b = await load('bare graphql-yoga', bare, options);
+      return await load(`bare graphql-yoga${pace ? `, paced ${pace}/s` : ''}`, bare, {
+        ...options,
+        ...(pace ? { pace } : {}),
+      });
     } finally {
       await bare.stop();
     }
+  };
+  for (let rep = 0; rep < options.reps; rep++) {
+    const b = await bareLoad();
     const pgLoad = await atelierLoad('postgres', options);
     const liteLoad = await atelierLoad('pglite', options);
     rows.push(b, pgLoad, liteLoad);
+    const bp = await bareLoad(PACE.bare);
+    const pgp = await atelierLoad('postgres', { ...options, pace: PACE.postgres });
+    const litep = await atelierLoad('pglite', { ...options, pace: PACE.pglite });
+    paced.push(bp, pgp, litep);
     console.error(
-      `throughput rep ${rep + 1}: bare ${b.runsPerSec.toFixed(0)}/s, PostgreSQL ${pgLoad.runsPerSec.toFixed(0)}/s, PGlite ${liteLoad.runsPerSec.toFixed(0)}/s`,
+      `throughput rep ${rep + 1}: bare ${b.runsPerSec.toFixed(0)}/s, PostgreSQL ${pgLoad.runsPerSec.toFixed(0)}/s, PGlite ${liteLoad.runsPerSec.toFixed(0)}/s; paced: cheap query ${(pgp.loadP99 / pgp.idleP99).toFixed(1)}× / ${(litep.loadP99 / litep.idleP99).toFixed(1)}× idle`,
     );
   }
   const lines = [
-    `**Throughput** — ${CLIENTS} clients in the bench process, each sending createRun (text-to-image, 4 steps, 256 px) as soon as its previous one was answered, ${options.warmMs / 1000} s warm-up then ${options.measureMs / 1000} s counted; a 17th client sends \`{ models { key } }\` back to back during the counted window (p50 / p99), and ${PROBES_IDLE} times before the load (idle). Atelier: \`serve\` with COMFYUI_URLS = one sandbox that waits 60 s per sampler step, so 2 runs hold its slots and every other run stays QUEUED (no generation work; the queue grows by thousands of runs, as under a burst). Baseline: a bare graphql-yoga server (bench/speed/bare-server.ts) whose createRun returns a fresh id. ${options.reps} repetition(s), in order bare, PostgreSQL, PGlite.`,
+    `**Throughput** — ${CLIENTS} clients in the bench process, each sending createRun (text-to-image, 4 steps, 256 px) as soon as its previous one was answered (closed loop: the server saturated), ${options.warmMs / 1000} s warm-up then ${options.measureMs / 1000} s counted; a 17th client sends \`{ models { key } }\` back to back during the counted window (p50 / p99), and ${PROBES_IDLE} times before the load (idle). Paced rows: the same, but createRun is sent at a fixed rate whatever the answers (open loop, at most 256 in flight): the issue's targets, ${PACE.postgres}/s on PostgreSQL and ${PACE.pglite}/s on PGlite (the bare server at ${PACE.bare}/s), each on a server of its own. Atelier: \`serve\` with COMFYUI_URLS = one sandbox that waits 60 s per sampler step, so 2 runs hold its slots and every other run stays QUEUED (no generation work; the queue grows by thousands of runs, as under a burst). Baseline: a bare graphql-yoga server (bench/speed/bare-server.ts) whose createRun returns a fresh id. Main thread: the server's main thread over the counted window, share of the wall time on a CPU / runnable but waiting for a CPU (its /proc schedstat; the 2 cores are shared with PostgreSQL and the bench's clients). ${options.reps} repetition(s), in order bare, PostgreSQL, PGlite, then the paced three.`,
     '',
-    '| server | createRun throughput | createRun p50 / p99 | models p50 / p99 idle | models p50 / p99 under load | errors |',
-    '|---|---|---|---|---|---|',
+    '| server | createRun throughput | createRun p50 / p99 | models p50 / p99 idle | models p50 / p99 under load | main thread on CPU / waiting | errors |',
+    '|---|---|---|---|---|---|---|',
   ];
-  for (let i = 0; i < rows.length; i += 3) {
-    const bare = rows[i]!;
-    lines.push(row(bare, null), row(rows[i + 1]!, bare), row(rows[i + 2]!, bare));
+  for (const set of [rows, paced]) {
+    for (let i = 0; i < set.length; i += 3) {
+      const bare = set[i]!;
+      lines.push(row(bare, null), row(set[i + 1]!, bare), row(set[i + 2]!, bare));
+    }
   }
-  const pg = rows.filter((_, i) => i % 3 === 1);
-  const lite = rows.filter((_, i) => i % 3 === 2);
   const med = (ls: Load[], f: (l: Load) => number) => percentile(ls.map(f), 50);
+  const ratioOf = (l: Load) => l.loadP99 / l.idleP99;
+  const nth = (set: Load[], k: number) => set.filter((_, i) => i % 3 === k);
+  const [bareRows, pg, lite] = [nth(rows, 0), nth(rows, 1), nth(rows, 2)];
+  const [bareP, pgP, liteP] = [nth(paced, 0), nth(paced, 1), nth(paced, 2)];
   const pgRate = med(pg, (l) => l.runsPerSec);
   const liteRate = med(lite, (l) => l.runsPerSec);
-  const pgQ = med(pg, (l) => l.loadP99 / l.idleP99);
-  const liteQ = med(lite, (l) => l.loadP99 / l.idleP99);
+  const pgQ = med(pg, ratioOf);
+  const liteQ = med(lite, ratioOf);
+  const pgPQ = med(pgP, ratioOf);
+  const litePQ = med(liteP, ratioOf);
+  const pgPRate = med(pgP, (l) => l.runsPerSec);
+  const litePRate = med(liteP, (l) => l.runsPerSec);
   const v = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const bareRows = rows.filter((_, i) => i % 3 === 0);
   const bareRate = med(bareRows, (l) => l.runsPerSec);
   summary.push(
     {
@@ -209,17 +278,35 @@ export async function throughput(options: {
       met: liteRate >= 100,
     },
     {
-      measure: '`{ models { key } }` p99 under load ÷ idle, PostgreSQL (vs bare)',
+      measure: `\`{ models { key } }\` p99 under ${PACE.postgres} createRun/s ÷ idle, PostgreSQL (vs bare at ${PACE.bare}/s)`,
+      value: pgPQ,
+      baseline: med(bareP, ratioOf),
+      unit: '×',
+      target: '≤ 3×',
+      met: pgPQ <= 3 && pgPRate >= PACE.postgres * 0.95,
+    },
+    {
+      measure: `\`{ models { key } }\` p99 under ${PACE.pglite} createRun/s ÷ idle, PGlite (vs bare at ${PACE.bare}/s)`,
+      value: litePQ,
+      baseline: med(bareP, ratioOf),
+      unit: '×',
+      target: '≤ 3×',
+      met: litePQ <= 3 && litePRate >= PACE.pglite * 0.95,
+    },
+    {
+      measure:
+        '`{ models { key } }` p99 at saturation (16 clients) ÷ idle, PostgreSQL (vs bare at its own)',
       value: pgQ,
-      baseline: med(bareRows, (l) => l.loadP99 / l.idleP99),
+      baseline: med(bareRows, ratioOf),
       unit: '×',
       target: '≤ 3×',
       met: pgQ <= 3,
     },
     {
-      measure: '`{ models { key } }` p99 under load ÷ idle, PGlite (vs bare)',
+      measure:
+        '`{ models { key } }` p99 at saturation (16 clients) ÷ idle, PGlite (vs bare at its own)',
       value: liteQ,
-      baseline: med(bareRows, (l) => l.loadP99 / l.idleP99),
+      baseline: med(bareRows, ratioOf),
       unit: '×',
       target: '≤ 3×',
       met: liteQ <= 3,
@@ -227,7 +314,7 @@ export async function throughput(options: {
   );
   lines.push(
     '',
-    `Targets (median of the repetitions): PostgreSQL ${pgRate.toFixed(0)}/s ≥ 200/s: ${v(pgRate >= 200)}; PGlite ${liteRate.toFixed(0)}/s ≥ 100/s: ${v(liteRate >= 100)}; cheap query p99 under load ≤ 3× idle: PostgreSQL ${pgQ.toFixed(1)}× ${v(pgQ <= 3)}, PGlite ${liteQ.toFixed(1)}× ${v(liteQ <= 3)}.`,
+    `Targets (median of the repetitions): PostgreSQL ${pgRate.toFixed(0)}/s ≥ 200/s: ${v(pgRate >= 200)}; PGlite ${liteRate.toFixed(0)}/s ≥ 100/s: ${v(liteRate >= 100)}; cheap query p99 ≤ 3× idle under the target load: PostgreSQL at ${pgPRate.toFixed(0)}/s ${pgPQ.toFixed(1)}× ${v(pgPQ <= 3 && pgPRate >= PACE.postgres * 0.95)}, PGlite at ${litePRate.toFixed(0)}/s ${litePQ.toFixed(1)}× ${v(litePQ <= 3 && litePRate >= PACE.pglite * 0.95)}; at saturation: PostgreSQL ${pgQ.toFixed(1)}× ${v(pgQ <= 3)}, PGlite ${liteQ.toFixed(1)}× ${v(liteQ <= 3)} (the bare server ${med(bareRows, ratioOf).toFixed(1)}× at its own).`,
     '',
   );
   return lines.join('\n');
