@@ -24,6 +24,13 @@ export interface ExecutionKnobs {
   previews: boolean;
   /** Longest edge of preview JPEGs. */
   previewSize: number;
+  /**
+   * A cached output node sends its `executed` (with its UI) again, as ComfyUI has since its
+   * 2024 execution rewrite. false: as ComfyUI before it (`recursive_execute` returned early
+   * for a node in `outputs`), nothing is sent for a cached node; its UI is only in the
+   * history.
+   */
+  resendCachedUi: boolean;
 }
 
 export interface ExecutorDeps {
@@ -461,7 +468,7 @@ export class Executor {
     const key = sigs.get(id)!;
     const cached = this.cache.get(key);
     if (cached) {
-      if (run.client !== null) {
+      if (run.client !== null && this.deps.knobs.resendCachedUi) {
         this.send(
           run,
           'executed',

@@ -587,6 +587,30 @@ describe('execution messages', () => {
     expect(executing.map((m) => m.data.node)).toEqual(['3', '8', '9']);
   });
 
+  it('with resendCachedUi off, a cached re-run sends no executed; its history keeps the outputs', async () => {
+    const c = await connect('cache-old');
+    const wf = txt2img(53, 2);
+    const first = await submit({ prompt: wf, client_id: 'cache-old' });
+    await c.finished(first);
+    const firstOut = ((await getJson(`${sb.url}/history/${first}`))[first] as Loose).outputs;
+    sb.setKnobs({ resendCachedUi: false });
+    try {
+      const second = await submit({ prompt: wf, client_id: 'cache-old' });
+      await c.finished(second);
+      expect(c.forPrompt(second).map((m) => m.type)).toEqual([
+        'execution_start',
+        'execution_cached',
+        'progress_state',
+        'execution_success',
+        'executing',
+      ]);
+      const secondEntry = (await getJson(`${sb.url}/history/${second}`))[second] as Loose;
+      expect(secondEntry.outputs).toEqual(firstOut);
+    } finally {
+      sb.setKnobs({ resendCachedUi: true });
+    }
+  });
+
   it('sends the executing hint to a client that reconnects with the same id', async () => {
     sb.setStepDelay(50);
     try {

@@ -41,6 +41,11 @@ export interface SandboxOptions {
   previews?: boolean;
   /** Longest edge of preview JPEGs in pixels (default 128). */
   previewSize?: number;
+  /**
+   * A cached output node sends `executed` again (default true, as current ComfyUI); false
+   * behaves like ComfyUI before its 2024 execution rewrite (its UI only in the history).
+   */
+  resendCachedUi?: boolean;
   /** Model files per folder the sandbox pretends to have; replaces the defaults. */
   models?: Record<string, string[]>;
   /** Model files added to `models` (or to the defaults). */
@@ -119,6 +124,7 @@ export class Sandbox implements Controllable {
         modelLoadDelayMs: options.modelLoadDelayMs ?? 0,
         previews: options.previews ?? true,
         previewSize: options.previewSize ?? 128,
+        resendCachedUi: options.resendCachedUi ?? true,
       },
       models,
       nodeClasses: options.nodeClasses,
@@ -302,7 +308,7 @@ export class Sandbox implements Controllable {
     this.core.knobs.stepDelayMs = Math.max(0, ms);
   }
 
-  /** Changes any of stepDelayMs, modelLoadDelayMs, previews, previewSize. */
+  /** Changes any of stepDelayMs, modelLoadDelayMs, previews, previewSize, resendCachedUi. */
   setKnobs(knobs: Partial<ExecutionKnobs> | Record<string, unknown>): void {
     const k = this.core.knobs;
     if (typeof knobs.stepDelayMs === 'number') k.stepDelayMs = Math.max(0, knobs.stepDelayMs);
@@ -310,6 +316,7 @@ export class Sandbox implements Controllable {
       k.modelLoadDelayMs = Math.max(0, knobs.modelLoadDelayMs);
     if (typeof knobs.previews === 'boolean') k.previews = knobs.previews;
     if (typeof knobs.previewSize === 'number') k.previewSize = Math.max(8, knobs.previewSize);
+    if (typeof knobs.resendCachedUi === 'boolean') k.resendCachedUi = knobs.resendCachedUi;
   }
 
   /** Model files per folder (sorted copies). */

@@ -191,6 +191,41 @@ describe('a run on one worker', () => {
     expect(log.of('progress').at(-1)?.overall).toBe(1);
   });
 
+  test('a cached output node the socket did not name (ComfyUI before its 2024 execution rewrite): the history decides, every output kept', async () => {
+    const sandbox = await startWorker({ resendCachedUi: false });
+    let historyCalls = 0;
+    const client = await connect(sandbox.url, {
+      fetch: (input, init) => {
+        const url = new URL(String(input instanceof Request ? input.url : input));
+        if (url.pathname.startsWith('/history/')) historyCalls++;
+        return fetch(input, init);
+      },
+    });
+    // Two output nodes of one image; the second run renames only the second's files, so the
+    // first is served from cache and sends nothing on the socket.
+    const twoOutputs = (second: string) => ({
+      ...minimalGraph('test/keep', 0x0000ff),
+      '5': { class_type: 'SaveImage', inputs: { images: ['3', 0], filename_prefix: second } },
+    });
+    const first = await client.run(await jobFor(twoOutputs('test/a')), () => {}, never());
+    expect(first.outputs.map((o) => o.filename).sort()).toEqual([
+      'a_00001_.png',
+      'keep_00001_.png',
+    ]);
+    const callsBefore = historyCalls;
+    const second = await client.run(await jobFor(twoOutputs('test/b')), () => {}, never());
+
+    const entry = sandbox.stats().log.at(-1);
+    expect(entry?.cached).toContain('4');
+    expect(entry?.executed).toEqual(['5']);
+    // The socket named node 5 only; node 4's file is in the history alone.
+    expect(historyCalls).toBeGreaterThan(callsBefore);
+    expect(second.outputs.map((o) => o.filename).sort()).toEqual([
+      'b_00001_.png',
+      'keep_00001_.png',
+    ]);
+  });
+
   test('after a reconnect during the prompt, its history decides, asked again while it answers `{}`', async () => {
     const sandbox = await startWorker({ stepDelayMs: 25 });
     let historyCalls = 0;

@@ -4,6 +4,7 @@
 // neither hang a run nor make it run twice. A cancel ends the run only once the worker says
 // the prompt stopped (ComfyUI finishes the sampler step or node in progress first).
 
+import { isLink } from '../models/comfyui-nodes.ts';
 import type { ApiGraph } from '../models/workflow.ts';
 import {
   ExecutionError,
@@ -123,6 +124,15 @@ export class PromptRun implements PromptListener {
    * reconnect since: its `executed` messages are every output the history will list.
    */
   private wsWhole = false;
+  /** Nodes the socket's `executed` messages named (with or without UI). */
+  private readonly wsExecuted = new Set<string>();
+  /**
+   * Output nodes (nodes nothing in the graph consumes) that `execution_cached` listed: each
+   * must also have an `executed` on the socket for it to be the outcome. ComfyUI resends a
+   * cached output node's UI since its 2024 execution rewrite; before it, only the history had
+   * it.
+   */
+  private cachedOutputNodes: string[] = [];
   /** Output files fetched as soon as their node said it wrote them (see prefetch). */
   private readonly prefetched = new Map<string, Promise<Buffer | null>>();
   private timer: NodeJS.Timeout | null = null;
@@ -358,7 +368,12 @@ export class PromptRun implements PromptListener {
         break;
       case 'execution_cached':
         this.markStarted();
-        if (Array.isArray(d.nodes)) this.progress.finish(d.nodes.map(String));
+        if (Array.isArray(d.nodes)) {
+          const nodes = d.nodes.map(String);
+          this.progress.finish(nodes);
+          const consumed = consumedNodes(this.graph);
+          this.cachedOutputNodes = nodes.filter((id) => id in this.graph && !consumed.has(id));
+        }
         break;
       case 'executing': {
         if (d.node === null) {
@@ -393,6 +408,7 @@ export class PromptRun implements PromptListener {
       }
       case 'executed':
         if (typeof d.node === 'string') {
+          this.wsExecuted.add(d.node);
           if (d.output && typeof d.output === 'object') {
             this.wsOutputs[d.node] = d.output as NodeUi;
             this.prefetch({ [d.node]: d.output as NodeUi });
@@ -546,9 +562,15 @@ export class PromptRun implements PromptListener {
     // `execution_success` on a socket that saw the whole prompt: ComfyUI sent an `executed`
     // for each output node before it (cached ones too), and the history it writes next lists
     // those same outputs. A cancel still waits for the history as its confirmation, and so
-    // does a prompt whose socket named no output (a ComfyUI that does not resend a cached
-    // node's UI): the history may still list some.
-    if (success && this.wsWhole && !this.cancelling && Object.keys(this.wsOutputs).length > 0) {
+    // does a prompt whose socket named no output, or did not name a cached output node (a
+    // ComfyUI that does not resend a cached node's UI): the history lists those.
+    if (
+      success &&
+      this.wsWhole &&
+      !this.cancelling &&
+      Object.keys(this.wsOutputs).length > 0 &&
+      this.cachedOutputNodes.every((id) => this.wsExecuted.has(id))
+    ) {
       return this.finishWith({ outputs: this.wsOutputs, status: { status_str: 'success' } });
     }
     const deadline = Date.now() + this.timings.historyWaitMs;
@@ -827,4 +849,15 @@ export class PromptRun implements PromptListener {
     }
     this.doneOnWorker();
   }
+}
+
+/** Ids of the nodes whose outputs another node of the graph takes as an input. */
+function consumedNodes(graph: ApiGraph): Set<string> {
+  const consumed = new Set<string>();
+  for (const node of Object.values(graph)) {
+    for (const value of Object.values(node.inputs)) {
+      if (isLink(value)) consumed.add(value[0]);
+    }
+  }
+  return consumed;
 }
