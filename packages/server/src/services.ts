@@ -210,6 +210,7 @@ export async function createServices(
     heartbeatMs,
     queueTimeoutMs: config.queueTimeoutMs,
     dispatchAhead: config.dispatchAhead,
+    workersOf: (processId: string): Promise<string[]> => registry.workersOf(processId),
   });
   const registry = new WorkerRegistry(db.prisma, {
     id: instance,

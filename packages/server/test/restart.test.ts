@@ -113,4 +113,48 @@ describe('server restart', () => {
       await second.stop();
     }
   });
+
+  it('taken over by a process with other ComfyUI servers, an unrecorded prompt is found on a server of the process that held it, once', async () => {
+    const other = await startSandbox({ port: 0, stepDelayMs: 0, log: false });
+    try {
+      const first = await startTestServer({ COMFYUI_URLS: sandbox.url }, state);
+      let run: Awaited<ReturnType<typeof createRunOk>>;
+      let uuid: string;
+      try {
+        run = await createRunOk(first, {
+          mode: 'TEXT_TO_IMAGE',
+          model: 'flux1-dev',
+          prompt: 'a harbour',
+          parameters: { steps: 12, width: 256, height: 256 },
+        });
+        uuid = Buffer.from(run.id, 'base64').toString().split(':')[1]!;
+        await until(
+          async () => (await getRun(first, run.id)).stages[3]?.message?.includes('step') ?? false,
+          'the run to be sampling on the worker',
+        );
+        await first.app.db.prisma.run.update({ where: { id: uuid }, data: { workerUrl: null } });
+      } finally {
+        await first.stop();
+      }
+
+      // The process that takes the run over uses only `other`: the first one's server is
+      // known from the first process's worker registry row.
+      const second = await startTestServer({ COMFYUI_URLS: other.url }, state);
+      try {
+        const last = (await watchRunWs(second, run.id)).at(-1)!;
+        expect(last.run.status).toBe('SUCCEEDED');
+        expect(last.run.attempt).toBe(1);
+        const row = await second.app.db.prisma.run.findUniqueOrThrow({ where: { id: uuid } });
+        expect(row.workerUrl).toBe(sandbox.url);
+        const executions = sandbox.stats().log.filter((entry) => entry.promptId === row.attemptId);
+        expect(executions).toHaveLength(1);
+        // Never submitted a second time on the taking process's own server.
+        expect(other.stats().log.filter((entry) => entry.promptId === row.attemptId)).toEqual([]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await other.stop();
+    }
+  });
 });

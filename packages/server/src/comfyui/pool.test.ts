@@ -1,6 +1,7 @@
 // Fault and scheduling tests of ComfyPool against sandbox workers: every failure ends with the
 // right ExecutionError code (or completes without duplicate outputs), slots and worker choice
 // follow the rules, cancel stops exactly one job, and a restarted server resumes by prompt id.
+import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import type { Sandbox } from '../../../comfyui-sandbox/src/index.ts';
 import { ExecutionError, type ExecutionJob } from '../queue/executor.ts';
@@ -33,6 +34,15 @@ async function poolOf(sandboxes: Sandbox[], options: Partial<ComfyPoolOptions> =
 }
 
 const never = () => new AbortController().signal;
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 function rejection(p: Promise<unknown>): Promise<ExecutionError> {
   return p.then(
@@ -431,6 +441,38 @@ describe('resume after a server restart (job.resumeOn)', () => {
     expect(submitted.outputs).toHaveLength(1);
     const ranFresh = [...executions(a), ...executions(b)].filter(([id]) => id === fresh.attemptId);
     expect(ranFresh.map(([, outcomes]) => outcomes)).toEqual([['success']]);
+  });
+
+  test('taken over by a pool without the worker it went to: asked on the servers of the process that held it; one that is gone is skipped at once', async () => {
+    const [a, b] = [await startWorker({ stepDelayMs: 25 }), await startWorker({ stepDelayMs: 25 })];
+    const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 16 });
+    const posted = await fetch(`${b.url}/prompt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: job.graph, client_id: 'gone', prompt_id: job.attemptId }),
+    });
+    expect(posted.status).toBe(200);
+    // A server that is gone (nothing listens there) comes first in the list.
+    const gone = await closedPort();
+    const recorded: string[] = [];
+    const pool = await poolOf([a]);
+    const taken = await pool.execute(
+      {
+        ...job,
+        takenOver: true,
+        askAlso: [`http://127.0.0.1:${gone}`, b.url],
+        beforeSubmit: async (worker) => {
+          recorded.push(worker);
+        },
+      },
+      () => {},
+      never(),
+    );
+    expect(taken.outputs).toHaveLength(1);
+    expect(executions(b).get(job.attemptId)).toEqual(['success']);
+    expect(executions(a).has(job.attemptId)).toBe(false);
+    // Where it was found is recorded, so the next process to take it over asks there first.
+    expect(recorded).toEqual([b.url]);
   });
 
   test('the record of where a prompt went fails: the prompt is stopped there, the job fails with that error', async () => {

@@ -23,6 +23,9 @@ import type { RunTimings } from './run.ts';
 import { LocalSlotLedger, type SlotLedger } from './slot-ledger.ts';
 import { PoolWorker } from './worker.ts';
 
+/** How long a ComfyUI server of another process may take to say whether it has a prompt. */
+const ASK_ALSO_TIMEOUT_MS = 5_000;
+
 export interface ComfyPoolOptions {
   /** Worker base URLs, e.g. `['http://gpu1:8188', 'http://gpu2:8188']`. */
   urls: string[];
@@ -670,6 +673,35 @@ export class ComfyPool implements Executor {
           await recording.done();
           throw error;
         }
+      }
+    }
+    // The servers of the process that held the run that this pool does not use: asked over
+    // HTTP first (a server that is gone costs one short request, not a socket's wait), then
+    // a prompt there is followed over a connection of its own.
+    for (const other of new Set((job.askAlso ?? []).map(normalizeUrl))) {
+      if (other === url || this.workersByUrl.has(other)) continue;
+      if (signal.aborted) break;
+      const probe = this.newClient(other);
+      const state = await withTimeout(probe.locate(job.attemptId), ASK_ALSO_TIMEOUT_MS).then(
+        (loc) => loc.state,
+        () => null,
+      );
+      await probe.stop();
+      if (state === null || state === 'unknown') continue;
+      const recording = record(job, other, signal);
+      try {
+        const resumed = await this.resumeAt(other, job, onEvent, recording.signal);
+        await recording.done();
+        if (resumed) {
+          this.log?.info('found a taken-over run on a ComfyUI server of the process that held it', {
+            run: job.runId,
+            worker: other,
+          });
+          return resumed;
+        }
+      } catch (error) {
+        await recording.done();
+        throw error;
       }
     }
     return null;

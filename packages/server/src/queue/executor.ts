@@ -44,6 +44,12 @@ export interface ExecutionJob {
    * and that write): every worker is asked for it by prompt id before it is submitted anew.
    */
   takenOver?: boolean;
+  /**
+   * With takenOver: the ComfyUI servers of the process that held the run (its worker
+   * registry row). Those this process does not use are asked too, over a connection of their
+   * own, so a prompt that went to one of them is followed there, not run a second time.
+   */
+  askAlso?: string[];
 }
 
 export type ExecutionEvent =

@@ -101,6 +101,11 @@ export class RunScheduler {
        * ComfyUI server.
        */
       dispatchAhead?: number | null;
+      /**
+       * The ComfyUI servers a process (live or gone; this installation's own: before this
+       * start) last reported in the worker registry. Default: none known.
+       */
+      workersOf?: (processId: string) => Promise<string[]>;
     },
   ) {}
 
@@ -265,7 +270,11 @@ export class RunScheduler {
       const run = await prisma.run.findUnique({ where: { id: c.id } });
       if (run?.status !== 'RUNNING') continue;
       log.info('resuming run left running', { runId: run.id, worker: run.workerUrl });
-      this.launch(run, false, true);
+      // Where the process that held it sent prompts (its registry row outlives it an hour):
+      // with no worker recorded, the prompt may be on one of those.
+      const previousWorkers =
+        run.workerUrl === null && c.leaseOwner ? await this.workersOf(c.leaseOwner) : [];
+      this.launch(run, false, true, previousWorkers);
     }
   }
 
@@ -539,7 +548,16 @@ export class RunScheduler {
     return run;
   }
 
-  private launch(run: Run, fresh = false, adopted = false): void {
+  /** The ComfyUI servers a process last reported; none when unknown. */
+  private async workersOf(processId: string): Promise<string[]> {
+    if (!this.deps.workersOf) return [];
+    return this.deps.workersOf(processId).catch((error: unknown) => {
+      this.deps.log.warn('could not read the worker registry', { processId, error });
+      return [];
+    });
+  }
+
+  private launch(run: Run, fresh = false, adopted = false, previousWorkers: string[] = []): void {
     const controller = new AbortController();
     if (run.errorCode === 'CANCEL_REQUESTED') controller.abort();
     const entry: Active = {
@@ -552,6 +570,7 @@ export class RunScheduler {
       .execute(run, controller.signal, () => this.stopping, {
         fresh,
         adopted,
+        previousWorkers,
         onSlot: (held) => {
           if (entry.inFlight === held) return;
           entry.inFlight = held;

@@ -25,6 +25,8 @@ const STALE_BEATS = 3;
 export class WorkerRegistry {
   private timer: NodeJS.Timeout | null = null;
   private readonly startedAt = new Date();
+  /** The ComfyUI servers this installation's row listed before this start rewrote it. */
+  private previous: string[] = [];
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -48,6 +50,7 @@ export class WorkerRegistry {
     await this.prisma.workerProcess.deleteMany({
       where: { heartbeatAt: { lt: new Date(Date.now() - 3_600_000) } },
     });
+    this.previous = await this.reported(this.self.id);
     await this.beat();
     this.timer = setInterval(() => {
       this.beat().catch((error: unknown) =>
@@ -55,6 +58,24 @@ export class WorkerRegistry {
       );
     }, this.self.heartbeatMs);
     this.timer.unref();
+  }
+
+  /**
+   * The ComfyUI servers a process last reported (its row outlives it an hour); for this
+   * installation, those of its life before this start: a run it held then may have a prompt
+   * on a server it no longer uses.
+   */
+  async workersOf(processId: string): Promise<string[]> {
+    return processId === this.self.id ? this.previous : this.reported(processId);
+  }
+
+  private async reported(processId: string): Promise<string[]> {
+    const row = await this.prisma.workerProcess.findUnique({
+      where: { id: processId },
+      select: { comfyui: true },
+    });
+    const servers = Array.isArray(row?.comfyui) ? (row.comfyui as unknown as WorkerStatus[]) : [];
+    return servers.map((s) => s.url).filter((url) => typeof url === 'string');
   }
 
   async beat(): Promise<void> {

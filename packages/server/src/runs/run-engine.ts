@@ -69,6 +69,8 @@ export interface ExecuteHooks {
    * its prompt may be on a worker even if no worker is recorded for it.
    */
   adopted?: boolean;
+  /** With adopted: the ComfyUI servers the process that held the run used. */
+  previousWorkers?: string[];
   /**
    * The run's prompt went to a ComfyUI server (true) or that server is done with it and its
    * slot is free (false): the outputs are downloaded and stored after that.
@@ -444,7 +446,9 @@ export class RunEngine {
             }),
             requirements: bound.requirements,
             ...(run.workerUrl && current === firstExecution ? { resumeOn: run.workerUrl } : {}),
-            ...(hooks.adopted && current === firstExecution ? { takenOver: true } : {}),
+            ...(hooks.adopted && current === firstExecution
+              ? { takenOver: true, askAlso: hooks.previousWorkers ?? [] }
+              : {}),
             // Written as the prompt leaves: a process that takes this run over after a crash
             // asks that server first, then every other (the prompt may be out before this
             // write is), by prompt id, before it submits the prompt anew.
