@@ -684,7 +684,17 @@ export class ComfyPool implements Executor {
       const probe = this.newClient(other);
       const state = await withTimeout(probe.locate(job.attemptId), ASK_ALSO_TIMEOUT_MS).then(
         (loc) => loc.state,
-        () => null,
+        (error: unknown) => {
+          this.log?.warn(
+            'a ComfyUI server of the process that held a taken-over run did not answer',
+            {
+              run: job.runId,
+              worker: other,
+              error,
+            },
+          );
+          return null;
+        },
       );
       await probe.stop();
       if (state === null || state === 'unknown') continue;

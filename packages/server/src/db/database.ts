@@ -44,16 +44,41 @@ const NAMED_STATEMENTS = 1_000;
  * statement goes unnamed, so an unforeseen variety of texts cannot grow every connection's
  * statements without bound.
  */
-export function statementNames(limit = NAMED_STATEMENTS): (sql: string) => string | undefined {
+export function statementNames(limit = NAMED_STATEMENTS): StatementNames {
   const names = new Map<string, string>();
-  return (sql) => {
-    let name = names.get(sql);
-    if (name === undefined && names.size < limit) {
-      name = `atelier_${names.size}`;
-      names.set(sql, name);
+  let retired = false;
+  const name = (sql: string) => {
+    if (retired) return undefined;
+    let found = names.get(sql);
+    if (found === undefined && names.size < limit) {
+      found = `atelier_${names.size}`;
+      names.set(sql, found);
     }
-    return name;
+    return found;
   };
+  return Object.assign(name, {
+    retire() {
+      retired = true;
+    },
+  });
+}
+
+/**
+ * Names per statement text; after `retire()` none (every statement unnamed, planned anew
+ * each time), for the rest of the process.
+ */
+export type StatementNames = ((sql: string) => string | undefined) & { retire(): void };
+
+/**
+ * PostgreSQL refuses to run a prepared statement whose result columns changed type since it
+ * was prepared (a migration altered a table while this process ran, as in a rolling
+ * upgrade): "cached plan must not change result type".
+ */
+export function isStalePlan(error: unknown): boolean {
+  return (
+    (error as { code?: unknown } | null)?.code === '0A000' &&
+    /cached plan must not change result type/.test(String((error as Error).message))
+  );
 }
 
 /**
@@ -305,8 +330,33 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     import('pg'),
     import('@prisma/adapter-pg'),
   ]);
-  const pool = new pg.Pool({ connectionString: target.url, max: 10 });
-  const named = preparesStatements(target.url) ? statementNames() : () => undefined;
+  const named = preparesStatements(target.url) ? statementNames() : statementNames(0);
+  // A statement prepared before a migration changed what it returns fails on every
+  // connection that prepared it; from the first such failure (Prisma's or our own) on,
+  // statements go unnamed, so the failure does not repeat on the other connections.
+  class Client extends pg.Client {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's overloads, passed through unchanged
+    override query(...args: any[]): any {
+      const last = args.length - 1;
+      const callback = args[last];
+      if (typeof callback === 'function') {
+        // pg's pool hands its clients a callback.
+        args[last] = (error: unknown, ...rest: unknown[]) => {
+          if (isStalePlan(error)) named.retire();
+          return callback(error, ...rest);
+        };
+      }
+      // biome-ignore lint/suspicious/noExplicitAny: as above
+      const result = (super.query as (...a: any[]) => any)(...args);
+      if (result && typeof result.catch === 'function') {
+        result.catch((error: unknown) => {
+          if (isStalePlan(error)) named.retire();
+        });
+      }
+      return result;
+    }
+  }
+  const pool = new pg.Pool({ connectionString: target.url, max: 10, Client });
   // An idle client whose connection the server ended (restart, admin termination) emits
   // 'error' on the pool; the pool discards it and connects anew when needed. Without a
   // listener that event would crash the process. Errors of running queries still reach
@@ -326,8 +376,14 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     prisma,
     query: async <T>(sql: Prisma.Sql) => {
       counter.count++;
-      return (await pool.query({ name: named(sql.text), text: sql.text, values: sql.values }))
-        .rows as T[];
+      const name = named(sql.text);
+      try {
+        return (await pool.query({ name, text: sql.text, values: sql.values })).rows as T[];
+      } catch (error) {
+        // Once more, unnamed: one statement on its own, so nothing of it was applied.
+        if (name === undefined || !isStalePlan(error)) throw error;
+        return (await pool.query({ text: sql.text, values: sql.values })).rows as T[];
+      }
     },
     get queryCount() {
       return counter.count;

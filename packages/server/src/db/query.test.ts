@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase } from '../../test/harness.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import { type Database, preparesStatements, statementNames } from './database.ts';
+import { type Database, isStalePlan, preparesStatements, statementNames } from './database.ts';
 
 describe('Database.query', () => {
   let db: Database;
@@ -57,9 +57,55 @@ describe('Database.query', () => {
       ]),
     );
   });
+
+  it('a statement prepared before a migration changed its result type runs again; statements go unnamed from then on', async (ctx) => {
+    if (db.kind !== 'postgres') ctx.skip();
+    // A database of its own: naming stops for the rest of that Database's life.
+    const own = await openTestDatabase();
+    try {
+      const exec = (sql: string) => own.db.prisma.$executeRawUnsafe(sql);
+      await exec('CREATE TABLE stale_plan (x int)');
+      await exec('INSERT INTO stale_plan VALUES (7)');
+      const read = Prisma.sql`SELECT * FROM stale_plan WHERE ${1}::int = 1`;
+      expect(await own.db.query(read)).toEqual([{ x: 7 }]);
+      // What a newer process's migration does during a rolling upgrade. The pool hands out
+      // its most recently released connection: the one that prepared `read`.
+      await exec('ALTER TABLE stale_plan ALTER COLUMN x TYPE text');
+      expect(await own.db.query(read)).toEqual([{ x: '7' }]);
+
+      await own.db.query(Prisma.sql`SELECT ${3}::int AS three`);
+      await own.db.prisma.$queryRaw`SELECT ${4}::int AS four`;
+      const prepared = await own.db.query<{ statement: string }>(
+        Prisma.sql`SELECT statement FROM pg_prepared_statements`,
+      );
+      const texts = prepared.map((p) => p.statement);
+      expect(texts).not.toContain('SELECT $1::int AS three');
+      expect(texts).not.toContain('SELECT $1::int AS four');
+    } finally {
+      await own.close();
+    }
+  });
 });
 
 describe('statementNames', () => {
+  it('names nothing once retired (a stale plan was met)', () => {
+    const named = statementNames();
+    expect(named('SELECT 1')).toMatch(/^atelier_\d+$/);
+    named.retire();
+    expect(named('SELECT 1')).toBeUndefined();
+    expect(named('SELECT 2')).toBeUndefined();
+  });
+
+  it("recognizes PostgreSQL's refusal of a prepared statement whose result type changed", () => {
+    const stale = Object.assign(new Error('cached plan must not change result type'), {
+      code: '0A000',
+    });
+    expect(isStalePlan(stale)).toBe(true);
+    expect(isStalePlan(Object.assign(new Error('other'), { code: '0A000' }))).toBe(false);
+    expect(isStalePlan(new Error('cached plan must not change result type'))).toBe(false);
+    expect(isStalePlan(undefined)).toBe(false);
+  });
+
   it('gives each distinct text one name, the same every time, and none past its limit', () => {
     const named = statementNames(2);
     const a = named('SELECT 1');
