@@ -17,6 +17,32 @@ describe('server restart', () => {
     await state?.dispose();
   });
 
+  /**
+   * A server started with `env` whose run is sampling on the sandbox when it stops, with no
+   * worker recorded: the worker's URL is written beside the prompt, and a process that ends in
+   * between leaves the run RUNNING with its prompt on a worker nobody recorded.
+   */
+  async function stoppedBeforeItsWorkerWasRecorded(env: Record<string, string>, prompt: string) {
+    const first = await startTestServer(env, state);
+    try {
+      const run = await createRunOk(first, {
+        mode: 'TEXT_TO_IMAGE',
+        model: 'flux1-dev',
+        prompt,
+        parameters: { steps: 12, width: 256, height: 256 },
+      });
+      const uuid = Buffer.from(run.id, 'base64').toString().split(':')[1]!;
+      await until(
+        async () => (await getRun(first, run.id)).stages[3]?.message?.includes('step') ?? false,
+        'the run to be sampling on the worker',
+      );
+      await first.app.db.prisma.run.update({ where: { id: uuid }, data: { workerUrl: null } });
+      return { run, uuid };
+    } finally {
+      await first.stop();
+    }
+  }
+
   it('a run executing when the server stops finishes after the restart, once', async () => {
     const env = { COMFYUI_URLS: sandbox.url };
     const first = await startTestServer(env, state);
@@ -77,27 +103,7 @@ describe('server restart', () => {
 
   it('a run whose worker was not recorded yet (stopped between its prompt and that write) is found there after the restart, once', async () => {
     const env = { COMFYUI_URLS: sandbox.url };
-    const first = await startTestServer(env, state);
-    let run: Awaited<ReturnType<typeof createRunOk>>;
-    let uuid: string;
-    try {
-      run = await createRunOk(first, {
-        mode: 'TEXT_TO_IMAGE',
-        model: 'flux1-dev',
-        prompt: 'a lighthouse',
-        parameters: { steps: 12, width: 256, height: 256 },
-      });
-      uuid = Buffer.from(run.id, 'base64').toString().split(':')[1]!;
-      await until(
-        async () => (await getRun(first, run.id)).stages[3]?.message?.includes('step') ?? false,
-        'the run to be sampling on the worker',
-      );
-      // The worker's URL is written beside the prompt: a process that ends in between
-      // leaves the run RUNNING with its prompt on a worker nobody recorded.
-      await first.app.db.prisma.run.update({ where: { id: uuid }, data: { workerUrl: null } });
-    } finally {
-      await first.stop();
-    }
+    const { run, uuid } = await stoppedBeforeItsWorkerWasRecorded(env, 'a lighthouse');
 
     const second = await startTestServer(env, state);
     try {
@@ -117,25 +123,10 @@ describe('server restart', () => {
   it('taken over by a process with other ComfyUI servers, an unrecorded prompt is found on a server of the process that held it, once', async () => {
     const other = await startSandbox({ port: 0, stepDelayMs: 0, log: false });
     try {
-      const first = await startTestServer({ COMFYUI_URLS: sandbox.url }, state);
-      let run: Awaited<ReturnType<typeof createRunOk>>;
-      let uuid: string;
-      try {
-        run = await createRunOk(first, {
-          mode: 'TEXT_TO_IMAGE',
-          model: 'flux1-dev',
-          prompt: 'a harbour',
-          parameters: { steps: 12, width: 256, height: 256 },
-        });
-        uuid = Buffer.from(run.id, 'base64').toString().split(':')[1]!;
-        await until(
-          async () => (await getRun(first, run.id)).stages[3]?.message?.includes('step') ?? false,
-          'the run to be sampling on the worker',
-        );
-        await first.app.db.prisma.run.update({ where: { id: uuid }, data: { workerUrl: null } });
-      } finally {
-        await first.stop();
-      }
+      const { run, uuid } = await stoppedBeforeItsWorkerWasRecorded(
+        { COMFYUI_URLS: sandbox.url },
+        'a harbour',
+      );
 
       // The process that takes the run over uses only `other`: the first one's server is
       // known from the first process's worker registry row.

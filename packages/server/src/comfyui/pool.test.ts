@@ -35,6 +35,16 @@ async function poolOf(sandboxes: Sandbox[], options: Partial<ComfyPoolOptions> =
 
 const never = () => new AbortController().signal;
 
+/** What a process that went away before it recorded the worker sent: `job`'s prompt. */
+async function postAsGoneProcess(sandbox: Sandbox, job: ExecutionJob): Promise<void> {
+  const posted = await fetch(`${sandbox.url}/prompt`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: job.graph, client_id: 'gone', prompt_id: job.attemptId }),
+  });
+  expect(posted.status).toBe(200);
+}
+
 /** A loopback port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -422,12 +432,7 @@ describe('resume after a server restart (job.resumeOn)', () => {
     const [a, b] = [await startWorker({ stepDelayMs: 25 }), await startWorker({ stepDelayMs: 25 })];
     const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 16 });
     // A process sent the prompt to B and went away before it wrote where it went.
-    const posted = await fetch(`${b.url}/prompt`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: job.graph, client_id: 'gone', prompt_id: job.attemptId }),
-    });
-    expect(posted.status).toBe(200);
+    await postAsGoneProcess(b, job);
     // The process that takes the run over uses both (A first: a fresh submit would go there).
     const pool = await poolOf([a, b]);
     const taken = await pool.execute({ ...job, takenOver: true }, () => {}, never());
@@ -446,12 +451,7 @@ describe('resume after a server restart (job.resumeOn)', () => {
   test('taken over by a pool without the worker it went to: asked on the servers of the process that held it; one that is gone is skipped at once', async () => {
     const [a, b] = [await startWorker({ stepDelayMs: 25 }), await startWorker({ stepDelayMs: 25 })];
     const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 16 });
-    const posted = await fetch(`${b.url}/prompt`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: job.graph, client_id: 'gone', prompt_id: job.attemptId }),
-    });
-    expect(posted.status).toBe(200);
+    await postAsGoneProcess(b, job);
     // A server that is gone (nothing listens there) comes first in the list.
     const gone = await closedPort();
     const recorded: string[] = [];

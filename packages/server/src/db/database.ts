@@ -330,7 +330,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     import('pg'),
     import('@prisma/adapter-pg'),
   ]);
-  const named = preparesStatements(target.url) ? statementNames() : statementNames(0);
+  // Behind PgBouncer: a namer with no names (every statement unnamed).
+  const named = statementNames(preparesStatements(target.url) ? undefined : 0);
   // A statement prepared before a migration changed what it returns fails on every
   // connection that prepared it; from the first such failure (Prisma's or our own) on,
   // statements go unnamed, so the failure does not repeat on the other connections.
