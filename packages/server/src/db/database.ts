@@ -1,9 +1,7 @@
 // Opens the database: embedded PGlite under ATELIER_HOME by default, PostgreSQL when a URL
 // is given. Both go through Prisma driver adapters, so there is one client and one dialect.
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, type MigrationFile, readMigrations, type SqlRunner } from './migrate.ts';
@@ -185,23 +183,56 @@ interface PgliteTemplate {
 }
 
 /**
- * The build's template of a new data directory (see pgliteTemplateFile): a tar, with the
- * migrations already applied in it. Null when there is none, or when one of its migrations
- * is not one of ours unchanged (edited since the build): PGlite then runs initdb.
+ * The build's template of a new data directory (see pgliteTemplateFile): its manifest line,
+ * then a tar with the migrations already applied in it. Null when there is none, or when one
+ * of its migrations is not one of ours unchanged (edited since the build): PGlite then runs
+ * initdb.
  */
-async function readPgliteTemplate(): Promise<PgliteTemplate | null> {
-  const file = pgliteTemplateFile();
-  const manifest = (await readFile(`${file}.json`, 'utf8')
-    .then(JSON.parse)
-    .catch(() => null)) as { sha256: string; migrations: MigrationFile[] } | null;
-  const gzipped = manifest && (await readFile(file).catch(() => null));
-  if (!manifest || !gzipped) return null;
-  // The manifest and the tar are two files: a build that replaced one but not yet the other
-  // must not pair them.
-  if (createHash('sha256').update(gzipped).digest('hex') !== manifest.sha256) return null;
+export async function readPgliteTemplate(): Promise<PgliteTemplate | null> {
+  const file = await readFile(pgliteTemplateFile()).catch(() => null);
+  const newline = file ? file.indexOf(10) : -1;
+  if (!file || newline < 0) return null;
+  let manifest: { format?: number; migrations?: MigrationFile[] };
+  try {
+    manifest = JSON.parse(file.toString('utf8', 0, newline));
+  } catch {
+    return null;
+  }
+  if (manifest.format !== 4 || !Array.isArray(manifest.migrations)) return null;
   const current = new Map((await readMigrations()).map((m) => [m.name, m.checksum]));
   if (!manifest.migrations.every((m) => current.get(m.name) === m.checksum)) return null;
-  return { tar: gunzipSync(gzipped), migrations: manifest.migrations.map((m) => m.name) };
+  return {
+    tar: file.subarray(newline + 1),
+    migrations: manifest.migrations.map((m) => m.name),
+  };
+}
+
+/** Files of the template written at once (they wait for the thread pool's 4 threads). */
+const UNPACK_CONCURRENCY = 16;
+const PAGE = 8192;
+const ZERO_PAGE = Buffer.alloc(PAGE);
+
+/**
+ * Writes `body` to a new file, its trailing zero pages left as a hole the file's length
+ * covers: the same bytes when read, less to write (PostgreSQL's first WAL segment is 16 MB,
+ * almost all zeros, and relation files end in empty pages).
+ */
+async function writeSparse(file: string, body: Buffer): Promise<void> {
+  let end = Math.ceil(body.length / PAGE) * PAGE;
+  while (end > 0) {
+    const start = end - PAGE;
+    const page = body.subarray(start, end);
+    if (!page.equals(page.length === PAGE ? ZERO_PAGE : ZERO_PAGE.subarray(0, page.length))) break;
+    end = start;
+  }
+  if (end >= body.length) return writeFile(file, body);
+  const handle = await open(file, 'w');
+  try {
+    if (end > 0) await handle.write(body, 0, end, 0);
+    await handle.truncate(body.length);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -211,7 +242,7 @@ async function readPgliteTemplate(): Promise<PgliteTemplate | null> {
  * half-made database; PGlite then opens it as an existing one. Nothing happens when the
  * directory holds anything already, or no template was built (PGlite then runs initdb).
  */
-async function unpackPgliteTemplate(dataDir: string): Promise<string[]> {
+export async function unpackPgliteTemplate(dataDir: string): Promise<string[]> {
   if ((await readdir(dataDir).catch(() => [])).length) return [];
   const template = await readPgliteTemplate();
   if (!template) return [];
@@ -220,6 +251,8 @@ async function unpackPgliteTemplate(dataDir: string): Promise<string[]> {
   await rm(temporary, { recursive: true, force: true });
   await mkdir(temporary, { recursive: true });
   // ustar: a 512-byte header (name, octal size, type) before each file's 512-byte blocks.
+  const directories = new Set<string>();
+  const files: { target: string; body: Buffer }[] = [];
   for (let offset = 0; offset + 512 <= tar.length; ) {
     const header = tar.subarray(offset, offset + 512);
     if (header[0] === 0) break;
@@ -231,13 +264,22 @@ async function unpackPgliteTemplate(dataDir: string): Promise<string[]> {
     const target = path.join(temporary, name);
     if (!target.startsWith(`${temporary}${path.sep}`))
       throw new Error(`bad template entry ${name}`);
-    if (type === '5') await mkdir(target, { recursive: true });
+    if (type === '5') directories.add(target);
     else if (type === '0') {
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, tar.subarray(offset + 512, offset + 512 + size));
+      directories.add(path.dirname(target));
+      files.push({ target, body: tar.subarray(offset + 512, offset + 512 + size) });
     }
     offset += 512 + Math.ceil(size / 512) * 512;
   }
+  // Parents before children (a parent's path sorts first), then the files, several at once:
+  // written one after the other, a fresh home waited ≈ 0.45 s on its 1,000 files.
+  for (const directory of [...directories].sort()) await mkdir(directory, { recursive: true });
+  let next = 0;
+  const writer = async () => {
+    for (let file = files[next++]; file; file = files[next++])
+      await writeSparse(file.target, file.body);
+  };
+  await Promise.all(Array.from({ length: UNPACK_CONCURRENCY }, writer));
   await rm(dataDir, { recursive: true, force: true }); // empty (checked above)
   await rename(temporary, dataDir);
   return template.migrations;
@@ -249,17 +291,16 @@ async function unpackPgliteTemplate(dataDir: string): Promise<string[]> {
  */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'pglite') {
-    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('pglite-prisma-adapter'),
-    ]);
     // Migrations the template came with: reported (and recorded as applied now) by the first
     // migrate(), so a database made from it is indistinguishable from one migrated here.
-    let adopted: string[] = [];
-    if (target.dataDir) {
-      await mkdir(target.dataDir, { recursive: true });
-      adopted = await unpackPgliteTemplate(target.dataDir);
-    }
+    // The template is unpacked (the file system's work) while the drivers load.
+    const { dataDir } = target;
+    const [{ PGlite }, { PrismaPGlite }, unpacked] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('pglite-prisma-adapter'),
+      dataDir ? mkdir(dataDir, { recursive: true }).then(() => unpackPgliteTemplate(dataDir)) : [],
+    ]);
+    let adopted: string[] = unpacked;
     const template = target.dataDir ? null : await readPgliteTemplate();
     if (template) adopted = template.migrations;
     // One options object: PGlite keeps it, so the template is dropped from it once loaded.

@@ -1,11 +1,12 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DB } from '../../test/harness.ts';
-import { openDatabase } from './database.ts';
+import { openDatabase, readPgliteTemplate, unpackPgliteTemplate } from './database.ts';
 import {
   applyMigrations,
   listMigrationNames,
@@ -80,6 +81,51 @@ describe.runIf(TEST_DB === 'pglite')('migrations', () => {
         MigrationChecksumError,
       );
     });
+  });
+
+  it('unpacks every file of the template with its bytes, trailing empty pages left as holes', async () => {
+    const template = await readPgliteTemplate();
+    expect(template, 'the global setup builds the template').not.toBeNull();
+    const home = await mkdtemp(path.join(tmpdir(), 'atelier-unpack-'));
+    try {
+      const dataDir = path.join(home, 'db');
+      await mkdir(dataDir);
+      expect(await unpackPgliteTemplate(dataDir)).toEqual(template!.migrations);
+      // The same tar unpacked by tar(1), beside it.
+      const reference = path.join(home, 'reference');
+      await mkdir(reference);
+      await writeFile(path.join(home, 'template.tar'), template!.tar);
+      await new Promise<void>((resolve, reject) =>
+        execFile('tar', ['-xf', path.join(home, 'template.tar'), '-C', reference], (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      );
+      const entries = await readdir(reference, { recursive: true, withFileTypes: true });
+      const files = entries
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(reference, path.join(e.parentPath, e.name)));
+      expect(files.length).toBeGreaterThan(100);
+      expect((await readdir(dataDir, { recursive: true })).sort()).toEqual(
+        (await readdir(reference, { recursive: true })).sort(),
+      );
+      let holes = 0;
+      for (const file of files) {
+        const [a, b] = await Promise.all([
+          readFile(path.join(dataDir, file)),
+          readFile(path.join(reference, file)),
+        ]);
+        expect(a.equals(b), file).toBe(true);
+        const { blocks, size } = await stat(path.join(dataDir, file));
+        if (blocks * 512 < size) holes++;
+      }
+      expect(holes, 'files ending in empty pages are written sparse').toBeGreaterThan(0);
+      // Shut down cleanly (pg_control's state, after its identifier and two versions, is
+      // DB_SHUTDOWNED): a new database opens without a crash recovery.
+      const control = await readFile(path.join(dataDir, 'global', 'pg_control'));
+      expect(control.readInt32LE(16)).toBe(1);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it('a new embedded database is unpacked from the migrated build template, reopened as is', async () => {
