@@ -22,7 +22,11 @@ describe('server restart', () => {
    * worker recorded: the worker's URL is written beside the prompt, and a process that ends in
    * between leaves the run RUNNING with its prompt on a worker nobody recorded.
    */
-  async function stoppedBeforeItsWorkerWasRecorded(env: Record<string, string>, prompt: string) {
+  async function stoppedBeforeItsWorkerWasRecorded(
+    env: Record<string, string>,
+    prompt: string,
+    heldBy?: { leaseOwner: string; leaseExpiresAt: Date },
+  ) {
     const first = await startTestServer(env, state);
     try {
       const run = await createRunOk(first, {
@@ -36,8 +40,11 @@ describe('server restart', () => {
         async () => (await getRun(first, run.id)).stages[3]?.message?.includes('step') ?? false,
         'the run to be sampling on the worker',
       );
-      await first.app.db.prisma.run.update({ where: { id: uuid }, data: { workerUrl: null } });
-      return { run, uuid };
+      const row = await first.app.db.prisma.run.update({
+        where: { id: uuid },
+        data: { workerUrl: null, ...heldBy },
+      });
+      return { run, uuid, attemptId: row.attemptId };
     } finally {
       await first.stop();
     }
@@ -146,6 +153,47 @@ describe('server restart', () => {
       }
     } finally {
       await other.stop();
+    }
+  });
+
+  it('a busy process does not requeue a run whose process is gone and whose prompt went out unrecorded: found on its server, it runs once', async () => {
+    const env = { COMFYUI_URLS: sandbox.url, COMFYUI_SLOTS_PER_WORKER: '1' };
+    // Held by a process that is gone (another installation), its lease not over yet.
+    const { run, uuid, attemptId } = await stoppedBeforeItsWorkerWasRecorded(env, 'a bell tower', {
+      leaseOwner: 'a-process-that-died',
+      leaseExpiresAt: new Date(Date.now() + 60_000),
+    });
+
+    const second = await startTestServer(env, state);
+    try {
+      // Its one slot taken (no run prepared ahead): it does not admit another run, so a run
+      // with no worker recorded would go back to the queue when its lease ends.
+      const blocker = await createRunOk(second, {
+        mode: 'TEXT_TO_IMAGE',
+        model: 'flux1-dev',
+        prompt: 'a blocker',
+        parameters: { steps: 40, width: 256, height: 256 },
+      });
+      await until(
+        async () =>
+          (await getRun(second, blocker.id)).stages[3]?.message?.includes('step') ?? false,
+        'the blocker to be sampling',
+      );
+      await second.app.db.prisma.run.update({
+        where: { id: uuid },
+        data: { leaseExpiresAt: new Date(Date.now() - 1_000) },
+      });
+      const last = (await watchRunWs(second, run.id)).at(-1)!;
+      expect(last.run.status).toBe('SUCCEEDED');
+      expect(last.run.outputs).toHaveLength(1);
+      // The same attempt, followed where its prompt was: not claimed again under a new id.
+      expect(last.run.attempt).toBe(1);
+      const row = await second.app.db.prisma.run.findUniqueOrThrow({ where: { id: uuid } });
+      expect(row.attemptId).toBe(attemptId);
+      expect(row.workerUrl).toBe(sandbox.url);
+      expect(sandbox.stats().log.filter((e) => e.promptId === attemptId)).toHaveLength(1);
+    } finally {
+      await second.stop();
     }
   });
 });

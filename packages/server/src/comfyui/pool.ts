@@ -681,22 +681,7 @@ export class ComfyPool implements Executor {
     for (const other of new Set((job.askAlso ?? []).map(normalizeUrl))) {
       if (other === url || this.workersByUrl.has(other)) continue;
       if (signal.aborted) break;
-      const probe = this.newClient(other);
-      const state = await withTimeout(probe.locate(job.attemptId), ASK_ALSO_TIMEOUT_MS).then(
-        (loc) => loc.state,
-        (error: unknown) => {
-          this.log?.warn(
-            'a ComfyUI server of the process that held a taken-over run did not answer',
-            {
-              run: job.runId,
-              worker: other,
-              error,
-            },
-          );
-          return null;
-        },
-      );
-      await probe.stop();
+      const state = await this.ask(other, job.attemptId, job.runId);
       if (state === null || state === 'unknown') continue;
       const recording = record(job, other, signal);
       try {
@@ -715,6 +700,47 @@ export class ComfyPool implements Executor {
       }
     }
     return null;
+  }
+
+  /**
+   * Asks every server of this pool and `also` (a former process's) at once, each within
+   * ASK_ALSO_TIMEOUT_MS, whether it holds prompt `attemptId` (see Executor.find).
+   */
+  async find(
+    attemptId: string,
+    also: string[],
+  ): Promise<{ at: string | null; unanswered: boolean }> {
+    const urls = new Set([...this.workersByUrl.keys(), ...also.map(normalizeUrl)]);
+    const answers = await Promise.all(
+      [...urls].map(async (url) => ({ url, state: await this.ask(url, attemptId) })),
+    );
+    return {
+      at: answers.find((a) => a.state !== null && a.state !== 'unknown')?.url ?? null,
+      unanswered: answers.some((a) => a.state === null),
+    };
+  }
+
+  /**
+   * Where prompt `attemptId` is on server `url` (this pool's worker, or another server over
+   * a connection of its own), asked over HTTP within ASK_ALSO_TIMEOUT_MS; null (logged) when
+   * the server did not answer.
+   */
+  private async ask(url: string, attemptId: string, runId?: string) {
+    const own = this.workersByUrl.get(url);
+    const client = own?.client ?? this.newClient(url);
+    try {
+      return (await withTimeout(client.locate(attemptId), ASK_ALSO_TIMEOUT_MS)).state;
+    } catch (error) {
+      this.log?.warn('a ComfyUI server did not say whether it has a prompt', {
+        worker: url,
+        run: runId,
+        promptId: attemptId,
+        error,
+      });
+      return null;
+    } finally {
+      if (!own) await client.stop();
+    }
   }
 
   /** Follows a job's prompt on `url` (this pool's worker or another server); null: not there. */

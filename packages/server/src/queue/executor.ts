@@ -181,4 +181,10 @@ export interface Executor {
   /** False while some worker's node classes and model files have not been read yet. */
   capabilitiesKnown(): boolean;
   workers(): WorkerStatus[];
+  /**
+   * Asks this executor's workers and the servers `also` for prompt `attemptId`: `at` is a
+   * server that has it (queued, running or finished), null when none said so; `unanswered`
+   * when one did not answer (it may have it).
+   */
+  find?(attemptId: string, also: string[]): Promise<{ at: string | null; unanswered: boolean }>;
 }

@@ -231,6 +231,7 @@ export class RunScheduler {
         id: true,
         leaseOwner: true,
         workerUrl: true,
+        attemptId: true,
         modelKey: true,
         mode: true,
         priority: true,
@@ -245,7 +246,20 @@ export class RunScheduler {
       // A prompt already on a ComfyUI server is followed there by whoever adopts the run. A
       // run that never got that far goes back to the queue unless this process can run it
       // now: the queue then gives it to a process that can (or it fails as unservable).
-      const here = own || c.workerUrl !== null || (capable.has(capabilityKey(c)) && this.admits());
+      let here = own || c.workerUrl !== null || (capable.has(capabilityKey(c)) && this.admits());
+      // Its worker is written as its prompt leaves, not before: a process that went away in
+      // between left its prompt on a server nobody recorded. Requeued, the run would be
+      // claimed under a new attempt id and its prompt run a second time: it is looked for
+      // first (on the servers of the process that held it and ours) and, found, followed.
+      let found: string | null = null;
+      if (!here && c.attemptId && this.deps.executor.find) {
+        const previous = c.leaseOwner ? await this.workersOf(c.leaseOwner) : [];
+        const where = await this.deps.executor.find(c.attemptId, previous);
+        found = where.at;
+        // A server that did not answer may have it: a process that can run the run takes it
+        // over (and asks again before it submits anything).
+        here = found !== null || (where.unanswered && capable.has(capabilityKey(c)));
+      }
       if (!here) {
         const { count } = await prisma.run.updateMany({
           where: { id: c.id, ...orphanable },
@@ -263,8 +277,12 @@ export class RunScheduler {
         continue;
       }
       const { count } = await prisma.run.updateMany({
-        where: { id: c.id, ...orphanable },
-        data: { leaseOwner: owner, leaseExpiresAt: this.leaseUntil() },
+        where: { id: c.id, ...orphanable, ...(found ? { workerUrl: null } : {}) },
+        data: {
+          leaseOwner: owner,
+          leaseExpiresAt: this.leaseUntil(),
+          ...(found ? { workerUrl: found } : {}),
+        },
       });
       if (count !== 1) continue; // another process adopted it first
       const run = await prisma.run.findUnique({ where: { id: c.id } });
