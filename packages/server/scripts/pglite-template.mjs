@@ -68,11 +68,14 @@ async function readManifest(file) {
 
 /** Writes the template unless it is current; returns a line saying what was done, or null. */
 export async function ensurePgliteTemplate() {
-  const { pgliteTemplateFile } = await import('../dist/db/paths.js');
+  const { PGLITE_TEMPLATE_FORMAT, pgliteTemplateFile } = await import('../dist/db/paths.js');
   const { applyMigrations, readMigrations } = await import('../dist/db/migrate.js');
   const file = pgliteTemplateFile();
   const migrations = (await readMigrations()).map(({ name, checksum }) => ({ name, checksum }));
-  if (JSON.stringify(await readManifest(file)) === JSON.stringify({ format: 4, migrations })) {
+  if (
+    JSON.stringify(await readManifest(file)) ===
+    JSON.stringify({ format: PGLITE_TEMPLATE_FORMAT, migrations })
+  ) {
     return null;
   }
   const started = performance.now();
@@ -95,7 +98,7 @@ export async function ensurePgliteTemplate() {
     await rm(directory, { recursive: true, force: true });
   }
   await mkdir(path.dirname(file), { recursive: true });
-  const manifest = `${JSON.stringify({ format: 4, migrations })}\n`;
+  const manifest = `${JSON.stringify({ format: PGLITE_TEMPLATE_FORMAT, migrations })}\n`;
   await writeAtomically(file, Buffer.concat([Buffer.from(manifest), tar]));
   // The template's earlier form: a gzipped tar and its manifest beside it.
   await rm(file.replace(/\.template$/, '.tar.gz'), { force: true });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { applyMigrations, type MigrationFile, readMigrations, type SqlRunner } from './migrate.ts';
-import { pgliteTemplateFile } from './paths.ts';
+import { PGLITE_TEMPLATE_FORMAT, pgliteTemplateFile } from './paths.ts';
 
 export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string | null }
@@ -198,7 +198,8 @@ export async function readPgliteTemplate(): Promise<PgliteTemplate | null> {
   } catch {
     return null;
   }
-  if (manifest.format !== 4 || !Array.isArray(manifest.migrations)) return null;
+  if (manifest.format !== PGLITE_TEMPLATE_FORMAT || !Array.isArray(manifest.migrations))
+    return null;
   const current = new Map((await readMigrations()).map((m) => [m.name, m.checksum]));
   if (!manifest.migrations.every((m) => current.get(m.name) === m.checksum)) return null;
   return {

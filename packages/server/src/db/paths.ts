@@ -15,6 +15,13 @@ export const MIGRATIONS_DIR = fileURLToPath(
 );
 
 /**
+ * The layout of the template file below; a template of another (older) layout is rebuilt by
+ * the build and ignored at run time. Written by scripts/pglite-template.mjs, read by
+ * readPgliteTemplate (database.ts).
+ */
+export const PGLITE_TEMPLATE_FORMAT = 4;
+
+/**
  * Where the build (`npm run build -w @atelier/server`) keeps the template of a new PGlite data
  * directory made by the installed PGlite version with every migration applied: a new
  * embedded database is unpacked from it instead of running initdb in WebAssembly (seconds,

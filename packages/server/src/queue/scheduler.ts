@@ -252,9 +252,13 @@ export class RunScheduler {
       // claimed under a new attempt id and its prompt run a second time: it is looked for
       // first (on the servers of the process that held it and ours) and, found, followed.
       let found: string | null = null;
+      // Where the process that held it sent prompts (its registry row outlives it an hour),
+      // read once for both uses below.
+      let previous: string[] | null = null;
+      const previousWorkers = async () =>
+        (previous ??= c.leaseOwner ? await this.workersOf(c.leaseOwner) : []);
       if (!here && c.attemptId && this.deps.executor.find) {
-        const previous = c.leaseOwner ? await this.workersOf(c.leaseOwner) : [];
-        const where = await this.deps.executor.find(c.attemptId, previous);
+        const where = await this.deps.executor.find(c.attemptId, await previousWorkers());
         found = where.at;
         // A server that did not answer may have it: a process that can run the run takes it
         // over (and asks again before it submits anything).
@@ -288,11 +292,8 @@ export class RunScheduler {
       const run = await prisma.run.findUnique({ where: { id: c.id } });
       if (run?.status !== 'RUNNING') continue;
       log.info('resuming run left running', { runId: run.id, worker: run.workerUrl });
-      // Where the process that held it sent prompts (its registry row outlives it an hour):
-      // with no worker recorded, the prompt may be on one of those.
-      const previousWorkers =
-        run.workerUrl === null && c.leaseOwner ? await this.workersOf(c.leaseOwner) : [];
-      this.launch(run, false, true, previousWorkers);
+      // With no worker recorded, the prompt may be on one of the former process's servers.
+      this.launch(run, false, true, run.workerUrl === null ? await previousWorkers() : []);
     }
   }
 
