@@ -237,6 +237,32 @@ async function writeSparse(file: string, body: Buffer): Promise<void> {
 }
 
 /**
+ * Removes what unpacks cut short left beside `dataDir` (`<dataDir>.<pid>.tmp` of a process
+ * that is gone, or of this one): a 28 MB directory each, never used again.
+ */
+async function removeAbandonedUnpacks(dataDir: string): Promise<void> {
+  const parent = path.dirname(dataDir);
+  const prefix = `${path.basename(dataDir)}.`;
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = name.slice(prefix.length, -'.tmp'.length);
+    if (!/^\d+$/.test(pid)) continue;
+    if (Number(pid) !== process.pid && processExists(Number(pid))) continue;
+    await rm(path.join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
  * A new embedded database starts as a copy of the build's template instead of PGlite running
  * initdb in WebAssembly (seconds, and a second instance's memory). The tar is unpacked here,
  * beside the data directory, and renamed into place, so a start cut short leaves no
@@ -249,7 +275,7 @@ export async function unpackPgliteTemplate(dataDir: string): Promise<string[]> {
   if (!template) return [];
   const { tar } = template;
   const temporary = `${dataDir}.${process.pid}.tmp`;
-  await rm(temporary, { recursive: true, force: true });
+  await removeAbandonedUnpacks(dataDir);
   await mkdir(temporary, { recursive: true });
   // ustar: a 512-byte header (name, octal size, type) before each file's 512-byte blocks.
   const directories = new Set<string>();

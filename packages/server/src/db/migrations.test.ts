@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -13,7 +13,7 @@ import {
   MigrationChecksumError,
   type SqlRunner,
 } from './migrate.ts';
-import { pgliteTemplateFile } from './paths.ts';
+import { MIGRATIONS_DIR, pgliteTemplateFile } from './paths.ts';
 import { diffMigrationsToSchema } from './schema-engine.ts';
 
 const runner = (pglite: PGlite): SqlRunner => ({
@@ -71,6 +71,54 @@ describe.runIf(TEST_DB === 'pglite')('migrations', () => {
           'Style',
         ]),
       );
+    });
+
+    it('queued_runs_counter starts each account at its QUEUED runs, then follows them', async () => {
+      const names = await listMigrationNames();
+      const at = names.findIndex((n) => n.endsWith('_queued_runs_counter'));
+      expect(at).toBeGreaterThan(0);
+      const before = await mkdtemp(path.join(tmpdir(), 'atelier-migrations-before-'));
+      for (const name of names.slice(0, at)) {
+        await cp(path.join(MIGRATIONS_DIR, name), path.join(before, name), { recursive: true });
+      }
+      const db = new PGlite();
+      try {
+        await applyMigrations(runner(db), before);
+        const one = '00000000-0000-4000-8000-0000000000a1';
+        const two = '00000000-0000-4000-8000-0000000000a2';
+        await db.exec(`
+          INSERT INTO "Account" ("id", "name", "updatedAt") VALUES
+            ('${one}', 'one', now()), ('${two}', 'two', now());
+          SET session_replication_role = replica; -- no Model rows: foreign keys not checked
+          INSERT INTO "Run" ("id", "ownerId", "mode", "modelKey", "prompt", "parameters", "seed", "updatedAt", "status")
+          SELECT gen_random_uuid(), o, 'TEXT_TO_IMAGE', 'm', 'p', '{}', '1', now(), s::"RunStatus"
+          FROM (VALUES ('${one}'::uuid, 'QUEUED'), ('${one}', 'QUEUED'), ('${one}', 'QUEUED'),
+                       ('${one}', 'RUNNING'), ('${two}', 'SUCCEEDED')) AS v(o, s);
+          RESET session_replication_role;`);
+        expect(await applyMigrations(runner(db))).toEqual(names.slice(at));
+        const counts = async () =>
+          (
+            await db.query<{ name: string; n: number }>(`
+              SELECT a."name", a."queuedRuns" + COALESCE(sum(d."delta"), 0)::int AS n
+              FROM "Account" a LEFT JOIN "AccountQueueDelta" d ON d."accountId" = a."id"
+              GROUP BY a."id" ORDER BY a."name"`)
+          ).rows;
+        expect(await counts()).toEqual([
+          { name: 'one', n: 3 },
+          { name: 'two', n: 0 },
+        ]);
+        await db.exec(`
+          UPDATE "Run" SET "status" = 'RUNNING'
+            WHERE "id" = (SELECT "id" FROM "Run" WHERE "ownerId" = '${one}' AND "status" = 'QUEUED' LIMIT 1);
+          UPDATE "Run" SET "status" = 'QUEUED', "ownerId" = '${two}' WHERE "status" = 'SUCCEEDED';`);
+        expect(await counts()).toEqual([
+          { name: 'one', n: 2 },
+          { name: 'two', n: 1 },
+        ]);
+      } finally {
+        await db.close();
+        await rm(before, { recursive: true, force: true });
+      }
     });
 
     it('refuses a migration edited after it was applied', async () => {
@@ -134,6 +182,14 @@ describe.runIf(TEST_DB === 'pglite')('migrations', () => {
     const dataDir = path.join(home, 'db');
     try {
       const names = await listMigrationNames();
+      // What unpacks cut short left: a gone process's (pids stop at 2^22 on Linux) goes, a
+      // live one's stays.
+      const gone = path.join(home, 'db.2147483646.tmp');
+      const live = path.join(home, `db.${process.ppid}.tmp`);
+      for (const leftover of [gone, live]) {
+        await mkdir(path.join(leftover, 'base'), { recursive: true });
+        await writeFile(path.join(leftover, 'base', 'x'), 'x');
+      }
       const fresh = await openDatabase({ kind: 'pglite', dataDir });
       const before = Date.now();
       expect(await fresh.migrate()).toEqual(names);
@@ -146,7 +202,8 @@ describe.runIf(TEST_DB === 'pglite')('migrations', () => {
         expect(row.started_at.getTime()).toBeGreaterThanOrEqual(before - 1000);
       await fresh.prisma.account.create({ data: { name: 'kept' } });
       await fresh.close();
-      expect(await readdir(home)).toEqual(['db']); // no unpacking leftovers
+      expect((await readdir(home)).sort()).toEqual(['db', path.basename(live)]);
+      await rm(live, { recursive: true });
       expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
       const again = await openDatabase({ kind: 'pglite', dataDir });
       expect(await again.migrate()).toEqual([]);

@@ -116,6 +116,66 @@ describe('createRun in one statement', () => {
     expect(await prisma.creditTransaction.count({ where: { accountId, reason: 'RUN' } })).toBe(0);
   });
 
+  it('ranks and caps by the queued runs, counted as runs enter and leave the queue', async () => {
+    const { prisma } = server.app.db;
+    const { runs } = server.app.services;
+    const one = (await server.createKey({ account: 'queue-count', credits: 1_000_000 })).accountId;
+    const two = (await server.createKey({ account: 'queue-count-2', credits: 1_000_000 }))
+      .accountId;
+    const queued = (ownerId: string) => prisma.run.count({ where: { ownerId, status: 'QUEUED' } });
+    const status = (id: string, to: 'QUEUED' | 'RUNNING' | 'CANCELED') =>
+      prisma.run.update({ where: { id }, data: { status: to } });
+    const rankOf = async (ownerId: string) => {
+      const expected = await queued(ownerId);
+      const run = await runs.create(ownerId, T2I);
+      expect(run.queueRank).toBe(expected);
+      return run;
+    };
+
+    const a = await rankOf(one);
+    expect(a.queueRank).toBe(0);
+    // Concurrent creates of one account take turns on its lock: ranks 1, 2, 3.
+    const [b, c, d] = await Promise.all([1, 2, 3].map(() => runs.create(one, T2I)));
+    expect([b!, c!, d!].map((r) => r.queueRank).sort()).toEqual([1, 2, 3]);
+    // Leaving the queue: claimed, canceled, deleted; entering it again: requeued.
+    await status(a.id, 'RUNNING');
+    await status(b!.id, 'CANCELED');
+    await prisma.run.delete({ where: { id: c!.id } });
+    expect((await rankOf(one)).queueRank).toBe(1);
+    await status(a.id, 'QUEUED');
+    // A run given to another account leaves one's queue and enters two's.
+    await prisma.run.update({ where: { id: d!.id }, data: { ownerId: two } });
+    expect((await rankOf(one)).queueRank).toBe(2);
+    expect((await rankOf(two)).queueRank).toBe(1);
+
+    // The cap, at the statement (the server's MAX_QUEUED_RUNS_PER_ACCOUNT is 100 here).
+    const capped = async (ownerId: string, max: number) => {
+      const [row] = await prisma.$queryRaw<{ result: CreateRunRow }[]>`
+        SELECT "atelier_create_run"(
+          ${ownerId}::uuid,
+          ${JSON.stringify({ mode: 'TEXT_TO_IMAGE', modelKey: 'flux1-dev', prompt: 'p', parameters: {}, seed: '1', count: 1, outputFormat: 'PNG', outputBackground: 'AUTO', priority: 0, skipStages: [], webhookEvents: [] })}::jsonb,
+          '["GENERATE"]'::jsonb, '[]'::jsonb, ${max}::int, NULL
+        ) AS result`;
+      return row!.result;
+    };
+    expect(await queued(two)).toBe(2);
+    expect(await capped(two, 2)).toEqual({ error: 'QUEUE_LIMIT' });
+    await status(d!.id, 'RUNNING');
+    expect(await capped(two, 2)).toHaveProperty('run.queueRank', 1);
+    expect(await capped(two, 2)).toEqual({ error: 'QUEUE_LIMIT' });
+
+    // The kept count plus the changes not yet added to it is the count.
+    for (const id of [one, two]) {
+      const { queuedRuns } = await prisma.account.findUniqueOrThrow({ where: { id } });
+      const pending = await prisma.accountQueueDelta.aggregate({
+        where: { accountId: id },
+        _sum: { delta: true },
+      });
+      expect(queuedRuns + (pending._sum.delta ?? 0)).toBe(await queued(id));
+    }
+    await prisma.run.deleteMany({ where: { ownerId: { in: [one, two] } } });
+  });
+
   it('creates the run claimed when offered a slot, unless a queued run it could take waits', async () => {
     const { prisma } = server.app.db;
     const { accountId } = await server.createKey({ account: 'claims', credits: 1_000_000 });

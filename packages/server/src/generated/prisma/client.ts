@@ -48,6 +48,14 @@ export { Prisma }
  */
 export type Account = Prisma.AccountModel
 /**
+ * Model AccountQueueDelta
+ * A change to an account's count of QUEUED runs not yet added to Account.queuedRuns: a
+ * trigger on Run writes +1 for a run entering the queue and -1 for one leaving it, without
+ * locking the account (claims and cancels never wait for createRun); createRun, holding
+ * the account's lock, adds them up and deletes them (migration queued_runs_counter).
+ */
+export type AccountQueueDelta = Prisma.AccountQueueDeltaModel
+/**
  * Model ApiKey
  * An API key; only a hash of the secret is stored, plus a short prefix to recognise it.
  */

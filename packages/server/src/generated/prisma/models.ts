@@ -9,6 +9,7 @@
  * 🟢 You can import this file directly.
  */
 export type * from './models/Account.ts'
+export type * from './models/AccountQueueDelta.ts'
 export type * from './models/ApiKey.ts'
 export type * from './models/CreditTransaction.ts'
 export type * from './models/Model.ts'

@@ -398,6 +398,7 @@ type FieldRefInputType<Model, FieldType> = Model extends never ? never : FieldRe
 
 export const ModelName = {
   Account: 'Account',
+  AccountQueueDelta: 'AccountQueueDelta',
   ApiKey: 'ApiKey',
   CreditTransaction: 'CreditTransaction',
   Model: 'Model',
@@ -424,7 +425,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "account" | "apiKey" | "creditTransaction" | "model" | "style" | "media" | "run" | "runInput" | "stage" | "workerProcess" | "webhook" | "webhookDelivery"
+    modelProps: "account" | "accountQueueDelta" | "apiKey" | "creditTransaction" | "model" | "style" | "media" | "run" | "runInput" | "stage" | "workerProcess" | "webhook" | "webhookDelivery"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -499,6 +500,80 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.AccountCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.AccountCountAggregateOutputType> | number
+        }
+      }
+    }
+    AccountQueueDelta: {
+      payload: Prisma.$AccountQueueDeltaPayload<ExtArgs>
+      fields: Prisma.AccountQueueDeltaFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.AccountQueueDeltaFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.AccountQueueDeltaFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>
+        }
+        findFirst: {
+          args: Prisma.AccountQueueDeltaFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.AccountQueueDeltaFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>
+        }
+        findMany: {
+          args: Prisma.AccountQueueDeltaFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>[]
+        }
+        create: {
+          args: Prisma.AccountQueueDeltaCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>
+        }
+        createMany: {
+          args: Prisma.AccountQueueDeltaCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.AccountQueueDeltaCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>[]
+        }
+        delete: {
+          args: Prisma.AccountQueueDeltaDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>
+        }
+        update: {
+          args: Prisma.AccountQueueDeltaUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>
+        }
+        deleteMany: {
+          args: Prisma.AccountQueueDeltaDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.AccountQueueDeltaUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.AccountQueueDeltaUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>[]
+        }
+        upsert: {
+          args: Prisma.AccountQueueDeltaUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$AccountQueueDeltaPayload>
+        }
+        aggregate: {
+          args: Prisma.AccountQueueDeltaAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateAccountQueueDelta>
+        }
+        groupBy: {
+          args: Prisma.AccountQueueDeltaGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccountQueueDeltaGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.AccountQueueDeltaCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AccountQueueDeltaCountAggregateOutputType> | number
         }
       }
     }
@@ -1359,11 +1434,21 @@ export const AccountScalarFieldEnum = {
   id: 'id',
   name: 'name',
   creditBalance: 'creditBalance',
+  queuedRuns: 'queuedRuns',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
 
 export type AccountScalarFieldEnum = (typeof AccountScalarFieldEnum)[keyof typeof AccountScalarFieldEnum]
+
+
+export const AccountQueueDeltaScalarFieldEnum = {
+  id: 'id',
+  accountId: 'accountId',
+  delta: 'delta'
+} as const
+
+export type AccountQueueDeltaScalarFieldEnum = (typeof AccountQueueDeltaScalarFieldEnum)[keyof typeof AccountQueueDeltaScalarFieldEnum]
 
 
 export const ApiKeyScalarFieldEnum = {
@@ -1666,6 +1751,20 @@ export type DateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel
  * Reference to a field of type 'DateTime[]'
  */
 export type ListDateTimeFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'DateTime[]'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt'
+ */
+export type BigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt'>
+    
+
+
+/**
+ * Reference to a field of type 'BigInt[]'
+ */
+export type ListBigIntFieldRefInput<$PrismaModel> = FieldRefInputType<$PrismaModel, 'BigInt[]'>
     
 
 
@@ -1995,6 +2094,7 @@ export interface PrismaClientOptionsWithAdapter extends PrismaClientBaseOptions 
 export type PrismaClientOptions = PrismaClientOptionsWithAccelerateUrl | PrismaClientOptionsWithAdapter
 export type GlobalOmitConfig = {
   account?: Prisma.AccountOmit
+  accountQueueDelta?: Prisma.AccountQueueDeltaOmit
   apiKey?: Prisma.ApiKeyOmit
   creditTransaction?: Prisma.CreditTransactionOmit
   model?: Prisma.ModelOmit

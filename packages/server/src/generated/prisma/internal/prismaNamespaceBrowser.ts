@@ -52,6 +52,7 @@ export const AnyNull = runtime.AnyNull
 
 export const ModelName = {
   Account: 'Account',
+  AccountQueueDelta: 'AccountQueueDelta',
   ApiKey: 'ApiKey',
   CreditTransaction: 'CreditTransaction',
   Model: 'Model',
@@ -85,11 +86,21 @@ export const AccountScalarFieldEnum = {
   id: 'id',
   name: 'name',
   creditBalance: 'creditBalance',
+  queuedRuns: 'queuedRuns',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'
 } as const
 
 export type AccountScalarFieldEnum = (typeof AccountScalarFieldEnum)[keyof typeof AccountScalarFieldEnum]
+
+
+export const AccountQueueDeltaScalarFieldEnum = {
+  id: 'id',
+  accountId: 'accountId',
+  delta: 'delta'
+} as const
+
+export type AccountQueueDeltaScalarFieldEnum = (typeof AccountQueueDeltaScalarFieldEnum)[keyof typeof AccountQueueDeltaScalarFieldEnum]
 
 
 export const ApiKeyScalarFieldEnum = {

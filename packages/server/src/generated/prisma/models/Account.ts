@@ -29,16 +29,19 @@ export type AggregateAccount = {
 
 export type AccountAvgAggregateOutputType = {
   creditBalance: number | null
+  queuedRuns: number | null
 }
 
 export type AccountSumAggregateOutputType = {
   creditBalance: number | null
+  queuedRuns: number | null
 }
 
 export type AccountMinAggregateOutputType = {
   id: string | null
   name: string | null
   creditBalance: number | null
+  queuedRuns: number | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -47,6 +50,7 @@ export type AccountMaxAggregateOutputType = {
   id: string | null
   name: string | null
   creditBalance: number | null
+  queuedRuns: number | null
   createdAt: Date | null
   updatedAt: Date | null
 }
@@ -55,6 +59,7 @@ export type AccountCountAggregateOutputType = {
   id: number
   name: number
   creditBalance: number
+  queuedRuns: number
   createdAt: number
   updatedAt: number
   _all: number
@@ -63,16 +68,19 @@ export type AccountCountAggregateOutputType = {
 
 export type AccountAvgAggregateInputType = {
   creditBalance?: true
+  queuedRuns?: true
 }
 
 export type AccountSumAggregateInputType = {
   creditBalance?: true
+  queuedRuns?: true
 }
 
 export type AccountMinAggregateInputType = {
   id?: true
   name?: true
   creditBalance?: true
+  queuedRuns?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -81,6 +89,7 @@ export type AccountMaxAggregateInputType = {
   id?: true
   name?: true
   creditBalance?: true
+  queuedRuns?: true
   createdAt?: true
   updatedAt?: true
 }
@@ -89,6 +98,7 @@ export type AccountCountAggregateInputType = {
   id?: true
   name?: true
   creditBalance?: true
+  queuedRuns?: true
   createdAt?: true
   updatedAt?: true
   _all?: true
@@ -184,6 +194,7 @@ export type AccountGroupByOutputType = {
   id: string
   name: string
   creditBalance: number | null
+  queuedRuns: number
   createdAt: Date
   updatedAt: Date
   _count: AccountCountAggregateOutputType | null
@@ -215,6 +226,7 @@ export type AccountWhereInput = {
   id?: Prisma.UuidFilter<"Account"> | string
   name?: Prisma.StringFilter<"Account"> | string
   creditBalance?: Prisma.IntNullableFilter<"Account"> | number | null
+  queuedRuns?: Prisma.IntFilter<"Account"> | number
   createdAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   apiKeys?: Prisma.ApiKeyListRelationFilter
@@ -228,6 +240,7 @@ export type AccountOrderByWithRelationInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
   creditBalance?: Prisma.SortOrderInput | Prisma.SortOrder
+  queuedRuns?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   apiKeys?: Prisma.ApiKeyOrderByRelationAggregateInput
@@ -244,6 +257,7 @@ export type AccountWhereUniqueInput = Prisma.AtLeast<{
   OR?: Prisma.AccountWhereInput[]
   NOT?: Prisma.AccountWhereInput | Prisma.AccountWhereInput[]
   creditBalance?: Prisma.IntNullableFilter<"Account"> | number | null
+  queuedRuns?: Prisma.IntFilter<"Account"> | number
   createdAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Account"> | Date | string
   apiKeys?: Prisma.ApiKeyListRelationFilter
@@ -257,6 +271,7 @@ export type AccountOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
   creditBalance?: Prisma.SortOrderInput | Prisma.SortOrder
+  queuedRuns?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
   _count?: Prisma.AccountCountOrderByAggregateInput
@@ -273,6 +288,7 @@ export type AccountScalarWhereWithAggregatesInput = {
   id?: Prisma.UuidWithAggregatesFilter<"Account"> | string
   name?: Prisma.StringWithAggregatesFilter<"Account"> | string
   creditBalance?: Prisma.IntNullableWithAggregatesFilter<"Account"> | number | null
+  queuedRuns?: Prisma.IntWithAggregatesFilter<"Account"> | number
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Account"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Account"> | Date | string
 }
@@ -281,6 +297,7 @@ export type AccountCreateInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
@@ -294,6 +311,7 @@ export type AccountUncheckedCreateInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
@@ -307,6 +325,7 @@ export type AccountUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
@@ -320,6 +339,7 @@ export type AccountUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
@@ -333,6 +353,7 @@ export type AccountCreateManyInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
 }
@@ -341,6 +362,7 @@ export type AccountUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -349,6 +371,7 @@ export type AccountUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
@@ -357,18 +380,21 @@ export type AccountCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
   creditBalance?: Prisma.SortOrder
+  queuedRuns?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
 export type AccountAvgOrderByAggregateInput = {
   creditBalance?: Prisma.SortOrder
+  queuedRuns?: Prisma.SortOrder
 }
 
 export type AccountMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
   creditBalance?: Prisma.SortOrder
+  queuedRuns?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
@@ -377,12 +403,14 @@ export type AccountMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
   name?: Prisma.SortOrder
   creditBalance?: Prisma.SortOrder
+  queuedRuns?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
 }
 
 export type AccountSumOrderByAggregateInput = {
   creditBalance?: Prisma.SortOrder
+  queuedRuns?: Prisma.SortOrder
 }
 
 export type AccountScalarRelationFilter = {
@@ -396,6 +424,14 @@ export type StringFieldUpdateOperationsInput = {
 
 export type NullableIntFieldUpdateOperationsInput = {
   set?: number | null
+  increment?: number
+  decrement?: number
+  multiply?: number
+  divide?: number
+}
+
+export type IntFieldUpdateOperationsInput = {
+  set?: number
   increment?: number
   decrement?: number
   multiply?: number
@@ -480,6 +516,7 @@ export type AccountCreateWithoutApiKeysInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   runs?: Prisma.RunCreateNestedManyWithoutOwnerInput
@@ -492,6 +529,7 @@ export type AccountUncheckedCreateWithoutApiKeysInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutOwnerInput
@@ -520,6 +558,7 @@ export type AccountUpdateWithoutApiKeysInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   runs?: Prisma.RunUpdateManyWithoutOwnerNestedInput
@@ -532,6 +571,7 @@ export type AccountUncheckedUpdateWithoutApiKeysInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   runs?: Prisma.RunUncheckedUpdateManyWithoutOwnerNestedInput
@@ -544,6 +584,7 @@ export type AccountCreateWithoutCreditTransactionsInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
@@ -556,6 +597,7 @@ export type AccountUncheckedCreateWithoutCreditTransactionsInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
@@ -584,6 +626,7 @@ export type AccountUpdateWithoutCreditTransactionsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
@@ -596,6 +639,7 @@ export type AccountUncheckedUpdateWithoutCreditTransactionsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
@@ -608,6 +652,7 @@ export type AccountCreateWithoutMediaInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
@@ -620,6 +665,7 @@ export type AccountUncheckedCreateWithoutMediaInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
@@ -648,6 +694,7 @@ export type AccountUpdateWithoutMediaInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
@@ -660,6 +707,7 @@ export type AccountUncheckedUpdateWithoutMediaInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
@@ -672,6 +720,7 @@ export type AccountCreateWithoutRunsInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
@@ -684,6 +733,7 @@ export type AccountUncheckedCreateWithoutRunsInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
@@ -712,6 +762,7 @@ export type AccountUpdateWithoutRunsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
@@ -724,6 +775,7 @@ export type AccountUncheckedUpdateWithoutRunsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
@@ -736,6 +788,7 @@ export type AccountCreateWithoutWebhooksInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutAccountInput
@@ -748,6 +801,7 @@ export type AccountUncheckedCreateWithoutWebhooksInput = {
   id?: string
   name: string
   creditBalance?: number | null
+  queuedRuns?: number
   createdAt?: Date | string
   updatedAt?: Date | string
   apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutAccountInput
@@ -776,6 +830,7 @@ export type AccountUpdateWithoutWebhooksInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUpdateManyWithoutAccountNestedInput
@@ -788,6 +843,7 @@ export type AccountUncheckedUpdateWithoutWebhooksInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   creditBalance?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  queuedRuns?: Prisma.IntFieldUpdateOperationsInput | number
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutAccountNestedInput
@@ -867,6 +923,7 @@ export type AccountSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   id?: boolean
   name?: boolean
   creditBalance?: boolean
+  queuedRuns?: boolean
   createdAt?: boolean
   updatedAt?: boolean
   apiKeys?: boolean | Prisma.Account$apiKeysArgs<ExtArgs>
@@ -881,6 +938,7 @@ export type AccountSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exten
   id?: boolean
   name?: boolean
   creditBalance?: boolean
+  queuedRuns?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["account"]>
@@ -889,6 +947,7 @@ export type AccountSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exten
   id?: boolean
   name?: boolean
   creditBalance?: boolean
+  queuedRuns?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }, ExtArgs["result"]["account"]>
@@ -897,11 +956,12 @@ export type AccountSelectScalar = {
   id?: boolean
   name?: boolean
   creditBalance?: boolean
+  queuedRuns?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type AccountOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "creditBalance" | "createdAt" | "updatedAt", ExtArgs["result"]["account"]>
+export type AccountOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "creditBalance" | "queuedRuns" | "createdAt" | "updatedAt", ExtArgs["result"]["account"]>
 export type AccountInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   apiKeys?: boolean | Prisma.Account$apiKeysArgs<ExtArgs>
   runs?: boolean | Prisma.Account$runsArgs<ExtArgs>
@@ -929,6 +989,11 @@ export type $AccountPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
      * Credits left; null means unlimited. Always equals the sum of the account's ledger rows.
      */
     creditBalance: number | null
+    /**
+     * The account's QUEUED runs, up to the changes still in AccountQueueDelta: createRun
+     * checks the queue cap and ranks the new run from it instead of counting the queue.
+     */
+    queuedRuns: number
     createdAt: Date
     updatedAt: Date
   }, ExtArgs["result"]["account"]>
@@ -1362,6 +1427,7 @@ export interface AccountFieldRefs {
   readonly id: Prisma.FieldRef<"Account", 'String'>
   readonly name: Prisma.FieldRef<"Account", 'String'>
   readonly creditBalance: Prisma.FieldRef<"Account", 'Int'>
+  readonly queuedRuns: Prisma.FieldRef<"Account", 'Int'>
   readonly createdAt: Prisma.FieldRef<"Account", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Account", 'DateTime'>
 }

@@ -455,14 +455,6 @@ export type CreditTransactionUncheckedUpdateManyWithoutAccountNestedInput = {
   deleteMany?: Prisma.CreditTransactionScalarWhereInput | Prisma.CreditTransactionScalarWhereInput[]
 }
 
-export type IntFieldUpdateOperationsInput = {
-  set?: number
-  increment?: number
-  decrement?: number
-  multiply?: number
-  divide?: number
-}
-
 export type EnumCreditReasonFieldUpdateOperationsInput = {
   set?: $Enums.CreditReason
 }
