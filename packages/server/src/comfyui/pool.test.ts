@@ -1,7 +1,7 @@
 // Fault and scheduling tests of ComfyPool against sandbox workers: every failure ends with the
 // right ExecutionError code (or completes without duplicate outputs), slots and worker choice
 // follow the rules, cancel stops exactly one job, and a restarted server resumes by prompt id.
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import type { Sandbox } from '../../../comfyui-sandbox/src/index.ts';
 import { ExecutionError, type ExecutionJob } from '../queue/executor.ts';
@@ -473,6 +473,38 @@ describe('resume after a server restart (job.resumeOn)', () => {
     expect(executions(a).has(job.attemptId)).toBe(false);
     // Where it was found is recorded, so the next process to take it over asks there first.
     expect(recorded).toEqual([b.url]);
+  });
+
+  test('find over many runs in one pass: a server that hangs is waited for once, then counted as unanswered', async () => {
+    const a = await startWorker({ stepDelayMs: 25 });
+    // Accepts connections and never answers (a ComfyUI stuck in a node, a dead proxy).
+    const sockets: Socket[] = [];
+    const hanging = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const hangingUrl = `http://127.0.0.1:${(hanging.address() as { port: number }).port}`;
+    try {
+      const pool = await poolOf([a], { healthTimeoutMs: 1_000 });
+      const silent = new Set<string>();
+      const first = await pool.find('not-anywhere', [hangingUrl], silent);
+      expect(first).toEqual({ at: null, unanswered: true });
+      expect(sockets.length).toBeGreaterThan(0);
+      expect([...silent]).toEqual([hangingUrl]);
+
+      // The next run of the pass: found on A, the hanging server not asked again.
+      const job = await catalogJob('sd3.5-large', 'TEXT_TO_IMAGE', { steps: 16 });
+      await postAsGoneProcess(a, job);
+      const asked = sockets.length;
+      const second = await pool.find(job.attemptId, [`${hangingUrl}/`], silent);
+      expect(second).toEqual({ at: a.url.replace(/\/+$/, ''), unanswered: true });
+      expect(sockets.length).toBe(asked);
+
+      // Without the pass's set it is asked again.
+      await pool.find(job.attemptId, [hangingUrl]);
+      expect(sockets.length).toBeGreaterThan(asked);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
   });
 
   test('the record of where a prompt went fails: the prompt is stopped there, the job fails with that error', async () => {

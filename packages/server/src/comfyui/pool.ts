@@ -23,9 +23,6 @@ import type { RunTimings } from './run.ts';
 import { LocalSlotLedger, type SlotLedger } from './slot-ledger.ts';
 import { PoolWorker } from './worker.ts';
 
-/** How long a ComfyUI server of another process may take to say whether it has a prompt. */
-const ASK_ALSO_TIMEOUT_MS = 5_000;
-
 export interface ComfyPoolOptions {
   /** Worker base URLs, e.g. `['http://gpu1:8188', 'http://gpu2:8188']`. */
   urls: string[];
@@ -53,7 +50,10 @@ export interface ComfyPoolOptions {
   cancelConfirmMs?: number;
   /** Health check interval (`GET /system_stats`). Default 10 s. */
   healthIntervalMs?: number;
-  /** Timeout of one health check. Default 5 s. */
+  /**
+   * Timeout of one health check, and of asking a server whether it holds a prompt (a run
+   * taken over from a process that is gone). Default 5 s.
+   */
   healthTimeoutMs?: number;
   /** Re-read node classes and model files this often (also on every reconnect). Default 5 min. */
   capabilitiesIntervalMs?: number;
@@ -704,15 +704,23 @@ export class ComfyPool implements Executor {
 
   /**
    * Asks every server of this pool and `also` (a former process's) at once, each within
-   * ASK_ALSO_TIMEOUT_MS, whether it holds prompt `attemptId` (see Executor.find).
+   * the health check's timeout, whether it holds prompt `attemptId` (see Executor.find).
+   * A server in `silent` is not asked (it counts as unanswered); one that does not answer is
+   * added to it, so a pass over many runs waits for a hanging server once, not once per run.
    */
   async find(
     attemptId: string,
     also: string[],
+    silent?: Set<string>,
   ): Promise<{ at: string | null; unanswered: boolean }> {
     const urls = new Set([...this.workersByUrl.keys(), ...also.map(normalizeUrl)]);
     const answers = await Promise.all(
-      [...urls].map(async (url) => ({ url, state: await this.ask(url, attemptId) })),
+      [...urls].map(async (url) => {
+        if (silent?.has(url)) return { url, state: null };
+        const state = await this.ask(url, attemptId);
+        if (state === null) silent?.add(url);
+        return { url, state };
+      }),
     );
     return {
       at: answers.find((a) => a.state !== null && a.state !== 'unknown')?.url ?? null,
@@ -722,14 +730,14 @@ export class ComfyPool implements Executor {
 
   /**
    * Where prompt `attemptId` is on server `url` (this pool's worker, or another server over
-   * a connection of its own), asked over HTTP within ASK_ALSO_TIMEOUT_MS; null (logged) when
+   * a connection of its own), asked over HTTP within the health check's timeout; null (logged) when
    * the server did not answer.
    */
   private async ask(url: string, attemptId: string, runId?: string) {
     const own = this.workersByUrl.get(url);
     const client = own?.client ?? this.newClient(url);
     try {
-      return (await withTimeout(client.locate(attemptId), ASK_ALSO_TIMEOUT_MS)).state;
+      return (await withTimeout(client.locate(attemptId), this.healthTimeoutMs)).state;
     } catch (error) {
       this.log?.warn('a ComfyUI server did not say whether it has a prompt', {
         worker: url,

@@ -184,7 +184,12 @@ export interface Executor {
   /**
    * Asks this executor's workers and the servers `also` for prompt `attemptId`: `at` is a
    * server that has it (queued, running or finished), null when none said so; `unanswered`
-   * when one did not answer (it may have it).
+   * when one did not answer (it may have it). Servers in `silent` are not asked again (they
+   * count as unanswered); those that do not answer are added to it.
    */
-  find?(attemptId: string, also: string[]): Promise<{ at: string | null; unanswered: boolean }>;
+  find?(
+    attemptId: string,
+    also: string[],
+    silent?: Set<string>,
+  ): Promise<{ at: string | null; unanswered: boolean }>;
 }

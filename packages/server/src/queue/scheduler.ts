@@ -240,6 +240,8 @@ export class RunScheduler {
       },
     });
     const capable = new Set(this.capabilities().healthy.map(capabilityKey));
+    // Servers that did not answer in this pass: asked once, not once per run.
+    const silent = new Set<string>();
     for (const c of candidates) {
       if (this.stopping || this.active.has(c.id)) continue;
       const own = c.leaseOwner === owner;
@@ -258,7 +260,7 @@ export class RunScheduler {
       const previousWorkers = async () =>
         (previous ??= c.leaseOwner ? await this.workersOf(c.leaseOwner) : []);
       if (!here && c.attemptId && this.deps.executor.find) {
-        const where = await this.deps.executor.find(c.attemptId, await previousWorkers());
+        const where = await this.deps.executor.find(c.attemptId, await previousWorkers(), silent);
         found = where.at;
         // A server that did not answer may have it: a process that can run the run takes it
         // over (and asks again before it submits anything).
