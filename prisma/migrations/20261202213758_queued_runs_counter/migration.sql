@@ -142,3 +142,36 @@ BEGIN
   RETURN jsonb_build_object('run', row_to_json(v_run));
 END;
 $$;
+
+-- Adds the pending changes of up to p_limit accounts to their counts and deletes them, so
+-- an account that stopped creating runs does not keep its runs' changes for ever (its
+-- claims and cancels still write them). An account whose row is locked (a createRun under
+-- way, which folds them itself) is skipped. Called now and then by the queue's upkeep;
+-- answers how many accounts it folded.
+CREATE FUNCTION "atelier_fold_queue_deltas"(p_limit INTEGER)
+RETURNS INTEGER
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+  v_account UUID;
+  v_folded INTEGER := 0;
+BEGIN
+  FOR v_account IN
+    SELECT a."id" FROM "Account" AS a
+      WHERE a."id" IN (SELECT DISTINCT "accountId" FROM "AccountQueueDelta" LIMIT p_limit)
+      FOR UPDATE SKIP LOCKED
+  LOOP
+    WITH folded AS (
+      DELETE FROM "AccountQueueDelta" WHERE "accountId" = v_account RETURNING "delta"
+    )
+    UPDATE "Account" SET "queuedRuns" = "queuedRuns" + (SELECT COALESCE(sum("delta"), 0) FROM folded)
+      WHERE "id" = v_account;
+    v_folded := v_folded + 1;
+  END LOOP;
+  -- Changes of an account that was deleted (its runs went with it) count for nobody. A
+  -- change is visible only once its run's insert committed, and with it the account.
+  DELETE FROM "AccountQueueDelta" AS d
+    WHERE NOT EXISTS (SELECT 1 FROM "Account" AS a WHERE a."id" = d."accountId");
+  RETURN v_folded;
+END;
+$$;

@@ -157,7 +157,10 @@ export class RunScheduler {
   /** The upkeep under way (stop waits for it: the database closes after). */
   private upkeeping: Promise<void> | null = null;
 
-  /** Expired leases, queue timeouts, unservable runs; now and then, jobs the queue lost. */
+  /**
+   * Expired leases, queue timeouts, unservable runs; now and then, jobs the queue lost and
+   * the queued-run counts of accounts that stopped creating runs.
+   */
   private upkeep(): Promise<void> {
     if (this.stopping) return Promise.resolve();
     this.upkeeping ??= this.keepUp().finally(() => {
@@ -167,17 +170,30 @@ export class RunScheduler {
   }
 
   private async keepUp(): Promise<void> {
-    const repair = this.ticks++ % 10 === 0;
+    const tick = this.ticks++;
     try {
       await Promise.all([
         this.started ? this.adoptOrphans(false) : null,
         this.expireQueued(),
         this.failUnservable(),
-        repair ? this.deps.queue.repair() : null,
+        tick % 10 === 0 ? this.deps.queue.repair() : null,
+        tick % 60 === 30 ? this.foldQueueCounts() : null,
       ]);
     } catch (error) {
       this.deps.log.error('queue upkeep failed', { error });
     }
+  }
+
+  /**
+   * Adds the changes to accounts' counts of queued runs that no createRun has added yet
+   * (an account that stopped creating runs still has its runs claimed and canceled) to
+   * those counts, 100 accounts at a time; answers how many accounts it folded. See
+   * "atelier_fold_queue_deltas" (migration queued_runs_counter).
+   */
+  async foldQueueCounts(): Promise<number> {
+    const [row] = await this.deps.prisma.$queryRaw<{ folded: number }[]>`
+      SELECT "atelier_fold_queue_deltas"(100) AS folded`;
+    return row?.folded ?? 0;
   }
 
   /**

@@ -176,6 +176,33 @@ describe('createRun in one statement', () => {
     await prisma.run.deleteMany({ where: { ownerId: { in: [one, two] } } });
   });
 
+  it("folds the queue changes of an account that stopped creating runs, and drops a deleted account's", async () => {
+    const { prisma } = server.app.db;
+    const { runs, scheduler } = server.app.services;
+    const idle = (await server.createKey({ account: 'fold-idle', credits: 1_000_000 })).accountId;
+    const gone = (await server.createKey({ account: 'fold-gone', credits: 1_000_000 })).accountId;
+    const pending = (accountId: string) => prisma.accountQueueDelta.count({ where: { accountId } });
+    const made = [];
+    for (let i = 0; i < 4; i++) made.push(await runs.create(idle, T2I));
+    await runs.create(gone, T2I);
+    // The account creates nothing more; its runs are claimed and canceled all the same.
+    await prisma.run.update({ where: { id: made[0]!.id }, data: { status: 'RUNNING' } });
+    await prisma.run.update({ where: { id: made[1]!.id }, data: { status: 'CANCELED' } });
+    expect(await pending(idle)).toBeGreaterThanOrEqual(3);
+    await prisma.account.delete({ where: { id: gone } });
+    expect(await pending(gone)).toBeGreaterThan(0);
+
+    expect(await scheduler.foldQueueCounts()).toBeGreaterThanOrEqual(1);
+    expect(await pending(idle)).toBe(0);
+    expect(await pending(gone)).toBe(0);
+    const { queuedRuns } = await prisma.account.findUniqueOrThrow({ where: { id: idle } });
+    expect(queuedRuns).toBe(2);
+    expect(await prisma.run.count({ where: { ownerId: idle, status: 'QUEUED' } })).toBe(2);
+    // The next create ranks behind the two, as before the fold.
+    expect((await runs.create(idle, T2I)).queueRank).toBe(2);
+    await prisma.run.deleteMany({ where: { ownerId: idle } });
+  });
+
   it('creates the run claimed when offered a slot, unless a queued run it could take waits', async () => {
     const { prisma } = server.app.db;
     const { accountId } = await server.createKey({ account: 'claims', credits: 1_000_000 });
