@@ -263,6 +263,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         services.sweeper.start();
       }
       await services.scheduler.start({ execute: worker });
+      services.vacuum.start();
       if (!api) {
         // A worker serves no API; its pool's metrics (GPU busy, idle gaps) on a port of their own.
         if (config.metricsPort !== null) {
@@ -306,6 +307,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await services.scheduler.settled();
       await services.thumbnails.drain();
       await services.sweeper.stop();
+      await services.vacuum.stop();
       await closeWebSocket();
       await metricsListener?.close();
       if (server.listening) {

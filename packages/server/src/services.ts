@@ -10,6 +10,7 @@ import { RedisSlotLedger } from './comfyui/slot-ledger.ts';
 import type { Config } from './config.ts';
 import { CreditsService } from './credits/credits.service.ts';
 import type { Database } from './db/database.ts';
+import { EmbeddedVacuum } from './db/vacuum.ts';
 import { type LlmClient, OpenAiCompatibleClient } from './llm/llm.client.ts';
 import type { Logger } from './log.ts';
 import { MediaService } from './media/media.service.ts';
@@ -32,6 +33,9 @@ import type { Storage } from './storage/storage.ts';
 import { withTimeout } from './timeout.ts';
 import { WebhookDispatcher, WebhooksService } from './webhooks/webhooks.service.ts';
 
+/** How often the embedded database's tables are checked for vacuuming (db/vacuum.ts). */
+const EMBEDDED_VACUUM_MS = 60_000;
+
 export interface Services {
   auth: AuthService;
   /** Per-key request limit; null when RATE_LIMIT_PER_MINUTE is 0. */
@@ -45,6 +49,8 @@ export interface Services {
   media: MediaService;
   /** Deletes media files no Media row names; started by processes that execute runs. */
   sweeper: StorageSweeper;
+  /** Autovacuum's work for PGlite, which has none (db/vacuum.ts); idle on PostgreSQL. */
+  vacuum: EmbeddedVacuum;
   pubsub: PubSub;
   events: RunEvents;
   /** Reads of run events shared by every subscriber (one read per event). */
@@ -267,6 +273,7 @@ export async function createServices(
     thumbnails,
     media,
     sweeper: new StorageSweeper({ prisma: db.prisma, storage, log }, config.storageSweepMs),
+    vacuum: new EmbeddedVacuum({ db, log }, EMBEDDED_VACUUM_MS),
     pubsub,
     events,
     eventReads: new SharedReads(),
