@@ -8,6 +8,7 @@
 // autovacuum, and nothing here runs for it.
 import { Prisma } from '../generated/prisma/client.ts';
 import type { Logger } from '../log.ts';
+import { PeriodicTask } from '../periodic.ts';
 import type { Database } from './database.ts';
 
 /** PostgreSQL's defaults: autovacuum_vacuum_threshold and autovacuum_vacuum_scale_factor. */
@@ -24,49 +25,35 @@ export async function tablesToVacuum(db: Pick<Database, 'query'>): Promise<strin
 }
 
 export class EmbeddedVacuum {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<string[]> | null = null;
-  private stopped = false;
+  private readonly periodic: PeriodicTask<string[]>;
 
   constructor(
     private readonly deps: { db: Pick<Database, 'kind' | 'query'>; log: Logger },
     /** 0 never vacuums. */
-    private readonly everyMs: number,
-  ) {}
+    everyMs: number,
+  ) {
+    this.periodic = new PeriodicTask(() => this.vacuumTables(), {
+      everyMs,
+      fallback: [],
+      onError: (error) => this.deps.log.warn('vacuuming the embedded database failed', { error }),
+    });
+  }
 
   /** Starts the timer on PGlite; does nothing on PostgreSQL. */
   start(): void {
-    if (this.deps.db.kind !== 'pglite' || this.everyMs <= 0 || this.timer || this.stopped) return;
-    this.schedule();
-  }
-
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      void this.vacuum().finally(() => {
-        if (!this.stopped) this.schedule();
-      });
-    }, this.everyMs);
-    this.timer.unref();
+    if (this.deps.db.kind === 'pglite') this.periodic.start();
   }
 
   /** Vacuums the tables that need it now (joins a vacuum under way); logs failures. */
   vacuum(): Promise<string[]> {
-    this.running ??= this.vacuumTables()
-      .catch((error: unknown) => {
-        this.deps.log.warn('vacuuming the embedded database failed', { error });
-        return [];
-      })
-      .finally(() => {
-        this.running = null;
-      });
-    return this.running;
+    return this.periodic.run();
   }
 
   private async vacuumTables(): Promise<string[]> {
     const tables = await tablesToVacuum(this.deps.db);
     const done: string[] = [];
     for (const table of tables) {
-      if (this.stopped) break;
+      if (this.periodic.isStopped) break;
       const started = performance.now();
       await this.deps.db.query(Prisma.raw(`VACUUM ${table}`));
       done.push(table);
@@ -76,9 +63,7 @@ export class EmbeddedVacuum {
   }
 
   /** Stops the timer and waits for a vacuum under way (the database closes after). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }

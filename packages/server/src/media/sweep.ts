@@ -10,6 +10,7 @@
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { observeOrphansDeleted } from '../instruments.ts';
 import type { Logger } from '../log.ts';
+import { PeriodicTask } from '../periodic.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /** The folders media files are written to: uploads, outputs, and the thumbnails of both. */
@@ -88,62 +89,48 @@ export async function sweepStorage(
  * files, which is harmless.
  */
 export class StorageSweeper {
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<string[]> | null = null;
-  private stopped = false;
+  private readonly periodic: PeriodicTask<string[]>;
 
   constructor(
     private readonly deps: { prisma: PrismaClient; storage: Storage; log: Logger },
     /** 0 never sweeps. */
     private readonly everyMs: number,
-  ) {}
-
-  start(): void {
-    if (this.everyMs <= 0 || this.timer || this.stopped) return;
-    this.schedule(Math.min(this.everyMs, FIRST_SWEEP_MS));
+  ) {
+    this.periodic = new PeriodicTask(() => this.sweepOnce(), {
+      everyMs,
+      firstMs: FIRST_SWEEP_MS,
+      fallback: [],
+      onError: (error) => this.deps.log.warn('sweeping storage failed', { error }),
+    });
   }
 
-  private schedule(delay: number): void {
-    this.timer = setTimeout(() => {
-      void this.sweep().finally(() => {
-        if (!this.stopped) this.schedule(this.everyMs);
-      });
-    }, delay);
-    this.timer.unref();
+  start(): void {
+    this.periodic.start();
   }
 
   /** Sweeps now (joins a sweep under way); failures are logged, not thrown. */
   sweep(): Promise<string[]> {
-    this.sweeping ??= sweepStorage(
+    return this.periodic.run();
+  }
+
+  private async sweepOnce(): Promise<string[]> {
+    const deleted = await sweepStorage(
       this.deps.prisma,
       this.deps.storage,
       new Date(Date.now() - this.everyMs),
-    )
-      .then((deleted) => {
-        observeOrphansDeleted(deleted.length);
-        if (deleted.length) {
-          this.deps.log.info('deleted files no media names', {
-            count: deleted.length,
-            keys: deleted.slice(0, 20),
-          });
-        }
-        return deleted;
-      })
-      .catch((error: unknown) => {
-        this.deps.log.warn('sweeping storage failed', { error });
-        return [];
-      })
-      .finally(() => {
-        this.sweeping = null;
+    );
+    observeOrphansDeleted(deleted.length);
+    if (deleted.length) {
+      this.deps.log.info('deleted files no media names', {
+        count: deleted.length,
+        keys: deleted.slice(0, 20),
       });
-    return this.sweeping;
+    }
+    return deleted;
   }
 
   /** Stops sweeping; a sweep under way ends first. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.sweeping;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }
