@@ -41,7 +41,7 @@ import {
 import { schema } from './schema.ts';
 import { createServices, type Services } from './services.ts';
 import { startTracing } from './tracing.ts';
-import { attachGraphQLWebSocket } from './websocket.ts';
+import { attachGraphQLWebSocket, sharedSubscriptions } from './websocket.ts';
 
 export interface App {
   /** Base URL once started, e.g. http://127.0.0.1:4000 */
@@ -162,6 +162,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // First, so an operation's span covers what the other plugins do.
       ...(tracing.plugin ? [tracing.plugin] : []),
       useRunEventMetrics(),
+      // Subscribers of one run over graphql-ws share each event's result (websocket.ts).
+      sharedSubscriptions.plugin(),
       createAuthPlugin({ auth: services.auth, limiter: services.limiter }),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       createUploadPlugin(config.uploads),

@@ -3,9 +3,7 @@
 // with REDIS_URL the same topics go through Redis (@graphql-yoga/redis-event-target), so a
 // client connected to one replica sees events of a run executed by another process, and a
 // cancel reaches the process that executes the run.
-import { setMaxListeners } from 'node:events';
 import type { TypedEventTarget } from '@graphql-yoga/typed-event-target';
-import { createPubSub } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { StageKind } from './generated/prisma/enums.ts';
 import type { Logger } from './log.ts';
@@ -66,16 +64,111 @@ type Topics = {
   keys: [payload: { revokedAt: number }];
 };
 
-export type PubSub = ReturnType<typeof createPubSub<Topics>>;
+/** `subscribe`'s arguments for a topic: the topic, and the id for topics that have one. */
+type TopicArgs<K extends keyof Topics> = Topics[K] extends [infer Id, unknown] ? [K, Id] : [K];
+/** What a topic's messages carry. */
+type PayloadOf<K extends keyof Topics> = Topics[K] extends [unknown, infer P]
+  ? P
+  : Topics[K] extends [infer P]
+    ? P
+    : never;
 
-/** In-process pub/sub, or one on `eventTarget` (see connectRedisEventTarget). */
+export interface PubSub {
+  /** Sends a message to every subscriber of the topic (of every process, with Redis). */
+  publish<K extends keyof Topics>(topic: K, ...args: Topics[K]): void;
+  /**
+   * The topic's messages from now on, in order, until `return()` (which the caller must call,
+   * e.g. by ending a for-await, even if it never iterates).
+   */
+  subscribe<K extends keyof Topics>(...args: TopicArgs<K>): AsyncIterableIterator<PayloadOf<K>>;
+}
+
+/**
+ * In-process pub/sub, or one on `eventTarget` (see connectRedisEventTarget).
+ *
+ * A process listens on the event target once per topic, however many of its subscribers
+ * follow that topic, and hands each message to them from a plain set: a thousand subscribers
+ * of one run cost one listener (and, with Redis, one channel subscription) and a loop, not a
+ * thousand event dispatches. Each subscriber's queue is an array and at most one waiting
+ * next(): the cheapest async iterator there is, since every message reaches every one of them.
+ */
 export function createAtelierPubSub(eventTarget?: TypedEventTarget<CustomEvent>): PubSub {
-  if (eventTarget) return createPubSub<Topics>({ eventTarget });
-  // Every subscriber of a run listens on its topic: a thousand listeners on one run is
-  // normal here, not a leak (Node warns past ten by default).
-  const local = new EventTarget();
-  setMaxListeners(0, local);
-  return createPubSub<Topics>({ eventTarget: local as TypedEventTarget<CustomEvent> });
+  const target = eventTarget ?? (new EventTarget() as TypedEventTarget<CustomEvent>);
+  const topics = new Map<string, { listener: (event: CustomEvent) => void; queues: Set<Queue> }>();
+  const leave = (topic: string, queue: Queue) => {
+    const entry = topics.get(topic);
+    if (!entry?.queues.delete(queue) || entry.queues.size) return;
+    topics.delete(topic);
+    target.removeEventListener(topic, entry.listener as EventListener);
+  };
+  const topicOf = (key: string, id: unknown) => (id === undefined ? key : `${key}:${id}`);
+  return {
+    publish(key, ...args) {
+      const [first, second] = args as unknown[];
+      const payload = second === undefined ? first : second;
+      const topic = second === undefined ? key : topicOf(key, first);
+      target.dispatchEvent(new CustomEvent(topic, { detail: payload }));
+    },
+    subscribe(...args) {
+      const [key, id] = args as [string, unknown?];
+      const topic = topicOf(key, id);
+      let entry = topics.get(topic);
+      if (!entry) {
+        const queues = new Set<Queue>();
+        const listener = (event: CustomEvent) => {
+          for (const queue of queues) queue.push(event.detail);
+        };
+        entry = { listener, queues };
+        topics.set(topic, entry);
+        target.addEventListener(topic, listener as EventListener);
+      }
+      const queue = new Queue(() => leave(topic, queue));
+      entry.queues.add(queue);
+      return queue as AsyncIterableIterator<never>;
+    },
+  };
+}
+
+/** One subscriber's messages: pushed by the topic's listener, taken by next(). */
+class Queue implements AsyncIterableIterator<unknown> {
+  private readonly items: unknown[] = [];
+  private waiting: ((result: IteratorResult<unknown>) => void) | null = null;
+  private ended = false;
+
+  constructor(private readonly onEnd: () => void) {}
+
+  push(item: unknown): void {
+    if (this.ended) return;
+    const waiting = this.waiting;
+    if (waiting) {
+      this.waiting = null;
+      waiting({ value: item, done: false });
+    } else this.items.push(item);
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    if (this.items.length) return Promise.resolve({ value: this.items.shift(), done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<unknown>> {
+    if (!this.ended) {
+      this.ended = true;
+      this.items.length = 0;
+      this.onEnd();
+      const waiting = this.waiting;
+      this.waiting = null;
+      waiting?.({ value: undefined, done: true });
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<unknown> {
+    return this;
+  }
 }
 
 /**

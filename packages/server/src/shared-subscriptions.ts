@@ -11,27 +11,27 @@
 // still decided per subscriber: the field's `subscribe` (runEvents checks that the viewer may
 // read the run) runs for each one, and only the events it yields are executed or shared.
 //
-// How: envelop (yoga's plugin pipeline) keeps running per subscriber, so error masking,
-// metrics and tracing see every result as before; only the schema handed to the executor
-// differs. In that schema an opted-in subscription field (extension `sharedEvents`) is a leaf
-// whose resolver returns the shared result of the field for the event, so the per-subscriber
-// executor does one resolver call instead of walking the selection. graphql-ws and yoga have
-// no hook for "execute once per event for many subscriptions", hence this small layer.
+// How: the subscription keeps its own source stream (the field's `subscribe`, run for each
+// subscriber), and envelop (yoga's plugin pipeline) keeps wrapping it, so error masking,
+// metrics and tracing see every result as before. Only the mapping of an event to a result
+// changes: where graphql-js would execute the whole document for each subscriber and event,
+// an opted-in operation (its root field has the extension `sharedEvents`) takes the group's
+// result for the event, the same object for every subscriber of the group. The plugin below
+// swaps envelop's subscribe function for such operations. graphql-ws and yoga have no hook for
+// "execute once per event for many subscriptions", hence this small layer.
 import {
+  createSourceEventStream,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   execute,
-  type GraphQLFieldConfig,
-  type GraphQLFieldConfigMap,
-  type GraphQLFieldResolver,
-  GraphQLNonNull,
-  GraphQLObjectType,
-  GraphQLScalarType,
-  GraphQLSchema,
+  type FieldNode,
+  type GraphQLSchema,
   getOperationAST,
-  isNonNullType,
+  Kind,
+  locatedError,
 } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
 
 /** Extension key that opts a subscription field in (see SharedEventsExtension). */
 export const SHARED_EVENTS = 'sharedEvents';
@@ -46,18 +46,15 @@ export interface SharedEventsExtension {
   perSubscriber?: (context: object, payload: unknown) => void;
 }
 
-/** The leaf that carries a shared result through the per-subscriber executor unchanged. */
-const SharedResult = new GraphQLScalarType({
-  name: 'SharedSubscriptionResult',
-  description: 'Internal: an already executed subscription result.',
-  serialize: (value) => value,
-});
-
 interface Operation {
   /** The arguments as validated, against the real schema. */
   args: ExecutionArgs;
   /** The group: subscribers with the same key get the same result for the same event. */
   key: string;
+  /** The opted-in root field's extension. */
+  extension: SharedEventsExtension;
+  /** That field in the document, where its errors are located. */
+  field: FieldNode;
 }
 
 export class SharedSubscriptions {
@@ -65,89 +62,92 @@ export class SharedSubscriptions {
   private readonly operations = new WeakMap<object, Operation>();
   /** Per event object (it lives as long as some subscriber still holds it): result per group. */
   private readonly results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
-  private readonly shadows = new WeakMap<GraphQLSchema, GraphQLSchema | null>();
   /** Executions of an event, and deliveries that reused one. */
   readonly stats = { executions: 0, shared: 0 };
 
   /**
-   * `args` for the executor: unchanged unless the operation subscribes to an opted-in field,
-   * in which case they carry the sharing schema and the operation is remembered by its
-   * context. `scope` must name everything of the subscriber that a resolver may read.
+   * Remembers, by its context, a subscription whose root field opted in, so that the
+   * plugin's subscribe shares its events. `scope` must name everything of the subscriber
+   * that a resolver may read. Returns `args` unchanged.
    */
   prepare<A extends ExecutionArgs>(args: A, text: string, scope: string): A {
-    const operation = getOperationAST(args.document, args.operationName);
-    if (operation?.operation !== 'subscription') return args;
-    const shadow = this.shadowOf(args.schema);
-    if (!shadow) return args;
     const context = args.contextValue;
     if (typeof context !== 'object' || context === null) return args;
+    const shared = sharedFieldOf(args.schema, args.document, args.operationName);
+    if (!shared) return args;
     const key = [
       scope,
       args.operationName ?? '',
       JSON.stringify(args.variableValues ?? {}),
       text,
     ].join('\n');
-    this.operations.set(context, { args, key });
-    return { ...args, schema: shadow };
+    this.operations.set(context, { args, key, ...shared });
+    return args;
   }
 
-  /** The schema with opted-in subscription fields as shared leaves (null: none opted in). */
-  private shadowOf(schema: GraphQLSchema): GraphQLSchema | null {
-    const kept = this.shadows.get(schema);
-    if (kept !== undefined) return kept;
-    const subscription = schema.getSubscriptionType();
-    let shadow: GraphQLSchema | null = null;
-    if (subscription) {
-      const config = subscription.toConfig();
-      const fields: GraphQLFieldConfigMap<unknown, unknown> = {};
-      let shared = 0;
-      for (const [name, field] of Object.entries(config.fields)) {
-        const extension = field.extensions?.[SHARED_EVENTS] as SharedEventsExtension | undefined;
-        if (!extension) {
-          fields[name] = field;
-          continue;
-        }
-        shared++;
-        fields[name] = this.sharedField(field, extension);
-      }
-      if (shared) {
-        const schemaConfig = schema.toConfig();
-        const type = new GraphQLObjectType({ ...config, fields });
-        shadow = new GraphQLSchema({
-          ...schemaConfig,
-          subscription: type,
-          types: schemaConfig.types.filter((t) => t !== subscription),
-          // The same types as the validated schema, plus one leaf: nothing new to validate.
-          assumeValid: true,
-        });
-      }
-    }
-    this.shadows.set(schema, shadow);
-    return shadow;
-  }
-
-  private sharedField(
-    field: GraphQLFieldConfig<unknown, unknown>,
-    extension: SharedEventsExtension,
-  ): GraphQLFieldConfig<unknown, unknown> {
-    const resolve: GraphQLFieldResolver<unknown, unknown> = (payload, _args, context, info) => {
-      extension.perSubscriber?.(context as object, payload);
-      const operation = this.operations.get(context as object);
-      if (!operation) throw new Error('shared subscription without a prepared operation');
-      const result = this.resultFor(payload, operation);
-      const key = info.path.key as string;
-      return result.then((r) => {
-        // A result with errors is delivered as this field's error (masked per subscriber like
-        // any other); its partial data is not, as the leaf cannot carry errors at a path.
-        if (r.errors?.length) throw r.errors[0];
-        return r.data?.[key] ?? null;
-      });
-    };
+  /**
+   * The envelop plugin (add it to yoga's plugins): a prepared subscription gets a subscribe
+   * function that maps each event to its group's result instead of executing it.
+   */
+  plugin(): Plugin {
     return {
-      ...field,
-      type: isNonNullType(field.type) ? new GraphQLNonNull(SharedResult) : SharedResult,
-      resolve,
+      onSubscribe: ({ args, setSubscribeFn }) => {
+        const context = args.contextValue;
+        if (typeof context !== 'object' || context === null) return;
+        const operation = this.operations.get(context);
+        if (!operation) return;
+        setSubscribeFn((args) => this.subscribe(args, operation));
+      },
     };
+  }
+
+  /** The field's own source stream, each event mapped to the group's result. */
+  private async subscribe(
+    args: ExecutionArgs,
+    operation: Operation,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const stream = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in stream)) return stream;
+    const source = stream[Symbol.asyncIterator]();
+    const context = args.contextValue as object;
+    // Errors are this field's, located like graphql-js locates them (so masking knows a
+    // domain error from a fault); a failed execution ends nothing, a failed source ends it.
+    const field = operation.field;
+    const located = (error: unknown) =>
+      locatedError(error, [field], [field.alias?.value ?? field.name.value]);
+    const deliver = async (payload: unknown): Promise<ExecutionResult> => {
+      operation.extension.perSubscriber?.(context, payload);
+      try {
+        return await this.resultFor(payload, operation);
+      } catch (error) {
+        return { errors: [located(error)] };
+      }
+    };
+    const done = { value: undefined, done: true } as const;
+    const mapped: AsyncIterableIterator<ExecutionResult> = {
+      async next() {
+        let next: IteratorResult<unknown>;
+        try {
+          next = await source.next();
+        } catch (error) {
+          throw located(error);
+        }
+        if (next.done) return done;
+        return { value: await deliver(next.value), done: false };
+      },
+      async return() {
+        await source.return?.();
+        return done;
+      },
+      async throw(error: unknown) {
+        await source.return?.();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return mapped;
+      },
+    };
+    return mapped;
   }
 
   /** The result of `operation` for `payload`, executed by the first of its group to ask. */
@@ -182,4 +182,25 @@ export class SharedSubscriptions {
     byGroup.set(operation.key, result);
     return result;
   }
+}
+
+/**
+ * The `sharedEvents` extension of the subscription's root field, when the operation selects
+ * exactly one field of the subscription type, plainly (no fragment, no directive); else null.
+ */
+function sharedFieldOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): { extension: SharedEventsExtension; field: FieldNode } | null {
+  const operation = getOperationAST(document, operationName);
+  if (operation?.operation !== 'subscription') return null;
+  const selections = operation.selectionSet.selections;
+  const [field] = selections;
+  if (selections.length !== 1 || field?.kind !== Kind.FIELD || field.directives?.length) {
+    return null;
+  }
+  const definition = schema.getSubscriptionType()?.getFields()[field.name.value];
+  const extension = definition?.extensions?.[SHARED_EVENTS] as SharedEventsExtension | undefined;
+  return extension ? { extension, field } : null;
 }

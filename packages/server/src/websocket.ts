@@ -40,13 +40,11 @@ export interface WebSocketOptions {
   /** Documents subscribers may send by hash (and whether only those may run). */
   persisted: PersistedDocuments;
   log: Logger;
-  /** Where subscribers of the same operation share each event's execution (default: one per process). */
-  shared?: SharedSubscriptions;
 }
 
 /**
- * Events executed once per group of subscribers (shared-subscriptions.ts). Its counters are
- * read by tests; every server of the process uses it unless its options name another.
+ * Events executed once per group of subscribers (shared-subscriptions.ts): one per process,
+ * its plugin in every yoga of the process (app.ts). Its counters are read by tests.
  */
 export const sharedSubscriptions = new SharedSubscriptions();
 
@@ -235,7 +233,7 @@ function serverOptions(
         viewer.apiKey?.id ?? null,
         request.headers.host ?? '',
       ]);
-      return (options.shared ?? sharedSubscriptions).prepare(args, text, scope);
+      return sharedSubscriptions.prepare(args, text, scope);
     },
   };
 }

@@ -133,7 +133,11 @@ builder.subscriptionField('queueUpdated', (t) =>
   t.field({
     type: QueueStatusRef,
     description: 'The queue state now and after every change (throttled).',
-    subscribe: (_root, _args, ctx) => coalesced(ctx.services.pubsub.subscribe('queue')),
+    // Listens once iterated: a subscription dropped before its first next() leaves no
+    // listener behind (a pub/sub subscription listens from the call until its return()).
+    subscribe: async function* (_root, _args, ctx) {
+      yield* coalesced(ctx.services.pubsub.subscribe('queue'));
+    },
     resolve: (_event, _args, ctx) => queueStatus(ctx),
   }),
 );

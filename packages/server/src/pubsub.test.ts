@@ -1,0 +1,68 @@
+import type { TypedEventTarget } from '@graphql-yoga/typed-event-target';
+import { describe, expect, it } from 'vitest';
+import { createAtelierPubSub, type RunEventPayload } from './pubsub.ts';
+
+/** An event target that counts its listeners per topic. */
+function countingTarget() {
+  const inner = new EventTarget();
+  const listeners = new Map<string, number>();
+  const target = {
+    addEventListener(topic: string, listener: EventListener) {
+      listeners.set(topic, (listeners.get(topic) ?? 0) + 1);
+      inner.addEventListener(topic, listener);
+    },
+    removeEventListener(topic: string, listener: EventListener) {
+      listeners.set(topic, (listeners.get(topic) ?? 0) - 1);
+      inner.removeEventListener(topic, listener);
+    },
+    dispatchEvent: (event: Event) => inner.dispatchEvent(event),
+  };
+  return { target: target as unknown as TypedEventTarget<CustomEvent>, listeners };
+}
+
+const event = (sequence: number): RunEventPayload => ({
+  runId: 'r1',
+  sequence,
+  type: 'STAGE_PROGRESS',
+  stage: 'GENERATE',
+  preview: null,
+  mediaId: null,
+});
+
+describe('pub/sub', () => {
+  it('listens from subscribe(): what is published before the first next() is delivered, in order', async () => {
+    const pubsub = createAtelierPubSub();
+    const live = pubsub.subscribe('run', 'r1');
+    pubsub.publish('run', 'r1', event(1));
+    pubsub.publish('run', 'r2', event(9)); // another run
+    pubsub.publish('run', 'r1', event(2));
+    expect((await live.next()).value?.sequence).toBe(1);
+    expect((await live.next()).value?.sequence).toBe(2);
+    const waiting = live.next();
+    await live.return?.();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    pubsub.publish('run', 'r1', event(3));
+    expect((await live.next()).done).toBe(true);
+  });
+
+  it('a thousand subscribers of one run are one listener on the event target, gone with the last', async () => {
+    const { target, listeners } = countingTarget();
+    const pubsub = createAtelierPubSub(target);
+    const subscribers = Array.from({ length: 1000 }, () => pubsub.subscribe('run', 'r1'));
+    const other = pubsub.subscribe('queue');
+    expect(listeners.get('run:r1')).toBe(1);
+    expect(listeners.get('queue')).toBe(1);
+    pubsub.publish('run', 'r1', event(1));
+    const firsts = await Promise.all(subscribers.map((s) => s.next()));
+    expect(firsts.every((r) => r.value?.sequence === 1)).toBe(true);
+    await Promise.all(subscribers.slice(1).map((s) => s.return?.()));
+    expect(listeners.get('run:r1')).toBe(1);
+    await subscribers[0]!.return?.();
+    expect(listeners.get('run:r1')).toBe(0);
+    // A subscriber's return() ends only itself.
+    pubsub.publish('queue', { at: 1 });
+    expect((await other.next()).value).toEqual({ at: 1 });
+    await other.return?.();
+    expect(listeners.get('queue')).toBe(0);
+  });
+});
