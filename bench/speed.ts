@@ -62,26 +62,14 @@ function describeCommit(): string {
     return '(not a git checkout)';
   }
 }
-let commit = '';
-try {
-  const line = execFileSync('git', ['-C', ROOT, 'log', '--format=%h %s', '-1'], {
-    encoding: 'utf8',
-  }).trim();
-  commit = line.length > 90 ? `${line.slice(0, 89)}…` : line;
-  const dirty = execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'packages'], {
-    encoding: 'utf8',
-  }).trim();
-  if (dirty) commit += ` + uncommitted changes under packages/ (${dirty.split('\n').length} files)`;
-} catch {
-  commit = '(not a git checkout)';
-}
+const commit = describeCommit();
 
 const label = process.env.BENCH_LABEL ? ` — ${process.env.BENCH_LABEL}` : '';
 const out: string[] = [
   '',
   `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — issue 11 speed scenarios${label}`,
   '',
-  `${machine()} at the start. Server: \`${ROOT}\` at \`${commit}\`, running ${serverBuild()}. \`node --import tsx bench/speed.ts --scenario ${scenarios.join(',')}\`.`,
+  `${machine()} at the start. Server: \`${ROOT}\` at \`${commit}\`, running ${serverBuild()}, with NODE_ENV=production where a scenario gives it ComfyUI servers (all but uploads; the bare server too). \`node --import tsx bench/speed.ts --scenario ${scenarios.join(',')}\`.`,
   '',
 ];
 let failed = false;

@@ -180,7 +180,9 @@ export interface AtelierOptions {
  * `node packages/server/bin/atelier.mjs serve` of ROOT as a child process: its own
  * ATELIER_HOME, its own PostgreSQL database or an on-disk PGlite, a free loopback port;
  * resolves once /readyz answers 200. Limits that would refuse a benchmark's load (requests
- * per minute, queued runs per account) are lifted.
+ * per minute, queued runs per account) are lifted. With COMFYUI_URLS it runs as the README's
+ * production install does, with NODE_ENV=production (graphql-js and Pothos skip their
+ * development checks); without, on the bundled sandbox, which production refuses.
  */
 export async function startAtelier(options: AtelierOptions): Promise<ChildServer> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'atelier-speed-'));
@@ -194,6 +196,7 @@ export async function startAtelier(options: AtelierOptions): Promise<ChildServer
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
+      NODE_ENV: options.env?.COMFYUI_URLS ? 'production' : '',
       RATE_LIMIT_PER_MINUTE: '0',
       MAX_QUEUED_RUNS_PER_ACCOUNT: '1000000',
       ...(db ? { DATABASE_URL: db.url } : {}),
@@ -221,9 +224,8 @@ export async function startBare(): Promise<ChildServer> {
   const url = `http://127.0.0.1:${port}`;
   const { child, log } = spawnChild(
     [path.join(BENCH_DIR, 'speed/bare-server.ts')],
-    {
-      PORT: String(port),
-    },
+    // Production mode like the Atelier servers it is compared with.
+    { PORT: String(port), NODE_ENV: 'production' },
     ['--import', 'tsx'],
   );
   try {

@@ -7,6 +7,7 @@
 // so its two slots stay busy and every other run stays QUEUED (the queue grows as it would
 // under a burst); the server is stopped afterwards. With `profile`, the PostgreSQL server
 // runs under `node --cpu-prof` and the profile's samples inside the load window are grouped.
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +24,7 @@ import {
   startBare,
   startTappedSandbox,
   summary,
+  track,
   waitWorkers,
 } from './lib.ts';
 
@@ -70,11 +72,48 @@ async function post(url: string, body: string): Promise<boolean> {
   return res.ok && !text.includes('"errors"');
 }
 
-async function probe(url: string): Promise<number> {
-  const t = now();
-  const ok = await post(url, JSON.stringify({ query: '{ models { key } }' }));
-  if (!ok) throw new Error('models query failed');
-  return now() - t;
+/**
+ * The cheap-query client (prober.ts) in a process of its own, so that its timings are the
+ * server's and not the load generator's event loop: `idle(n)` probes back to back;
+ * `start()` probes once per 25 ms at most, `measure()` starts keeping them, `stop()` answers
+ * those kept and ends the process.
+ */
+function startProber(url: string) {
+  const child = track(
+    fork(path.join(import.meta.dirname, 'prober.ts'), [url], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
+  const ask = (message: object, key: string) =>
+    new Promise<number[]>((resolve, reject) => {
+      const done = () => {
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      const onMessage = (answer: Record<string, unknown>) => {
+        if (typeof answer.error === 'string') {
+          done();
+          reject(new Error(`prober: ${answer.error}`));
+        } else if (key in answer) {
+          done();
+          resolve(answer[key] as number[]);
+        }
+      };
+      const onExit = (code: number | null) => {
+        done();
+        reject(new Error(`prober exited (${code}) before answering`));
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send(message);
+    });
+  return {
+    idle: (n: number) => ask({ idle: n }, 'idle'),
+    start: () => child.send({ start: true }),
+    measure: () => child.send({ measure: true }),
+    stop: () => ask({ stop: true }, 'underLoad'),
+  };
 }
 
 async function load(
@@ -84,15 +123,13 @@ async function load(
 ): Promise<Load> {
   const { url } = server;
   const { pace } = options;
-  for (let i = 0; i < 20; i++) await probe(url);
-  const idle: number[] = [];
-  for (let i = 0; i < PROBES_IDLE; i++) idle.push(await probe(url));
+  const prober = startProber(url);
+  const idle = await prober.idle(PROBES_IDLE);
 
   let phase: 'warm' | 'measure' | 'stop' = 'warm';
   let completed = 0;
   let errors = 0;
   const latencies: number[] = [];
-  const underLoad: number[] = [];
   let counter = 0;
   const createOne = async () => {
     const body = JSON.stringify({
@@ -125,17 +162,13 @@ async function load(
     }
     await Promise.all(inFlight);
   };
-  // Paced (one query per 25 ms at most) so that it samples latency without adding much load.
-  const prober = async () => {
-    while (phase !== 'stop') {
-      const t = await probe(url);
-      if (phase === 'measure') underLoad.push(t);
-      await sleep(Math.max(0, 25 - t));
-    }
-  };
-  const workers = [...(pace ? [pacer(pace)] : Array.from({ length: CLIENTS }, client)), prober()];
+  // The prober is paced (one query per 25 ms at most) so that it samples latency without
+  // adding much load.
+  prober.start();
+  const workers = pace ? [pacer(pace)] : Array.from({ length: CLIENTS }, client);
   await sleep(options.warmMs);
   phase = 'measure';
+  prober.measure();
   const m0 = now();
   const w0 = process.hrtime.bigint();
   const s0 = schedstat(server.pid);
@@ -145,6 +178,7 @@ async function load(
   const elapsed = now() - m0;
   const done = completed;
   phase = 'stop';
+  const underLoad = await prober.stop();
   await Promise.all(workers);
   return {
     label,
@@ -234,7 +268,7 @@ export async function throughput(options: {
     );
   }
   const lines = [
-    `**Throughput** — ${CLIENTS} clients in the bench process, each sending createRun (text-to-image, 4 steps, 256 px) as soon as its previous one was answered (closed loop: the server saturated), ${options.warmMs / 1000} s warm-up then ${options.measureMs / 1000} s counted; a 17th client sends \`{ models { key } }\` back to back during the counted window (p50 / p99), and ${PROBES_IDLE} times before the load (idle). Paced rows: the same, but createRun is sent at a fixed rate whatever the answers (open loop, at most 256 in flight): the issue's targets, ${PACE.postgres}/s on PostgreSQL and ${PACE.pglite}/s on PGlite (the bare server at ${PACE.bare}/s), each on a server of its own. Atelier: \`serve\` with COMFYUI_URLS = one sandbox that waits 60 s per sampler step, so 2 runs hold its slots and every other run stays QUEUED (no generation work; the queue grows by thousands of runs, as under a burst). Baseline: a bare graphql-yoga server (bench/speed/bare-server.ts) whose createRun returns a fresh id. Main thread: the server's main thread over the counted window, share of the wall time on a CPU / runnable but waiting for a CPU (its /proc schedstat; the 2 cores are shared with PostgreSQL and the bench's clients). ${options.reps} repetition(s), in order bare, PostgreSQL, PGlite, then the paced three.`,
+    `**Throughput** — ${CLIENTS} clients in the bench process, each sending createRun (text-to-image, 4 steps, 256 px) as soon as its previous one was answered (closed loop: the server saturated), ${options.warmMs / 1000} s warm-up then ${options.measureMs / 1000} s counted; a 17th client, in a process of its own (so its timings are the server's, not the load generator's event loop), sends \`{ models { key } }\` at most once per 25 ms during the counted window (p50 / p99), and ${PROBES_IDLE} times back to back before the load (idle). Paced rows: the same, but createRun is sent at a fixed rate whatever the answers (open loop, at most 256 in flight): the issue's targets, ${PACE.postgres}/s on PostgreSQL and ${PACE.pglite}/s on PGlite (the bare server at ${PACE.bare}/s), each on a server of its own. Atelier: \`serve\` with COMFYUI_URLS = one sandbox that waits 60 s per sampler step, so 2 runs hold its slots and every other run stays QUEUED (no generation work; the queue grows by thousands of runs, as under a burst). Baseline: a bare graphql-yoga server (bench/speed/bare-server.ts) whose createRun returns a fresh id. Main thread: the server's main thread over the counted window, share of the wall time on a CPU / runnable but waiting for a CPU (its /proc schedstat; the 2 cores are shared with PostgreSQL and the bench's clients). ${options.reps} repetition(s), in order bare, PostgreSQL, PGlite, then the paced three.`,
     '',
     '| server | createRun throughput | createRun p50 / p99 | models p50 / p99 idle | models p50 / p99 under load | main thread on CPU / waiting | errors |',
     '|---|---|---|---|---|---|---|',
