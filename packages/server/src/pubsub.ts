@@ -89,15 +89,15 @@ export interface PubSub {
  * A process listens on the event target once per topic, however many of its subscribers
  * follow that topic, and hands each message to them from a plain set: a thousand subscribers
  * of one run cost one listener (and, with Redis, one channel subscription) and a loop, not a
- * thousand event dispatches. Each subscriber's queue is an array and at most one waiting
+ * thousand event dispatches. Each subscriber's inbox is an array and at most one waiting
  * next(): the cheapest async iterator there is, since every message reaches every one of them.
  */
 export function createAtelierPubSub(eventTarget?: TypedEventTarget<CustomEvent>): PubSub {
   const target = eventTarget ?? (new EventTarget() as TypedEventTarget<CustomEvent>);
-  const topics = new Map<string, { listener: (event: CustomEvent) => void; queues: Set<Queue> }>();
-  const leave = (topic: string, queue: Queue) => {
+  const topics = new Map<string, { listener: (event: CustomEvent) => void; inboxes: Set<Inbox> }>();
+  const leave = (topic: string, inbox: Inbox) => {
     const entry = topics.get(topic);
-    if (!entry?.queues.delete(queue) || entry.queues.size) return;
+    if (!entry?.inboxes.delete(inbox) || entry.inboxes.size) return;
     topics.delete(topic);
     target.removeEventListener(topic, entry.listener as EventListener);
   };
@@ -114,23 +114,23 @@ export function createAtelierPubSub(eventTarget?: TypedEventTarget<CustomEvent>)
       const topic = topicOf(key, id);
       let entry = topics.get(topic);
       if (!entry) {
-        const queues = new Set<Queue>();
+        const inboxes = new Set<Inbox>();
         const listener = (event: CustomEvent) => {
-          for (const queue of queues) queue.push(event.detail);
+          for (const inbox of inboxes) inbox.push(event.detail);
         };
-        entry = { listener, queues };
+        entry = { listener, inboxes };
         topics.set(topic, entry);
         target.addEventListener(topic, listener as EventListener);
       }
-      const queue = new Queue(() => leave(topic, queue));
-      entry.queues.add(queue);
-      return queue as AsyncIterableIterator<never>;
+      const inbox = new Inbox(() => leave(topic, inbox));
+      entry.inboxes.add(inbox);
+      return inbox as AsyncIterableIterator<never>;
     },
   };
 }
 
 /** One subscriber's messages: pushed by the topic's listener, taken by next(). */
-class Queue implements AsyncIterableIterator<unknown> {
+class Inbox implements AsyncIterableIterator<unknown> {
   private readonly items: unknown[] = [];
   private waiting: ((result: IteratorResult<unknown>) => void) | null = null;
   private ended = false;
