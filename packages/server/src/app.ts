@@ -159,11 +159,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     maskedErrors: { maskError },
     logging: yogaLogging(log),
     plugins: [
-      // First, so an operation's span covers what the other plugins do.
+      // Subscribers of one run over graphql-ws share each event's result (websocket.ts). It
+      // replaces the subscribe function of those operations, so it comes before the tracing
+      // plugin, which wraps that function in the operation's span.
+      sharedSubscriptions.plugin(),
+      // Then tracing, so an operation's span covers what the other plugins do.
       ...(tracing.plugin ? [tracing.plugin] : []),
       useRunEventMetrics(),
-      // Subscribers of one run over graphql-ws share each event's result (websocket.ts).
-      sharedSubscriptions.plugin(),
       createAuthPlugin({ auth: services.auth, limiter: services.limiter }),
       useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
       createUploadPlugin(config.uploads),

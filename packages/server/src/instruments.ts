@@ -117,8 +117,10 @@ export function observeEventDelivery(type: string, publishedAt: number): void {
 const inFlight = new WeakMap<object, { type: string; publishedAt: number }>();
 
 /**
- * The `runEvents` resolver notes the event it resolves for a subscriber (its context); once
- * the result is executed (useRunEventMetrics) the lag since publishing is observed.
+ * Notes the run event being resolved for a subscriber (its context): the `runEvents` resolver
+ * does, and for subscribers sharing a group's result (shared-subscriptions.ts) its
+ * `perSubscriber` hook, once per subscriber. Once the result is ready (useRunEventMetrics) the
+ * lag since publishing is observed.
  */
 export function noteRunEvent<E extends { type: string; publishedAt?: number }>(
   context: object,

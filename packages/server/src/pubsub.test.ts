@@ -1,24 +1,6 @@
-import type { TypedEventTarget } from '@graphql-yoga/typed-event-target';
 import { describe, expect, it } from 'vitest';
+import { countingTarget } from './pubsub.fixtures.ts';
 import { createAtelierPubSub, type RunEventPayload } from './pubsub.ts';
-
-/** An event target that counts its listeners per topic. */
-function countingTarget() {
-  const inner = new EventTarget();
-  const listeners = new Map<string, number>();
-  const target = {
-    addEventListener(topic: string, listener: EventListener) {
-      listeners.set(topic, (listeners.get(topic) ?? 0) + 1);
-      inner.addEventListener(topic, listener);
-    },
-    removeEventListener(topic: string, listener: EventListener) {
-      listeners.set(topic, (listeners.get(topic) ?? 0) - 1);
-      inner.removeEventListener(topic, listener);
-    },
-    dispatchEvent: (event: Event) => inner.dispatchEvent(event),
-  };
-  return { target: target as unknown as TypedEventTarget<CustomEvent>, listeners };
-}
 
 const event = (sequence: number): RunEventPayload => ({
   runId: 'r1',
@@ -43,6 +25,18 @@ describe('pub/sub', () => {
     expect(await waiting).toEqual({ value: undefined, done: true });
     pubsub.publish('run', 'r1', event(3));
     expect((await live.next()).done).toBe(true);
+  });
+
+  it('next() calls waiting together get the messages in order; return() settles the rest', async () => {
+    const pubsub = createAtelierPubSub();
+    const live = pubsub.subscribe('run', 'r1');
+    const [a, b, c] = [live.next(), live.next(), live.next()];
+    pubsub.publish('run', 'r1', event(1));
+    pubsub.publish('run', 'r1', event(2));
+    expect((await a).value?.sequence).toBe(1);
+    expect((await b).value?.sequence).toBe(2);
+    await live.return?.();
+    expect(await c).toEqual({ value: undefined, done: true });
   });
 
   it('a thousand subscribers of one run are one listener on the event target, gone with the last', async () => {

@@ -89,8 +89,8 @@ export interface PubSub {
  * A process listens on the event target once per topic, however many of its subscribers
  * follow that topic, and hands each message to them from a plain set: a thousand subscribers
  * of one run cost one listener (and, with Redis, one channel subscription) and a loop, not a
- * thousand event dispatches. Each subscriber's inbox is an array and at most one waiting
- * next(): the cheapest async iterator there is, since every message reaches every one of them.
+ * thousand event dispatches. Each subscriber's inbox is an array and the next() calls waiting
+ * for it: the cheapest async iterator there is, since every message reaches every one of them.
  */
 export function createAtelierPubSub(eventTarget?: TypedEventTarget<CustomEvent>): PubSub {
   const target = eventTarget ?? (new EventTarget() as TypedEventTarget<CustomEvent>);
@@ -132,25 +132,24 @@ export function createAtelierPubSub(eventTarget?: TypedEventTarget<CustomEvent>)
 /** One subscriber's messages: pushed by the topic's listener, taken by next(). */
 class Inbox implements AsyncIterableIterator<unknown> {
   private readonly items: unknown[] = [];
-  private waiting: ((result: IteratorResult<unknown>) => void) | null = null;
+  /** next() calls waiting for an item, oldest first (async iterators may have several). */
+  private readonly waiting: ((result: IteratorResult<unknown>) => void)[] = [];
   private ended = false;
 
   constructor(private readonly onEnd: () => void) {}
 
   push(item: unknown): void {
     if (this.ended) return;
-    const waiting = this.waiting;
-    if (waiting) {
-      this.waiting = null;
-      waiting({ value: item, done: false });
-    } else this.items.push(item);
+    const waiting = this.waiting.shift();
+    if (waiting) waiting({ value: item, done: false });
+    else this.items.push(item);
   }
 
   next(): Promise<IteratorResult<unknown>> {
     if (this.items.length) return Promise.resolve({ value: this.items.shift(), done: false });
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => {
-      this.waiting = resolve;
+      this.waiting.push(resolve);
     });
   }
 
@@ -159,9 +158,7 @@ class Inbox implements AsyncIterableIterator<unknown> {
       this.ended = true;
       this.items.length = 0;
       this.onEnd();
-      const waiting = this.waiting;
-      this.waiting = null;
-      waiting?.({ value: undefined, done: true });
+      for (const waiting of this.waiting.splice(0)) waiting({ value: undefined, done: true });
     }
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -235,9 +232,12 @@ export async function connectRedisEventTarget(
       inner.addEventListener(channel(topic), forward);
     },
     removeEventListener(topic, listener) {
-      const forward = forwards.get(topic)?.get(listener);
-      if (!forward) return;
-      forwards.get(topic)?.delete(listener);
+      const byListener = forwards.get(topic);
+      const forward = byListener?.get(listener);
+      if (!byListener || !forward) return;
+      byListener.delete(listener);
+      // Topics come and go with runs: an empty entry would stay for every run ever watched.
+      if (!byListener.size) forwards.delete(topic);
       inner.removeEventListener(channel(topic), forward);
     },
     dispatchEvent(event) {

@@ -9,6 +9,7 @@ import {
 } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
+import { countingTarget } from './pubsub.fixtures.ts';
 import { createAtelierPubSub } from './pubsub.ts';
 import {
   SHARED_EVENTS,
@@ -18,7 +19,8 @@ import {
 
 /** A schema whose `tick` subscription is shared; counts resolves and per-subscriber calls. */
 function setup() {
-  const pubsub = createAtelierPubSub();
+  const { target, listeners } = countingTarget();
+  const pubsub = createAtelierPubSub(target);
   const counts = { resolves: 0, perSubscriber: 0 };
   const shared = new SharedSubscriptions();
   const Tick = new GraphQLObjectType({
@@ -69,14 +71,14 @@ function setup() {
     const result = await subscribe(shared.prepare(args, text, scope));
     return result as AsyncIterableIterator<ExecutionResult> | ExecutionResult;
   };
-  return { pubsub, counts, shared, subscribe };
+  return { pubsub, listeners, counts, shared, subscribe };
 }
 
 const TICK = 'subscription { tick { n label } }';
 
 describe('shared subscriptions', () => {
   it('a group gets one execution per event and the same result object; another scope executes its own', async () => {
-    const { pubsub, counts, shared, subscribe } = setup();
+    const { pubsub, listeners, counts, shared, subscribe } = setup();
     const group = await Promise.all([1, 2, 3].map(() => subscribe(TICK, 'alice')));
     const other = await subscribe(TICK, 'bob');
     const iterators = [...group, other].map((s) => s as AsyncIterableIterator<ExecutionResult>);
@@ -92,7 +94,10 @@ describe('shared subscriptions', () => {
     expect(results[3]).toEqual(results[0]);
     expect(counts).toEqual({ resolves: 2, perSubscriber: 4 });
     expect(shared.stats).toEqual({ executions: 2, shared: 2 });
+    // Ending the mapped streams ends their sources: nothing listens any more.
+    expect(listeners.get('queue')).toBe(1);
     await Promise.all(iterators.map((i) => i.return?.()));
+    expect(listeners.get('queue')).toBe(0);
   });
 
   it('an operation it cannot share (a fragment on the root) is executed per subscriber', async () => {

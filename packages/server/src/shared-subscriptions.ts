@@ -12,8 +12,9 @@
 // read the run) runs for each one, and only the events it yields are executed or shared.
 //
 // How: the subscription keeps its own source stream (the field's `subscribe`, run for each
-// subscriber), and envelop (yoga's plugin pipeline) keeps wrapping it, so error masking,
-// metrics and tracing see every result as before. Only the mapping of an event to a result
+// subscriber), and envelop (yoga's plugin pipeline) keeps wrapping it, so error masking and
+// metrics see every result as before, and a plugin that wraps the subscribe function (the
+// tracing span) wraps this one when it comes after it in the plugin list (app.ts). Only the mapping of an event to a result
 // changes: where graphql-js would execute the whole document for each subscriber and event,
 // an opted-in operation (its root field has the extension `sharedEvents`) takes the group's
 // result for the event, the same object for every subscriber of the group. The plugin below
@@ -86,8 +87,10 @@ export class SharedSubscriptions {
   }
 
   /**
-   * The envelop plugin (add it to yoga's plugins): a prepared subscription gets a subscribe
-   * function that maps each event to its group's result instead of executing it.
+   * The envelop plugin (add it to yoga's plugins, before any plugin that wraps the subscribe
+   * function: `setSubscribeFn` replaces the function, it does not wrap it): a prepared
+   * subscription gets a subscribe function that maps each event to its group's result
+   * instead of executing it.
    */
   plugin(): Plugin {
     return {
