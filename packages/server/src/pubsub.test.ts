@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countingTarget } from './pubsub.fixtures.ts';
-import { createAtelierPubSub, type RunEventPayload } from './pubsub.ts';
+import { createAtelierPubSub, type RunEventPayload, untilReturned } from './pubsub.ts';
 
 const event = (sequence: number): RunEventPayload => ({
   runId: 'r1',
@@ -58,5 +58,25 @@ describe('pub/sub', () => {
     expect((await other.next()).value).toEqual({ at: 1 });
     await other.return?.();
     expect(listeners.get('queue')).toBe(0);
+  });
+
+  it('untilReturned: a generator waiting on a quiet topic ends at return(), its subscription with it', async () => {
+    const pubsub = createAtelierPubSub();
+    let ended = false;
+    const updates = untilReturned(pubsub.subscribe('queue'), async function* (changes) {
+      try {
+        // Yields only some messages: between them it waits inside the loop, not at a yield.
+        for await (const change of changes) if (change.at > 0) yield change.at;
+      } finally {
+        ended = true;
+      }
+    });
+    const waiting = updates.next();
+    pubsub.publish('queue', { at: 0 });
+    expect(pubsub.subscribers('queue')).toBe(1);
+    await updates.return?.();
+    expect(ended).toBe(true);
+    expect(pubsub.subscribers('queue')).toBe(0);
+    expect(await waiting).toEqual({ value: undefined, done: true });
   });
 });

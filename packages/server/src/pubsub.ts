@@ -81,6 +81,33 @@ export interface PubSub {
    * e.g. by ending a for-await, even if it never iterates).
    */
   subscribe<K extends keyof Topics>(...args: TopicArgs<K>): AsyncIterableIterator<PayloadOf<K>>;
+  /** How many subscriptions of this process follow the topic now. */
+  subscribers<K extends keyof Topics>(...args: TopicArgs<K>): number;
+}
+
+/**
+ * For a subscription resolver: the events `consume(source)` makes of a pub/sub subscription,
+ * where return() (the client completed the operation or went away) ends `source` first. An
+ * async generator takes return() only at its next yield, so one waiting on a quiet topic (a
+ * run that stays queued, an idle queue) would otherwise keep its subscription, its timers
+ * and its periodic database reads until the topic's next message; with its source ended it
+ * runs to its end at once.
+ */
+export function untilReturned<S extends AsyncIterator<unknown>, T>(
+  source: S,
+  consume: (source: S) => AsyncGenerator<T>,
+): AsyncIterableIterator<T> {
+  const events = consume(source);
+  const self: AsyncIterableIterator<T> = {
+    next: () => events.next(),
+    async return() {
+      await source.return?.();
+      return events.return(undefined);
+    },
+    throw: (error: unknown) => events.throw(error),
+    [Symbol.asyncIterator]: () => self,
+  };
+  return self;
 }
 
 /**
@@ -125,6 +152,10 @@ export function createAtelierPubSub(eventTarget?: TypedEventTarget<CustomEvent>)
       const inbox = new Inbox(() => leave(topic, inbox));
       entry.inboxes.add(inbox);
       return inbox as AsyncIterableIterator<never>;
+    },
+    subscribers(...args) {
+      const [key, id] = args as [string, unknown?];
+      return topics.get(topicOf(key, id))?.inboxes.size ?? 0;
     },
   };
 }

@@ -1,9 +1,18 @@
 // Many subscribers of one run: each event is executed and read from the database once, whatever
 // the number of subscribers; progress goes out at the sampler's rate up to
 // PROGRESS_EVENTS_PER_SECOND.
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { sharedSubscriptions } from '../src/websocket.ts';
-import { createRunOk, holdQueue, type RunEventView, watchRunWs } from './fixtures/runs.ts';
+import {
+  createRunOk,
+  holdQueue,
+  RUN_EVENTS,
+  type RunEventView,
+  until,
+  watchRunWs,
+} from './fixtures/runs.ts';
 import { startTestServer, type TestServer } from './harness.ts';
 
 const SUBSCRIBERS = 20;
@@ -71,5 +80,52 @@ describe('run events fan-out', () => {
       (e) => e.type === 'STAGE_PROGRESS' && (e.stage as { step?: number | null } | null)?.step,
     );
     expect(progress.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a client that leaves a quiet run or queue ends its pub/sub subscriptions at once', async () => {
+    const hold = await holdQueue(server);
+    const run = await createRunOk(server, {
+      mode: 'TEXT_TO_IMAGE',
+      model: 'flux1-dev',
+      prompt: 'left alone',
+      parameters: { steps: 2, width: 256, height: 256 },
+    });
+    const runId = Buffer.from(run.id, 'base64').toString().split(':')[1]!;
+    const { pubsub } = server.app.services;
+    const queueBefore = pubsub.subscribers('queue');
+    const client = createClient({
+      url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
+    try {
+      // Both get their first result, then hear nothing: the run stays queued behind the hold.
+      const first = (query: string, variables?: Record<string, unknown>) => {
+        let leave: () => void = () => {};
+        const received = new Promise<void>((resolve, reject) => {
+          leave = client.subscribe(
+            { query, variables },
+            { next: () => resolve(), error: reject, complete: () => {} },
+          );
+        });
+        return received.then(() => leave);
+      };
+      const leaveRun = await first(RUN_EVENTS, { id: run.id });
+      const leaveQueue = await first('subscription { queueUpdated { queued } }');
+      expect(pubsub.subscribers('run', runId)).toBe(1);
+      expect(pubsub.subscribers('queue')).toBe(queueBefore + 1);
+      leaveRun();
+      leaveQueue();
+      // Well within the run's quiet-spell check (3 s), which would otherwise be its next move.
+      await until(
+        async () =>
+          pubsub.subscribers('run', runId) === 0 && pubsub.subscribers('queue') === queueBefore,
+        'the subscriptions to end',
+        2_000,
+      );
+    } finally {
+      await client.dispose();
+      hold.release();
+    }
   });
 });

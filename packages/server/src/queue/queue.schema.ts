@@ -2,6 +2,7 @@
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import type { Run } from '../generated/prisma/client.ts';
+import { untilReturned } from '../pubsub.ts';
 import { RunRef } from '../runs/runs.schema.ts';
 import { coalesced } from './coalesce.ts';
 import type { WorkerStatus } from './executor.ts';
@@ -133,11 +134,10 @@ builder.subscriptionField('queueUpdated', (t) =>
   t.field({
     type: QueueStatusRef,
     description: 'The queue state now and after every change (throttled).',
-    // Listens once iterated: a subscription dropped before its first next() leaves no
-    // listener behind (a pub/sub subscription listens from the call until its return()).
-    subscribe: async function* (_root, _args, ctx) {
-      yield* coalesced(ctx.services.pubsub.subscribe('queue'));
-    },
+    // A client that leaves ends its pub/sub subscription at once, even while the queue is
+    // quiet (untilReturned).
+    subscribe: (_root, _args, ctx) =>
+      untilReturned(ctx.services.pubsub.subscribe('queue'), (changes) => coalesced(changes)),
     resolve: (_event, _args, ctx) => queueStatus(ctx),
   }),
 );

@@ -3,6 +3,7 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { readableBy } from '../auth/viewer.ts';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
+import type { Context } from '../context.ts';
 import { InsufficientCreditsError } from '../credits/credits.errors.ts';
 import { NotFoundError, ValidationError } from '../domain-errors.ts';
 import {
@@ -22,7 +23,7 @@ import type { Run } from '../generated/prisma/client.ts';
 import { noteRunEvent, timeCreateRun } from '../instruments.ts';
 import { MediaRef } from '../media/media.schema.ts';
 import { ModelRef } from '../models/models.schema.ts';
-import type { RunEventPayload } from '../pubsub.ts';
+import { type RunEventPayload, untilReturned } from '../pubsub.ts';
 import { positionLoader } from '../queue/queue.service.ts';
 import { SHARED_EVENTS, type SharedEventsExtension } from '../shared-subscriptions.ts';
 import { StyleRef } from '../styles/styles.schema.ts';
@@ -585,45 +586,13 @@ builder.subscriptionField('runEvents', (t) =>
     description:
       'Live events of one run: a SNAPSHOT first, then every change with its sequence. Ends after RUN_FINISHED (or right after the snapshot of a finished run).',
     args: { id: t.arg.globalID(RunId) },
-    subscribe: async function* (_root, args, ctx) {
+    subscribe: (_root, args, ctx) => {
       const runId = args.id.id;
-      // Subscribe before reading, so nothing between the read and the subscription is lost.
-      const live = ctx.services.pubsub.subscribe('run', runId);
-      try {
-        // Another account's run is NOT_FOUND, exactly like a missing one.
-        const run = await ctx.services.runs.find(readableBy(ctx.viewer), runId, {
-          select: { id: true, sequence: true, status: true },
-        });
-        if (!run) throw new NotFoundError('Run', runId);
-        yield {
-          runId: run.id,
-          sequence: run.sequence,
-          type: 'SNAPSHOT',
-          stage: null,
-          preview: null,
-          mediaId: null,
-        } satisfies RunEventPayload;
-        if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
-        // A subscriber that cannot keep up gets the latest progress and preview, not a
-        // backlog; every other event reaches it, in order; after a quiet spell the database
-        // says whether pub/sub lost anything (follow-run.ts).
-        yield* followRun(live, {
-          runId,
-          from: run.sequence,
-          idleMs: RUN_EVENTS_RESYNC_MS,
-          graceMs: RUN_EVENTS_GRACE_MS,
-          read: () =>
-            ctx.prisma.run.findUnique({
-              where: { id: runId },
-              select: { sequence: true, status: true },
-            }),
-          // Reads made from now on see this event's change (shared-reads.ts).
-          arrived: (e) =>
-            ctx.services.eventReads.arrived({ runId: e.runId, sequence: e.written ?? e.sequence }),
-        });
-      } finally {
-        await live.return?.();
-      }
+      // Subscribe before reading, so nothing between the read and the subscription is lost;
+      // a client that leaves ends it at once, even while the run is quiet (untilReturned).
+      return untilReturned(ctx.services.pubsub.subscribe('run', runId), (live) =>
+        runEvents(live, runId, ctx),
+      );
     },
     // Noted for atelier_run_event_delivery_lag_seconds (observed once the result is ready).
     resolve: (event, _args, ctx) => noteRunEvent(ctx, event),
@@ -637,3 +606,46 @@ builder.subscriptionField('runEvents', (t) =>
     },
   }),
 );
+
+/** A subscriber's events of one run, from `live` (its pub/sub subscription). */
+async function* runEvents(
+  live: AsyncIterableIterator<RunEventPayload>,
+  runId: string,
+  ctx: Context,
+): AsyncGenerator<RunEventPayload> {
+  try {
+    // Another account's run is NOT_FOUND, exactly like a missing one.
+    const run = await ctx.services.runs.find(readableBy(ctx.viewer), runId, {
+      select: { id: true, sequence: true, status: true },
+    });
+    if (!run) throw new NotFoundError('Run', runId);
+    yield {
+      runId: run.id,
+      sequence: run.sequence,
+      type: 'SNAPSHOT',
+      stage: null,
+      preview: null,
+      mediaId: null,
+    } satisfies RunEventPayload;
+    if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
+    // A subscriber that cannot keep up gets the latest progress and preview, not a
+    // backlog; every other event reaches it, in order; after a quiet spell the database
+    // says whether pub/sub lost anything (follow-run.ts).
+    yield* followRun(live, {
+      runId,
+      from: run.sequence,
+      idleMs: RUN_EVENTS_RESYNC_MS,
+      graceMs: RUN_EVENTS_GRACE_MS,
+      read: () =>
+        ctx.prisma.run.findUnique({
+          where: { id: runId },
+          select: { sequence: true, status: true },
+        }),
+      // Reads made from now on see this event's change (shared-reads.ts).
+      arrived: (e) =>
+        ctx.services.eventReads.arrived({ runId: e.runId, sequence: e.written ?? e.sequence }),
+    });
+  } finally {
+    await live.return?.();
+  }
+}
