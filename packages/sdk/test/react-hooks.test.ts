@@ -26,11 +26,17 @@ let image: Buffer;
  * Waits until `probe` is true of `window.hooks` in the page (polls; fails after `timeout`).
  * The probe runs in the page, so it may only use its argument.
  */
-async function until(probe: (hooks: HooksProbe) => boolean, timeout = 30_000) {
-  await browser.page.waitForFunction(`window.hooks && (${probe.toString()})(window.hooks)`, null, {
-    timeout,
-    polling: 20,
-  });
+/** Waits until `probe(window.hooks, value)` holds in the page (`value` goes in as JSON). */
+async function until<T = undefined>(
+  probe: (hooks: HooksProbe, value: T) => boolean,
+  timeout = 30_000,
+  value?: T,
+) {
+  await browser.page.waitForFunction(
+    `window.hooks && (${probe.toString()})(window.hooks, ${JSON.stringify(value ?? null)})`,
+    null,
+    { timeout, polling: 20 },
+  );
 }
 
 function hooks(): Promise<HooksProbe> {
@@ -162,7 +168,13 @@ describe.skipIf(!HAS_CHROMIUM)('React hooks in Chromium against a started server
     // over (urql hands the reducer the previous run's state when the variables change).
     const second = await browser.page.evaluate(() => window.hooks?.createRun('a hare'));
     expect(second).not.toBe(first);
-    await until((h) => h.run.run?.id === h.runId && h.run.finished);
+    // The page shows the new id once it re-rendered: until then it still shows the first run,
+    // finished, so wait for the second one by its id.
+    await until(
+      (h, id) => h.runId === id && h.run.run?.id === id && h.run.finished,
+      30_000,
+      second,
+    );
     const after = await hooks();
     expect(after.run.run?.id).toBe(second);
     expect(after.run.run?.status).toBe('SUCCEEDED');
