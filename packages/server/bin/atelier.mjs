@@ -49,7 +49,11 @@ const current = hasDist && (await Promise.all(PACKAGES.map(fresh))).every(Boolea
 // The bundle of dist/ (scripts/build-dist.mjs): the same modules, loaded as one file.
 const hasBundle = await stat(new URL('../dist/bundle/main.js', import.meta.url)).catch(() => null);
 const distMain = hasBundle ? '../dist/bundle/main.js' : '../dist/main.js';
+// Prisma's and PGlite's WebAssembly compile on V8's background threads while the modules
+// load (see src/preload.ts).
+const args = process.argv.slice(2);
 if (current) {
+  (await import('../dist/preload.js')).preloadWasm(args, process.env);
   await import(distMain);
 } else {
   const tsx = await import('tsx/esm/api').catch(() => null);
@@ -61,6 +65,7 @@ if (current) {
       'data:text/javascript,export function resolve(s,c,n){return n(s,{...c,conditions:[...c.conditions,"atelier-source"]})}',
     );
     tsx.register();
+    (await import('../src/preload.ts')).preloadWasm(args, process.env);
     await import('../src/main.ts');
   } else if (hasDist) {
     process.stderr.write(

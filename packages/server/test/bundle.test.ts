@@ -9,8 +9,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../src/db/paths.ts';
 
-/** Packages the bundle may import at its top: needed by every start. */
-const AT_START = ['@prisma/client/runtime/client', 'sharp'];
+/**
+ * Packages the bundle may import at its top: needed by every start. Prisma's runtime by its
+ * ES module (scripts/build-dist.mjs aliases it: Node's `node` condition names its CommonJS
+ * build, which the loader scans for its exports at every start).
+ */
+const AT_START = ['@prisma/client/runtime/client.mjs', 'sharp'];
 
 /** Packages only some configurations use: imported at run time only. */
 const ON_DEMAND = [

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/p
 import path from 'node:path';
 import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { takePgliteWasm } from '../preload.ts';
 import { applyMigrations, type MigrationFile, readMigrations, type SqlRunner } from './migrate.ts';
 import { PGLITE_TEMPLATE_FORMAT, pgliteTemplateFile } from './paths.ts';
 
@@ -322,16 +323,19 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     // migrate(), so a database made from it is indistinguishable from one migrated here.
     // The template is unpacked (the file system's work) while the drivers load.
     const { dataDir } = target;
-    const [{ PGlite }, { PrismaPGlite }, unpacked] = await Promise.all([
+    const [{ PGlite }, { PrismaPGlite }, unpacked, preloaded] = await Promise.all([
       import('@electric-sql/pglite'),
       import('pglite-prisma-adapter'),
       dataDir ? mkdir(dataDir, { recursive: true }).then(() => unpackPgliteTemplate(dataDir)) : [],
+      // PGlite's WebAssembly, compiled while the modules loaded (`serve`, preload.ts).
+      takePgliteWasm(),
     ]);
     let adopted: string[] = unpacked;
     const template = target.dataDir ? null : await readPgliteTemplate();
     if (template) adopted = template.migrations;
     // One options object: PGlite keeps it, so the template is dropped from it once loaded.
     const options: PGliteOptions = {
+      ...preloaded,
       startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
       ...(target.dataDir ? { dataDir: target.dataDir } : {}),
       ...(template

@@ -48,6 +48,10 @@ config.compilerWasm = {
   getRuntime: async () => await import("@prisma/client/runtime/query_compiler_fast_bg.postgresql.mjs"),
 
   getQueryCompilerWasmModule: async () => {
+    // Compiled early by the server's bin (packages/server/src/preload.ts; hook added by scripts/prisma-generate.mjs).
+    const preloaded = (globalThis as { [key: symbol]: Promise<WebAssembly.Module> | undefined })[Symbol.for('atelier.queryCompilerWasm')]
+    const module = preloaded && (await preloaded.catch(() => null))
+    if (module) return module
     const { wasm } = await import("@prisma/client/runtime/query_compiler_fast_bg.postgresql.wasm-base64.mjs")
     return await decodeBase64AsWasm(wasm)
   },
