@@ -32,15 +32,17 @@ export function preloadWasm(argv: string[], env: NodeJS.ProcessEnv): void {
   };
   compile(QUERY_COMPILER, async () => {
     // The generated client's module is `const wasm = "<base64>"; export { wasm }`: read as
-    // text, not loaded as a module (a 4.5 MB string for the main thread to parse).
+    // bytes, not loaded as a module (a 4.5 MB string for the main thread to parse); only the
+    // base64 (ASCII) between the quotes becomes a string.
     const file = require.resolve(
       '@prisma/client/runtime/query_compiler_fast_bg.postgresql.wasm-base64.mjs',
     );
-    const text = await readFile(file, 'utf8');
-    const start = text.indexOf('"') + 1;
-    const end = text.indexOf('"', start);
+    const bytes = await readFile(file);
+    const quote = 0x22;
+    const start = bytes.indexOf(quote) + 1;
+    const end = bytes.indexOf(quote, start);
     if (start <= 0 || end < 0) throw new Error(`unexpected layout of ${file}`);
-    return Buffer.from(text.slice(start, end), 'base64');
+    return Buffer.from(bytes.toString('latin1', start, end), 'base64');
   });
   if (!env.DATABASE_URL && command !== 'worker') {
     compile(PGLITE, async () =>

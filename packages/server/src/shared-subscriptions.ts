@@ -14,10 +14,11 @@
 // How: the subscription keeps its own source stream (the field's `subscribe`, run for each
 // subscriber), and envelop (yoga's plugin pipeline) keeps wrapping it, so error masking and
 // metrics see every result as before, and a plugin that wraps the subscribe function (the
-// tracing span) wraps this one when it comes after it in the plugin list (app.ts). Only the mapping of an event to a result
-// changes: where graphql-js would execute the whole document for each subscriber and event,
-// an opted-in operation (its root field has the extension `sharedEvents`) takes the group's
-// result for the event, the same object for every subscriber of the group. The plugin below
+// tracing span) wraps this one when it comes after it in the plugin list (app.ts). Only the
+// mapping of an event to a result changes: where graphql-js would execute the whole document
+// for each subscriber and event, an opted-in operation (its root field has the extension
+// `sharedEvents`) takes the group's result for the event, the same object for every
+// subscriber of the group. The plugin below
 // swaps envelop's subscribe function for such operations. graphql-ws and yoga have no hook for
 // "execute once per event for many subscriptions", hence this small layer.
 import {
