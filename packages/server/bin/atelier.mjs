@@ -24,7 +24,7 @@ const own = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+
 if (!own.includes('wasm-tiering-budget')) v8.setFlagsFromString('--wasm-tiering-budget=18000000');
 if (!/semi-space/.test(own)) {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
-  // main.ts resets it to V8's default (2) once the server is ready.
+  // main.ts resets it to V8's default (2) once the server is ready (src/heap.ts).
   globalThis[Symbol.for('atelier.semiSpaceGrowthHeld')] = true;
 }
 

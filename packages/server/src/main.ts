@@ -5,6 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
+import { heapFlagsWhenReady } from './heap.ts';
 
 const USAGE = `Usage: atelier-server <command>   (also \`atelier <command>\` through @atelier/cli)
 
@@ -85,13 +86,17 @@ async function main(argv: string[]): Promise<number> {
     });
   });
   await app.start();
-  // The bin held V8's young generation at its initial size while the server started (see
-  // bin/atelier.mjs); from now on it grows under load as V8's default lets it.
+  // V8's heap as a running server wants it (heap.ts): the young generation the bin held
+  // during start grows again, and the old generation keeps room for uploads' buffers.
   const held = Symbol.for('atelier.semiSpaceGrowthHeld');
-  if ((globalThis as Record<symbol, unknown>)[held]) {
-    setFlagsFromString('--semi-space-growth-factor=2');
-    delete (globalThis as Record<symbol, unknown>)[held];
+  const own = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].join(' ');
+  for (const flag of heapFlagsWhenReady(
+    own,
+    Boolean((globalThis as Record<symbol, unknown>)[held]),
+  )) {
+    setFlagsFromString(flag);
   }
+  delete (globalThis as Record<symbol, unknown>)[held];
   if (command === 'worker') {
     app.log.info('Atelier worker ready', {
       instance: app.services.instanceId,
