@@ -330,7 +330,6 @@ function prismaErrorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** Keeps the base name, drops control characters, caps the length. */
 /** Every column of a Media row, as an upload inserts it. */
 const MEDIA_ROW_COLUMNS: readonly (keyof Media)[] = [
   'id',
@@ -358,6 +357,7 @@ const MEDIA_ROW_COLUMNS: readonly (keyof Media)[] = [
   'createdAt',
 ];
 
+/** Keeps the base name, drops control characters, caps the length. */
 function cleanFileName(name: string | null | undefined): string | null {
   if (!name) return null;
   const base = name.split(/[\\/]/).pop() ?? '';
