@@ -10,7 +10,9 @@
 // /readyz 200 (polled every 10 ms), RSS read from /proc after IDLE_MS of idling. Also the CPU
 // time the process had used when /readyz first answered (user + system, all its threads, from
 // /proc): on a shared machine the wall time mostly measures the others' load, the CPU time
-// much less so.
+// much less so. Readiness does not wait for the ComfyUI servers (here the bundled sandbox):
+// for Atelier, also the time from spawn until `{ queue { workers { healthy } } }` shows every
+// one healthy (polled every 10 ms after ready), when a run created at once would be dispatched.
 //
 //   node --import tsx bench/start.ts
 //
@@ -89,10 +91,34 @@ interface Started {
   child: ChildProcess;
   ms: number;
   cpu: number;
+  /** Spawn → every ComfyUI server healthy (Atelier only). */
+  healthyMs: number | null;
   output: () => string;
 }
 
-async function start(args: string[], env: Record<string, string>, cwd = ROOT): Promise<Started> {
+/** Whether the server's GraphQL API shows its ComfyUI servers, all healthy. */
+async function workersHealthy(graphqlUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ queue { workers { healthy } } }' }),
+      signal: AbortSignal.timeout(2000),
+    });
+    const body = (await res.json()) as { data?: { queue: { workers: { healthy: boolean }[] } } };
+    const workers = body.data?.queue.workers ?? [];
+    return workers.length > 0 && workers.every((w) => w.healthy);
+  } catch {
+    return false;
+  }
+}
+
+async function start(
+  args: string[],
+  env: Record<string, string>,
+  cwd = ROOT,
+  atelier = true,
+): Promise<Started> {
   const port = await freePort();
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {
@@ -125,7 +151,20 @@ async function start(args: string[], env: Record<string, string>, cwd = ROOT): P
     }
     await new Promise((r) => setTimeout(r, 10));
   }
-  return { child, ms: performance.now() - t0, cpu, output: () => output };
+  const ms = performance.now() - t0;
+  let healthyMs: number | null = null;
+  while (atelier && healthyMs === null) {
+    if (await workersHealthy(`http://127.0.0.1:${port}/graphql`))
+      healthyMs = performance.now() - t0;
+    else if (exited) throw new Error(`${args.join(' ')} exited:\n${output}`);
+    else if (performance.now() - t0 > START_TIMEOUT_MS) {
+      child.kill('SIGKILL');
+      throw new Error(
+        `${args.join(' ')}: its ComfyUI servers were not healthy in time:\n${output}`,
+      );
+    } else await new Promise((r) => setTimeout(r, 10));
+  }
+  return { child, ms, cpu, healthyMs, output: () => output };
 }
 
 /** Starts, waits until ready, idles, reads RSS, stops. */
@@ -133,11 +172,17 @@ async function measure(
   args: string[],
   env: Record<string, string>,
   cwd = ROOT,
-): Promise<{ ms: number; cpu: number; rss: number }> {
-  const started = await start(args, env, cwd);
+  atelier = true,
+): Promise<Measured> {
+  const started = await start(args, env, cwd, atelier);
   try {
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    return { ms: started.ms, cpu: started.cpu, rss: rssMb(started.child.pid as number) };
+    return {
+      ms: started.ms,
+      cpu: started.cpu,
+      healthyMs: started.healthyMs,
+      rss: rssMb(started.child.pid as number),
+    };
   } finally {
     await stopChild(started.child);
   }
@@ -149,11 +194,22 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
-const results = new Map<string, { ms: number[]; cpu: number[]; rss: number[] }>();
-function record(name: string, m: { ms: number; cpu: number; rss: number }) {
-  const entry = results.get(name) ?? { ms: [], cpu: [], rss: [] };
+interface Measured {
+  ms: number;
+  cpu: number;
+  healthyMs: number | null;
+  rss: number;
+}
+
+const results = new Map<
+  string,
+  { ms: number[]; cpu: number[]; healthy: number[]; rss: number[] }
+>();
+function record(name: string, m: Measured) {
+  const entry = results.get(name) ?? { ms: [], cpu: [], healthy: [], rss: [] };
   entry.ms.push(m.ms);
   entry.cpu.push(m.cpu);
+  if (m.healthyMs !== null) entry.healthy.push(m.healthyMs);
   entry.rss.push(m.rss);
   results.set(name, entry);
 }
@@ -171,7 +227,7 @@ const quiet = { LOG_LEVEL: 'warn' };
 const databases: string[] = [];
 try {
   for (let round = 0; round < RUNS; round++) {
-    record('bare graphql-yoga server', await measure([bareScript], {}));
+    record('bare graphql-yoga server', await measure([bareScript], {}, ROOT, false));
 
     const trees: [string, string][] = [
       ['', ROOT],
@@ -209,13 +265,13 @@ const lines = [
   '',
   `### ${new Date().toISOString().slice(0, 10)} — Start and footprint${LABEL ? ` (${LABEL})` : ''}`,
   '',
-  `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end. \`node --import tsx bench/start.ts\`: \`node packages/server/bin/atelier.mjs serve\` (what \`npm start\` runs; here it ran ${serverBuild(ROOT)}) spawned from the repository root with the bundled sandbox, LOG_LEVEL=warn, ${RUNS} rounds round-robin beside a bare graphql-yoga server spawned the same way; time from spawn to the first \`/readyz\` 200 and the server's CPU time (all threads) at that moment, RSS after ${IDLE_MS / 1000} s idle. Targets: existing home ≤ 2 s, fresh ≤ 3 s; idle RSS ≤ 300 MB PGlite, ≤ 200 MB PostgreSQL.`,
+  `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end. \`node --import tsx bench/start.ts\`: \`node packages/server/bin/atelier.mjs serve\` (what \`npm start\` runs; here it ran ${serverBuild(ROOT)}) spawned from the repository root with the bundled sandbox, LOG_LEVEL=warn, ${RUNS} rounds round-robin beside a bare graphql-yoga server spawned the same way; time from spawn to the first \`/readyz\` 200 and the server's CPU time (all threads) at that moment, then to its ComfyUI server (the sandbox) shown healthy (\`{ queue { workers { healthy } } }\`, polled every 10 ms after ready; readiness does not wait for it), RSS after ${IDLE_MS / 1000} s idle. Targets: existing home ≤ 2 s, fresh ≤ 3 s; idle RSS ≤ 300 MB PGlite, ≤ 200 MB PostgreSQL.`,
   '',
-  '| start | median | min | max | CPU time to ready, median | idle RSS median |',
-  '|---|---|---|---|---|---|',
+  '| start | median | min | max | CPU time to ready, median | ComfyUI healthy, median | idle RSS median |',
+  '|---|---|---|---|---|---|---|',
   ...[...results].map(
     ([name, r]) =>
-      `| ${name} | ${fmt(median(r.ms))} ms | ${fmt(Math.min(...r.ms))} ms | ${fmt(Math.max(...r.ms))} ms | ${fmt(median(r.cpu))} ms | ${fmt(median(r.rss))} MB |`,
+      `| ${name} | ${fmt(median(r.ms))} ms | ${fmt(Math.min(...r.ms))} ms | ${fmt(Math.max(...r.ms))} ms | ${fmt(median(r.cpu))} ms | ${r.healthy.length ? `${fmt(median(r.healthy))} ms` : '—'} | ${fmt(median(r.rss))} MB |`,
   ),
   '',
 ];

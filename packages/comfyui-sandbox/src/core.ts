@@ -75,7 +75,8 @@ function listFiles(dir: string, recursive: boolean): string[] {
 export interface CoreOptions {
   dirs: Dirs;
   knobs: ExecutionKnobs;
-  models: Record<string, string[]>;
+  /** Model files per folder, or how to list them (called at the first use). */
+  models: Record<string, string[]> | (() => Record<string, string[]>);
   nodeClasses?: string[];
   disabledNodeClasses?: string[];
   maxHistory?: number;
@@ -92,7 +93,7 @@ export class SandboxCore {
   readonly executor: Executor;
   readonly maxUploadBytes: number;
   readonly log: (line: string) => void;
-  models: Record<string, string[]>;
+  private modelFiles: Record<string, string[]> | (() => Record<string, string[]>);
   readonly disabled: Set<string>;
   private readonly allowed: Set<string> | undefined;
   /** The server's prompt counter (`PromptServer.number`). */
@@ -115,7 +116,7 @@ export class SandboxCore {
   constructor(opts: CoreOptions) {
     this.dirs = opts.dirs;
     this.knobs = opts.knobs;
-    this.models = opts.models;
+    this.modelFiles = opts.models;
     this.maxUploadBytes = opts.maxUploadBytes;
     this.log = opts.log;
     this.disabled = new Set(opts.disabledNodeClasses ?? []);
@@ -135,6 +136,16 @@ export class SandboxCore {
       impl: (c) => (this.spec(c) ? implementations().get(c) : undefined),
       log: (l) => this.log(l),
     });
+  }
+
+  /** Model files per folder the sandbox pretends to have. */
+  get models(): Record<string, string[]> {
+    if (typeof this.modelFiles === 'function') this.modelFiles = this.modelFiles();
+    return this.modelFiles;
+  }
+
+  set models(models: Record<string, string[]>) {
+    this.modelFiles = models;
   }
 
   /** The spec of a class this sandbox offers now (implemented, allowed, not disabled). */

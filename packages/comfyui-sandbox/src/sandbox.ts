@@ -114,9 +114,17 @@ export class Sandbox implements Controllable {
       temp: options.tempDir ?? path.join(base, 'temp'),
     };
     for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-    let models = normalizeModels(options.models ?? DEFAULT_MODELS);
-    if (options.extraModels) models = mergeModels(models, options.extraModels);
-    if (options.catalogDir) models = mergeModels(models, modelsFromCatalogDir(options.catalogDir));
+    // Listed at the first request that needs them, not before the sandbox listens: the
+    // catalog's workflows are read and resolved against every node class's specification
+    // (≈ 90 ms of the thread at start, which the bundled sandbox shares with the server).
+    const models = () => {
+      let listed = normalizeModels(options.models ?? DEFAULT_MODELS);
+      if (options.extraModels) listed = mergeModels(listed, options.extraModels);
+      if (options.catalogDir) {
+        listed = mergeModels(listed, modelsFromCatalogDir(options.catalogDir));
+      }
+      return listed;
+    };
     const core = new SandboxCore({
       dirs,
       knobs: {

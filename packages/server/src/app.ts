@@ -247,6 +247,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   let port = config.port;
   let metricsListener: MetricsListener | null = null;
+  let stopReporting = () => {};
   const url = () =>
     `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   return {
@@ -264,6 +265,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (worker) {
         await services.executor.start();
         await services.registry.start();
+        // The executor does not wait for its ComfyUI servers: the first heartbeat may go out
+        // before they answered. Each that becomes healthy is reported at once.
+        stopReporting = services.executor.onHealthy(() => {
+          services.registry
+            .report()
+            .catch((error: unknown) => log.warn('worker heartbeat failed', { error }));
+        });
         services.sweeper.start();
       }
       await services.scheduler.start({ execute: worker });
@@ -306,6 +314,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Runs executing stay RUNNING in the database; the next start reconciles them.
       await services.webhookDispatcher.stop();
       await services.scheduler.stop();
+      stopReporting();
       if (worker) await services.registry.stop();
       await services.executor.stop();
       await services.scheduler.settled();

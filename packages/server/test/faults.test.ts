@@ -3,7 +3,7 @@
 import { type Sandbox, startSandbox } from '@atelier/comfyui-sandbox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRunOk, getRun, until, watchRunWs } from './fixtures/runs.ts';
-import { startTestServer, type TestServer } from './harness.ts';
+import { deadPort, startTestServer, type TestServer } from './harness.ts';
 
 const T2I = {
   mode: 'TEXT_TO_IMAGE',
@@ -103,6 +103,38 @@ describe('worker faults, seen from runs', () => {
       const last = (await watchRunWs(server, run.id)).at(-1)!;
       expect(last.run.status).toBe('SUCCEEDED');
       expect(last.run.worker).toBe(b.url);
+    }
+  });
+});
+
+describe('a ComfyUI server down when Atelier starts', () => {
+  it('Atelier starts without waiting for it; a run created meanwhile executes once it is up, and the registry reports it healthy before the next heartbeat', async () => {
+    const port = await deadPort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = await startTestServer({ COMFYUI_URLS: url, WORKER_HEARTBEAT_MS: '600000' });
+    let sandbox: Sandbox | undefined;
+    try {
+      const run = await createRunOk(server, T2I);
+      expect((await getRun(server, run.id)).status).toBe('QUEUED');
+      sandbox = await startSandbox({ port, stepDelayMs: 30, log: false });
+      const last = (await watchRunWs(server, run.id)).at(-1)!;
+      expect(last.run.status).toBe('SUCCEEDED');
+      expect(last.run.worker).toBe(url);
+      type Q = { queue: { processes: { comfyui: { url: string; healthy: boolean }[] }[] } };
+      const registered = async () =>
+        (await server.gql<Q>('{ queue { processes { comfyui { url healthy } } } }')).data?.queue
+          .processes;
+      // The heartbeat is 10 minutes away: the row was written when the server became healthy.
+      await until(
+        async () =>
+          JSON.stringify(await registered()) ===
+          JSON.stringify([{ comfyui: [{ url, healthy: true }] }]),
+        'the registry to report the ComfyUI server healthy',
+        10_000,
+      );
+    } finally {
+      await server.stop();
+      await sandbox?.stop();
     }
   });
 });

@@ -3,6 +3,7 @@
 // and its own ATELIER_HOME in a temp folder.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -54,6 +55,15 @@ export async function openTestDatabase(): Promise<{ db: Database; close(): Promi
       await postgres?.drop();
     },
   };
+}
+
+/** A loopback port nothing listens on (bound once, then released). */
+export async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 export interface TestServer {

@@ -117,6 +117,8 @@ describe('/metrics of an `atelier worker` process (no API)', () => {
     const worker = await startTestServer({ METRICS_PORT: String(port) }, undefined, {
       api: false,
     });
+    // Ready before its sandbox answered: the pool's figures are read once it did.
+    await worker.app.services.executor.probed();
     try {
       const base = `http://127.0.0.1:${port}`;
       const res = await fetch(`${base}/metrics`);

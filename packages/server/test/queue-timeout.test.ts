@@ -1,18 +1,8 @@
 // No healthy worker: a run must not wait in the queue forever. After QUEUE_TIMEOUT_MS it
 // ends FAILED with TIMED_OUT, its subscribers get RUN_FINISHED, and its credits come back.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunOk, getRun, until, watchRunWs } from './fixtures/runs.ts';
-import { startTestServer, type TestServer } from './harness.ts';
-
-/** A loopback port nothing listens on (bound once, then released). */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { deadPort, startTestServer, type TestServer } from './harness.ts';
 
 describe('a run no healthy worker can take', () => {
   let server: TestServer;

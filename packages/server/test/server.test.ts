@@ -24,6 +24,8 @@ describe('HTTP server', () => {
   });
 
   it('exposes Prometheus metrics at /metrics', async () => {
+    // Ready before its sandbox answered: the worker's figures count once it did.
+    await server.app.services.executor.probed();
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);

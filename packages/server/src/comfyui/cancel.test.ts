@@ -24,6 +24,7 @@ async function poolOf(sandbox: Sandbox, options: Partial<ComfyPoolOptions> = {})
   });
   pools.push(pool);
   await pool.start();
+  await pool.probed();
   return pool;
 }
 

@@ -29,6 +29,7 @@ async function poolOf(sandboxes: Sandbox[], options: Partial<ComfyPoolOptions> =
   });
   pools.push(pool);
   await pool.start();
+  await pool.probed();
   expect(pool.workers().every((w) => w.healthy)).toBe(true);
   return pool;
 }
@@ -78,6 +79,57 @@ afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.stop()));
 });
 afterAll(stopSandboxes);
+
+describe('start', () => {
+  /** A pool of one worker at `port`, where nothing listens yet. */
+  function poolAt(port: number, options: Partial<ComfyPoolOptions> = {}): ComfyPool {
+    const pool = new ComfyPool({
+      urls: [`http://127.0.0.1:${port}`],
+      healthIntervalMs: 200,
+      client: { reconnectMinMs: 20, reconnectMaxMs: 200 },
+      timings: { pollMs: 200, lostAfterMs: 3_000 },
+      ...options,
+    });
+    pools.push(pool);
+    return pool;
+  }
+
+  test('does not wait for a worker that is down: a job waits, onHealthy tells when the worker is up, the job runs there', async () => {
+    const port = await closedPort();
+    const pool = poolAt(port);
+    let told = 0;
+    pool.onHealthy(() => told++);
+    await pool.start();
+    let probed = false;
+    void pool.probed().then(() => {
+      probed = true;
+    });
+    await Promise.resolve();
+    // start() returned while its first connection attempt still waits for the worker.
+    expect(probed).toBe(false);
+    expect(pool.workers()[0]?.healthy).toBe(false);
+    expect(told).toBe(0);
+    const result = pool.execute(await jobFor(minimalGraph()), () => {}, never());
+    const sandbox = await startWorker({ port });
+    const done = await result;
+    expect(done.worker).toBe(sandbox.url);
+    expect(done.outputs).toHaveLength(1);
+    expect(told).toBeGreaterThanOrEqual(1);
+    await pool.probed();
+    expect(pool.workers()[0]?.healthy).toBe(true);
+  });
+
+  test('a job that waited before the capabilities were read, and that no worker can run, fails MODEL_UNAVAILABLE once they are', async () => {
+    const port = await closedPort();
+    const pool = poolAt(port, { queueTimeoutMs: 60_000 });
+    await pool.start();
+    const failed = rejection(pool.execute(await jobFor(minimalGraph()), () => {}, never()));
+    await startWorker({ port, disabledNodeClasses: ['ImageBlur'] });
+    const e = await failed;
+    expect(e.code).toBe('MODEL_UNAVAILABLE');
+    expect(e.message).toContain('ImageBlur');
+  });
+});
 
 describe('faults', () => {
   test('node error → NODE_ERROR; out of memory → OUT_OF_MEMORY and the loaded model is forgotten', async () => {

@@ -114,6 +114,9 @@ export class ComfyPool implements Executor {
   private readonly newClient: (url: string) => ComfyClient;
   private readonly ledger: SlotLedger;
   private fullTimer: NodeJS.Timeout | null = null;
+  /** The first round of connections, capabilities and health checks (see start). */
+  private probing: Promise<void> = Promise.resolve();
+  private readonly healthyListeners = new Set<() => void>();
 
   constructor(options: ComfyPoolOptions) {
     // No URLs: the pool of an API replica (`serve --no-worker`), which is never started.
@@ -175,8 +178,10 @@ export class ComfyPool implements Executor {
           break;
         case 'activity':
           if (worker.stalled) {
+            const before = this.healthy(worker);
             worker.stalled = false;
             this.wake();
+            this.toldIfHealthy(worker, before);
           }
           break;
       }
@@ -210,12 +215,19 @@ export class ComfyPool implements Executor {
         this.wake();
       }),
     );
-    await Promise.all(all.map((w) => w.client.start(5_000)));
-    await Promise.all(
+    // Not awaited: the API does not wait for its GPUs. A worker that is down or slow to
+    // answer at start held the server's readiness back by the connect timeout (5 s), and
+    // a reachable one by its round trips and its /object_info. Runs created meanwhile wait
+    // in the queue; the scheduler takes them as soon as a worker is healthy (onHealthy).
+    this.probing = Promise.all(
       all.map(async (w) => {
+        await w.client.start(5_000);
         await this.refreshCapabilities(w);
         await this.healthCheck(w);
       }),
+    ).then(
+      () => {},
+      (error: unknown) => this.log?.error('probing the ComfyUI workers failed', { error }),
     );
     this.healthTimer = setInterval(() => {
       for (const w of this.workersByUrl.values()) {
@@ -250,15 +262,55 @@ export class ComfyPool implements Executor {
     );
   }
 
+  /** Settles when start's first round of connections and checks has ended, healthy or not. */
+  probed(): Promise<void> {
+    return this.probing;
+  }
+
+  onHealthy(listener: () => void): () => void {
+    this.healthyListeners.add(listener);
+    return () => this.healthyListeners.delete(listener);
+  }
+
+  /** Tells the onHealthy listeners when `w`, unable to take jobs `before`, now can. */
+  private toldIfHealthy(w: PoolWorker, before: boolean): void {
+    if (before || !this.healthy(w)) return;
+    for (const listener of this.healthyListeners) listener();
+  }
+
+  /**
+   * Jobs waiting for a slot that no worker can run, now that every worker's capabilities are
+   * known (a job that started waiting before they were read, e.g. a run resumed at start):
+   * failed as acquire fails them, not left waiting until the queue timeout.
+   */
+  private failIncapableWaiters(): void {
+    const all = [...this.workersByUrl.values()];
+    for (const waiter of [...this.waiters]) {
+      const { job } = waiter;
+      if (all.some((w) => w.capabilities === null || w.satisfies(job.requirements))) continue;
+      waiter.reject(
+        new ExecutionError(
+          'MODEL_UNAVAILABLE',
+          `No worker has what model ${job.modelKey} needs: ${this.describeMissing(job)}.`,
+        ),
+      );
+    }
+  }
+
   private async healthCheck(w: PoolWorker): Promise<void> {
     if (!this.running) return;
+    const before = this.healthy(w);
     await w.healthCheck(this.healthTimeoutMs);
     this.wake();
+    this.toldIfHealthy(w, before);
   }
 
   private async refreshCapabilities(w: PoolWorker): Promise<void> {
+    const before = this.healthy(w);
     await w.refreshCapabilities();
     this.wake();
+    this.failIncapableWaiters();
+    this.toldIfHealthy(w, before);
   }
 
   /** Re-reads every worker's node classes and model files now. */

@@ -11,6 +11,7 @@ test('a job waiting for a slot takes it in the tick the previous prompt releases
   const sandbox = await startWorker({ stepDelayMs: 0 });
   const pool = new ComfyPool({ urls: [sandbox.url], slotsPerWorker: 1, healthIntervalMs: 60_000 });
   await pool.start();
+  await pool.probed();
   try {
     const order: string[] = [];
     const never = new AbortController().signal;

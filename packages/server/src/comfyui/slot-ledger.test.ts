@@ -56,6 +56,7 @@ describe.skipIf(!REDIS_URL)('ComfyUI slots counted across processes', () => {
     );
     try {
       await Promise.all(pools.map((p) => p.start()));
+      await Promise.all(pools.map((p) => p.probed()));
       const jobs = await Promise.all(
         Array.from({ length: 8 }, (_, i) => jobFor(minimalGraph(`shared/${i}`))),
       );

@@ -125,10 +125,13 @@ function countQueries(prisma: PrismaClient<'query'>) {
 
 /**
  * PGlite runs PostgreSQL's defaults, made for a server with its own memory: 128 MB of
- * shared buffers is most of an idle embedded server's footprint. 32 MB holds the hot pages
- * of a database of this size; the rest is read through the OS's page cache.
+ * shared buffers is most of an idle embedded server's footprint. 16 MB holds the hot pages
+ * of a database of this size; the rest is read through the OS's page cache. Shared memory is
+ * also paid at every start: PGlite's mmap zeroes it with a memset that runs as unoptimized
+ * WebAssembly, ≈ 3.5 ms per MB here (32 MB: 0.41 s to ready and 164 MB of RSS for PGlite
+ * alone; 16 MB: 0.35 s and 148 MB; bench/RESULTS.md).
  */
-const PGLITE_SETTINGS = ['-c', 'shared_buffers=32MB'];
+const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
 
 /**
  * PGlite runs each query synchronously on this thread, and the next query a caller sends

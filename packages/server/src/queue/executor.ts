@@ -158,8 +158,18 @@ export interface WorkerStatus {
 }
 
 export interface Executor {
-  /** Connects to workers and starts health checks. */
+  /**
+   * Starts connecting to the workers and checking their health; returns without waiting for
+   * them (see probed and onHealthy).
+   */
   start(): Promise<void>;
+  /** Settles when start's first round of connections and checks has ended, healthy or not. */
+  probed(): Promise<void>;
+  /**
+   * Calls `listener` whenever a worker becomes able to take jobs (connected, capabilities
+   * read, healthy); returns the unsubscribe.
+   */
+  onHealthy(listener: () => void): () => void;
   stop(): Promise<void>;
   /**
    * Runs one job to completion. Aborting `signal` cancels the prompt on its worker by

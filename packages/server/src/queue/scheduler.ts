@@ -74,6 +74,7 @@ export class RunScheduler {
   private queuedWakes = 0;
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  private stopHealthy: (() => void) | null = null;
   private readonly listeners: AsyncIterator<unknown>[] = [];
 
   constructor(
@@ -135,6 +136,9 @@ export class RunScheduler {
     this.listen('queue', (payload) =>
       this.notify((payload as { queued?: boolean }).queued !== false),
     );
+    // The executor connects to its workers after start (it does not wait for them): queued
+    // runs are taken once one is healthy, not at the next poll.
+    this.stopHealthy = this.deps.executor.onHealthy(() => this.notify(true));
     await this.adoptOrphans(true);
     this.timer = setInterval(() => {
       void this.upkeep().then(() => this.notify(true));
@@ -204,6 +208,7 @@ export class RunScheduler {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.stopHealthy?.();
     await Promise.all([...this.listeners.map((l) => l.return?.()), this.upkeeping]);
   }
 

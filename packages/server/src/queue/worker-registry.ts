@@ -100,6 +100,14 @@ export class WorkerRegistry {
    * heartbeat moved into the past): what it could execute still counts as "served recently",
    * so a worker's restart does not fail the runs waiting for it.
    */
+  /**
+   * Reports this process's state now, between heartbeats (a ComfyUI server it uses became
+   * healthy: others see it at once); nothing before start or once stopped.
+   */
+  async report(): Promise<void> {
+    if (this.timer) await this.beat();
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

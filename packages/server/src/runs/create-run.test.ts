@@ -255,6 +255,8 @@ describe('createRun on an executing process with a free slot', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer({ SANDBOX_STEP_DELAY_MS: '5' });
+    // The server is ready before its sandbox is healthy; these tests need a free slot now.
+    await server.app.services.executor.probed();
   });
   afterAll(async () => {
     await server?.stop();
