@@ -137,32 +137,27 @@ async function start(
   child.once('exit', () => {
     exited = true;
   });
-  const url = `http://127.0.0.1:${port}/readyz`;
-  let cpu = 0;
-  for (;;) {
-    if (await ready(url)) {
-      cpu = cpuMs(child.pid as number);
-      break;
+  /** Polls `check` every 10 ms until it holds; fails when the child exits or time runs out. */
+  const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
+    while (!(await check())) {
+      if (exited) throw new Error(`${args.join(' ')} exited before ${what}:\n${output}`);
+      if (performance.now() - t0 > START_TIMEOUT_MS) {
+        child.kill('SIGKILL');
+        throw new Error(`${args.join(' ')}: not ${what} after ${START_TIMEOUT_MS} ms:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
     }
-    if (exited) throw new Error(`${args.join(' ')} exited before ready:\n${output}`);
-    if (performance.now() - t0 > START_TIMEOUT_MS) {
-      child.kill('SIGKILL');
-      throw new Error(`${args.join(' ')} not ready after ${START_TIMEOUT_MS} ms:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  };
+  await until(() => ready(`http://127.0.0.1:${port}/readyz`), 'ready');
+  const cpu = cpuMs(child.pid as number);
   const ms = performance.now() - t0;
   let healthyMs: number | null = null;
-  while (atelier && healthyMs === null) {
-    if (await workersHealthy(`http://127.0.0.1:${port}/graphql`))
-      healthyMs = performance.now() - t0;
-    else if (exited) throw new Error(`${args.join(' ')} exited:\n${output}`);
-    else if (performance.now() - t0 > START_TIMEOUT_MS) {
-      child.kill('SIGKILL');
-      throw new Error(
-        `${args.join(' ')}: its ComfyUI servers were not healthy in time:\n${output}`,
-      );
-    } else await new Promise((r) => setTimeout(r, 10));
+  if (atelier) {
+    await until(
+      () => workersHealthy(`http://127.0.0.1:${port}/graphql`),
+      'its ComfyUI servers healthy',
+    );
+    healthyMs = performance.now() - t0;
   }
   return { child, ms, cpu, healthyMs, output: () => output };
 }
